@@ -1,0 +1,172 @@
+import { Code } from "@connectrpc/connect";
+
+/**
+ * The one error catalog: every stable reason a client can see, the Connect code it maps to,
+ * and what it means. HTTP statuses derive from the code (see errors.ts). A test fails when a
+ * reason used in src/ is missing here, appears twice, or has no description; docs/errors.md
+ * is generated from this list and checked to be current.
+ */
+const entries = [
+  // request shape
+  [
+    "request.invalid",
+    Code.InvalidArgument,
+    "The request is malformed or a field fails validation; metadata.field names it.",
+  ],
+  [
+    "request.too_large",
+    Code.ResourceExhausted,
+    "The request body is larger than the server accepts.",
+  ],
+  [
+    "request.idempotency_key_missing",
+    Code.InvalidArgument,
+    "A write was sent without an idempotency key.",
+  ],
+  [
+    "request.idempotency_key_invalid",
+    Code.InvalidArgument,
+    "The idempotency key is empty, longer than 255 characters or not printable ASCII.",
+  ],
+  [
+    "request.idempotency_key_reused",
+    Code.FailedPrecondition,
+    "The idempotency key was already used with a different request.",
+  ],
+  [
+    "request.idempotency_in_progress",
+    Code.Aborted,
+    "A request with the same idempotency key is still being processed; retry shortly.",
+  ],
+  [
+    "request.not_found",
+    Code.NotFound,
+    "The named resource does not exist (or the caller may not see it).",
+  ],
+  // money and addresses
+  [
+    "money.invalid_amount",
+    Code.InvalidArgument,
+    "An amount is not a plain decimal string with at most 6 fractional digits.",
+  ],
+  [
+    "money.out_of_range",
+    Code.InvalidArgument,
+    "An amount is zero or negative where it must be positive, or above 2^63-1 base units.",
+  ],
+  ["money.asset_unspecified", Code.InvalidArgument, "An amount does not name its asset."],
+  [
+    "address.invalid",
+    Code.InvalidArgument,
+    "A TRON address is not base58check (T…) or 41-hex, or its checksum fails.",
+  ],
+  // configuration
+  [
+    "config.invalid",
+    Code.FailedPrecondition,
+    "The process configuration failed validation at start.",
+  ],
+  // authentication and authorization
+  ["auth.unauthenticated", Code.Unauthenticated, "No valid credentials were presented."],
+  [
+    "auth.permission_denied",
+    Code.PermissionDenied,
+    "The caller's roles do not allow this RPC; metadata.required names the roles.",
+  ],
+  [
+    "auth.rate_limited",
+    Code.ResourceExhausted,
+    "Too many requests; metadata.retry_after_ms says when to retry.",
+  ],
+  // payouts
+  ["payout.not_found", Code.NotFound, "No payout with that id."],
+  [
+    "payout.invalid_state",
+    Code.FailedPrecondition,
+    "The payout's state does not allow this action.",
+  ],
+  [
+    "payout.limit_exceeded",
+    Code.FailedPrecondition,
+    "The payout exceeds its route's per-payout or daily limit.",
+  ],
+  [
+    "payout.recipient_is_own_wallet",
+    Code.InvalidArgument,
+    "The recipient is one of our own wallets.",
+  ],
+  [
+    "payout.kyc_signature_invalid",
+    Code.InvalidArgument,
+    "A KYC payout's compliance signature is missing, expired or does not match.",
+  ],
+  [
+    "payout.batch_invalid",
+    Code.InvalidArgument,
+    "A batch is empty, over 1000 items, has duplicates or bad items; details list them.",
+  ],
+  ["payout.paused", Code.Unavailable, "Payouts are paused by an administrator."],
+  // chain and node
+  [
+    "node.unavailable",
+    Code.Unavailable,
+    "The TRON node cannot be reached or its circuit breaker is open.",
+  ],
+  [
+    "node.bad_response",
+    Code.Unavailable,
+    "The TRON node answered something we could not understand.",
+  ],
+  // signer
+  ["signer.unavailable", Code.Unavailable, "The signer cannot be reached."],
+  [
+    "signer.policy_denied",
+    Code.PermissionDenied,
+    "The signer's policy refuses this transaction; metadata.rule names the rule.",
+  ],
+  [
+    "signer.intent_mismatch",
+    Code.InvalidArgument,
+    "The transaction bytes do not match the declared intent.",
+  ],
+  [
+    "signer.malformed_transaction",
+    Code.InvalidArgument,
+    "raw_data does not decode as exactly one TRON transaction.",
+  ],
+  [
+    "signer.unknown_key",
+    Code.FailedPrecondition,
+    "The owner address is not one of the signer's keys.",
+  ],
+  [
+    "signer.replacement_refused",
+    Code.FailedPrecondition,
+    "A different transaction for this operation was signed and could still be included.",
+  ],
+  // internal
+  [
+    "internal",
+    Code.Internal,
+    "An unexpected error; details are in the server log, not in the response.",
+  ],
+] as const satisfies readonly (readonly [string, Code, string])[];
+
+/** A stable error reason. */
+export type Reason = (typeof entries)[number][0];
+
+/** One catalog entry. */
+export interface CatalogEntry {
+  readonly code: Code;
+  readonly doc: string;
+}
+
+/** The raw entries, in catalog order (used by the catalog tests). */
+export const catalogEntries: readonly (readonly [Reason, Code, string])[] = entries;
+
+/** Reason → entry. */
+export const catalog: Readonly<Record<Reason, CatalogEntry>> = Object.freeze(
+  Object.fromEntries(
+    entries.map(([reason, code, doc]) => [reason, Object.freeze({ code, doc })]),
+  ) as Record<Reason, CatalogEntry>,
+);

@@ -1,0 +1,39 @@
+import { Writable } from "node:stream";
+import { describe, expect, it } from "vitest";
+import { createLogger } from "./log.js";
+
+function capture() {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+  return { lines, destination };
+}
+
+describe("createLogger", () => {
+  it("writes JSON lines and redacts secrets by path", () => {
+    const { lines, destination } = capture();
+    const log = createLogger({ name: "test", destination });
+    log.info(
+      {
+        headers: { authorization: "Bearer abc.def.ghi" },
+        req: { headers: { authorization: "tp_key_secretpart" } },
+        wallet: { privateKey: "deadbeef", address: "T..." },
+        passphrase: "correct horse",
+      },
+      "hello",
+    );
+    const line = lines.join("");
+    expect(line).not.toContain("abc.def.ghi");
+    expect(line).not.toContain("tp_key_secretpart");
+    expect(line).not.toContain("deadbeef");
+    expect(line).not.toContain("correct horse");
+    const parsed = JSON.parse(line);
+    expect(parsed.msg).toBe("hello");
+    expect(parsed.name).toBe("test");
+    expect(parsed.wallet.address).toBe("T...");
+  });
+});
