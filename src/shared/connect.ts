@@ -1,0 +1,31 @@
+import { connect } from "node:net";
+import type { DescService } from "@bufbuild/protobuf";
+import { type Client, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { toConnectError } from "./errors.js";
+
+/**
+ * Turns whatever a handler throws into a ConnectError a client may see: AppErrors keep their
+ * stable reason, anything else becomes `internal` (see toConnectError). Every server uses it.
+ */
+export const errorInterceptor: Interceptor = (next) => async (req) => {
+  try {
+    return await next(req);
+  } catch (err) {
+    throw toConnectError(err);
+  }
+};
+
+/** A Connect transport over HTTP/2 on a Unix socket (how core reaches the signer). */
+export function unixSocketTransport(socketPath: string): Transport {
+  return createConnectTransport({
+    httpVersion: "2",
+    baseUrl: "http://localhost",
+    nodeOptions: { createConnection: () => connect(socketPath) },
+  });
+}
+
+/** A typed client for a service on a Unix socket. */
+export function unixSocketClient<S extends DescService>(service: S, socketPath: string): Client<S> {
+  return createClient(service, unixSocketTransport(socketPath));
+}

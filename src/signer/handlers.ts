@@ -1,0 +1,155 @@
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { SignerService, SignIntent } from "../gen/tronpay/signer/v1/signer_pb.js";
+import { IntentKind } from "../gen/tronpay/signer/v1/signer_pb.js";
+import { Asset, Resource } from "../gen/tronpay/v1/common_pb.js";
+import { normalizeAddress } from "../shared/address.js";
+import { AppError } from "../shared/errors.js";
+import { formatAmount, parseBaseUnits } from "../shared/money.js";
+import { type SignerDeps, signTransaction } from "./flows.js";
+import type { IntentKind as DomainKind, Intent } from "./policy.js";
+
+/** What the handlers need beyond the signing flow's dependencies. */
+export interface SignerHandlerDeps extends SignerDeps {
+  backupRecipients: readonly string[];
+}
+
+const OPERATION_ID = /^[\x21-\x7e]{1,128}$/;
+
+/** The SignerService: thin conversions around flows.ts and the keystore. */
+export function createSignerHandlers(deps: SignerHandlerDeps): ServiceImpl<typeof SignerService> {
+  return {
+    async signTransaction(req) {
+      const intent = intentFromProto(req.intent);
+      const result = await signTransaction(deps, intent, req.rawData);
+      const entry = deps.journal.entryForTxId(result.txId);
+      return {
+        txId: result.txId,
+        signature: result.signature,
+        journalSeq: BigInt(result.journalSeq),
+        reused: result.reused,
+        expiresAt: entry ? timestampFromMs(entry.expiration) : undefined,
+      };
+    },
+    async deriveKey(req) {
+      if (req.label.length > 128) throw invalid("label", "label must be at most 128 characters");
+      const key = await deps.keystore.derive(req.account, req.label);
+      return {
+        address: key.address,
+        derivationPath: key.path,
+        index: key.index,
+        existing: key.existing,
+      };
+    },
+    async listKeys() {
+      return {
+        keys: deps.keystore.list().map((k) => ({
+          address: k.address,
+          derivationPath: k.path,
+          account: k.account,
+          index: k.index,
+          label: k.label,
+          imported: k.imported,
+        })),
+      };
+    },
+    async importKey(req) {
+      if (req.encryptedKey.length === 0 || req.encryptedKey.length > 64 * 1024) {
+        throw invalid(
+          "encrypted_key",
+          "encrypted_key must be 1 byte to 64 KiB of age-encrypted data",
+        );
+      }
+      const existingBefore = new Set(deps.keystore.list().map((k) => k.address));
+      const key = await deps.keystore.importEncrypted(req.encryptedKey, req.label);
+      return { address: key.address, existing: existingBefore.has(key.address) };
+    },
+    async exportBackup() {
+      const backup = await deps.keystore.exportBackup(deps.backupRecipients);
+      return {
+        backup,
+        recipients: [...deps.backupRecipients],
+        keyCount: deps.keystore.list().length,
+        createdAt: timestampFromMs(deps.clock()),
+      };
+    },
+    async getPolicy() {
+      const p = deps.policy;
+      const since = deps.clock() - 24 * 3_600_000;
+      const used = (asset: "TRX" | "USDT") =>
+        deps.keystore
+          .list()
+          .reduce((sum, k) => sum + deps.journal.signedSince(k.address, asset, since), 0n);
+      return {
+        allowedContractTypes: [...p.allowedContracts],
+        usdtContract: p.usdtContract,
+        caps: (["TRX", "USDT"] as const).map((asset) => ({
+          asset: asset === "TRX" ? Asset.TRX : Asset.USDT,
+          perTransactionMax: formatAmount(p.maxPerTx[asset]),
+          rolling24hMax: formatAmount(p.maxPer24h[asset]),
+          used24h: formatAmount(used(asset)),
+        })),
+        feeLimitMaxSun: p.maxFeeLimit,
+        expirationWindow: { seconds: BigInt(Math.floor(p.maxLifetimeMs / 1000)), nanos: 0 },
+        allowlistCount: p.allowlist.length,
+        denylistCount: p.denylist.length,
+        ageRecipient: await deps.keystore.recipient(),
+        memoAllowed: p.allowMemo,
+        ownReceiversOnly: p.ownReceiversOnly,
+        replacementMargin: { seconds: BigInt(Math.floor(p.replacementMarginMs / 1000)), nanos: 0 },
+      };
+    },
+  };
+}
+
+const KINDS: Readonly<Partial<Record<IntentKind, DomainKind>>> = {
+  [IntentKind.TRX_TRANSFER]: "TRX_TRANSFER",
+  [IntentKind.USDT_TRANSFER]: "USDT_TRANSFER",
+  [IntentKind.USDT_APPROVE]: "USDT_APPROVE",
+  [IntentKind.FREEZE]: "FREEZE",
+  [IntentKind.UNFREEZE]: "UNFREEZE",
+  [IntentKind.DELEGATE]: "DELEGATE",
+  [IntentKind.UNDELEGATE]: "UNDELEGATE",
+  [IntentKind.WITHDRAW_UNSTAKED]: "WITHDRAW_UNSTAKED",
+};
+
+/** Validates and converts a proto intent; throws `request.invalid` naming the field. */
+export function intentFromProto(p: SignIntent | undefined): Intent {
+  if (!p) throw invalid("intent", "intent is required");
+  if (!OPERATION_ID.test(p.operationId)) {
+    throw invalid("intent.operation_id", "operation_id must be 1–128 printable ASCII characters");
+  }
+  const kind = KINDS[p.kind];
+  if (!kind) throw invalid("intent.kind", "intent kind is required");
+  if (p.asset !== Asset.TRX && p.asset !== Asset.USDT)
+    throw invalid("intent.asset", "asset must be TRX or USDT");
+  const previous = p.previousTxId ?? "";
+  if (previous !== "" && !/^[0-9a-f]{64}$/.test(previous)) {
+    throw invalid("intent.previous_tx_id", "previous_tx_id must be 64 lowercase hex characters");
+  }
+  return {
+    operationId: p.operationId,
+    kind,
+    owner: normalizeAddress(p.ownerAddress, "intent.owner_address"),
+    counterparty:
+      p.counterpartyAddress === ""
+        ? ""
+        : normalizeAddress(p.counterpartyAddress, "intent.counterparty_address"),
+    amount: parseBaseUnits(p.amount === "" ? "0" : p.amount, "intent.amount"),
+    previousTxId: previous,
+    asset: p.asset === Asset.TRX ? "TRX" : "USDT",
+    resource:
+      p.resource === Resource.ENERGY
+        ? "ENERGY"
+        : p.resource === Resource.BANDWIDTH
+          ? "BANDWIDTH"
+          : undefined,
+    lock: p.lock,
+    lockPeriodBlocks: p.lockPeriodBlocks,
+    memo: p.memo ?? "",
+  };
+}
+
+function invalid(field: string, message: string): AppError {
+  return new AppError("request.invalid", message, { metadata: { field } });
+}

@@ -1,0 +1,241 @@
+import { createHash } from "node:crypto";
+import {
+  closeSync,
+  existsSync,
+  fdatasyncSync,
+  ftruncateSync,
+  openSync,
+  readFileSync,
+  writeSync,
+} from "node:fs";
+
+/**
+ * The signer's journal: one JSON line per signature, hash-chained, fsynced before the
+ * signature is returned. Caps and the one-transaction-per-operation rule are computed from it,
+ * so they survive restarts. Appends are grouped: every append waits for one shared fdatasync,
+ * which is how the signer keeps thousands of signatures per second on one disk.
+ */
+
+/** What one signature commits to. */
+export interface JournalRecord {
+  operationId: string;
+  txId: string;
+  /** Owner address, base58. */
+  owner: string;
+  /** SignIntent kind name, e.g. "USDT_TRANSFER". */
+  kind: string;
+  /** Base units moved by the transaction (0 for kinds that move nothing). */
+  amount: bigint;
+  /** Asset the amount counts: "TRX" or "USDT". */
+  asset: string;
+  /** Transaction expiration, ms since epoch (from raw_data). */
+  expiration: number;
+  /** Hex of the 65-byte signature; public once broadcast, and returned again on a repeat. */
+  signature: string;
+  /** The attempt this one replaces, if any. */
+  previousTxId: string;
+}
+
+/** A record as stored: its sequence number, time and chain hashes. */
+export interface JournalEntry extends JournalRecord {
+  seq: number;
+  /** ms since epoch when it was journaled. */
+  time: number;
+  prev: string;
+  hash: string;
+}
+
+const GENESIS = "0".repeat(64);
+
+/** Thrown when the journal on disk is not an unbroken chain. The signer refuses to start. */
+export class JournalCorruptError extends Error {}
+
+/** An open journal file. Not safe to share between processes. */
+export class Journal {
+  private readonly fd: number;
+  private readonly byOperation = new Map<string, JournalEntry[]>();
+  private readonly byTxId = new Map<string, JournalEntry>();
+  private readonly recent: JournalEntry[] = [];
+  private lastHash = GENESIS;
+  private nextSeq = 1;
+  private pending: string[] = [];
+  private waiters: { resolve: () => void; reject: (err: unknown) => void }[] = [];
+  private flushing = false;
+  private failed: unknown;
+
+  private constructor(
+    private readonly path: string,
+    private readonly clock: () => number,
+    private readonly onFailure: (err: unknown) => void,
+  ) {
+    this.fd = openSync(path, "a+", 0o600);
+  }
+
+  /**
+   * Opens (or creates) the journal at `path`, verifies its chain and loads its index.
+   * `onFailure` is called once if a write fails; the process should then exit.
+   */
+  static open(
+    path: string,
+    clock: () => number = Date.now,
+    onFailure: (err: unknown) => void = () => {},
+  ): Journal {
+    const journal = new Journal(path, clock, onFailure);
+    journal.load();
+    return journal;
+  }
+
+  /** All entries journaled for an operation, oldest first. */
+  entriesFor(operationId: string): readonly JournalEntry[] {
+    return this.byOperation.get(operationId) ?? [];
+  }
+
+  /** The entry that signed `txId`, if any. */
+  entryForTxId(txId: string): JournalEntry | undefined {
+    return this.byTxId.get(txId);
+  }
+
+  /** Sum of amounts of `asset` signed for `owner` with time > since. */
+  signedSince(owner: string, asset: string, since: number): bigint {
+    let sum = 0n;
+    for (let i = this.recent.length - 1; i >= 0; i--) {
+      const e = this.recent[i] as JournalEntry;
+      if (e.time <= since) break;
+      if (e.owner === owner && e.asset === asset) sum += e.amount;
+    }
+    return sum;
+  }
+
+  /** Number of entries. */
+  get size(): number {
+    return this.nextSeq - 1;
+  }
+
+  /**
+   * Records an entry in memory at once (so checks made in the same tick see it) and resolves
+   * when it is durable on disk. If the disk write fails the journal is poisoned: every later
+   * append fails, and the caller must exit (its in-memory state may be ahead of the disk).
+   */
+  append(record: JournalRecord): { entry: JournalEntry; durable: Promise<void> } {
+    if (this.failed) return { entry: undefined as never, durable: Promise.reject(this.failed) };
+    const entry = this.chain(record, this.clock());
+    this.index(entry);
+    this.pending.push(`${serialize(entry)}\n`);
+    const durable = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    this.scheduleFlush();
+    return { entry, durable };
+  }
+
+  /** Resolves when every entry appended so far is durable (at once if nothing is pending). */
+  sync(): Promise<void> {
+    if (this.failed) return Promise.reject(this.failed);
+    if (this.pending.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  /** Waits for pending writes, then closes the file. */
+  async close(): Promise<void> {
+    while (this.pending.length > 0 || this.flushing) await new Promise((r) => setTimeout(r, 1));
+    closeSync(this.fd);
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushing) return;
+    this.flushing = true;
+    // setImmediate lets every request decoded in this turn of the event loop join the batch.
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    const lines = this.pending;
+    const waiters = this.waiters;
+    this.pending = [];
+    this.waiters = [];
+    try {
+      const buf = Buffer.from(lines.join(""));
+      let off = 0;
+      while (off < buf.length) off += writeSync(this.fd, buf, off);
+      fdatasyncSync(this.fd);
+      for (const w of waiters) w.resolve();
+    } catch (err) {
+      this.failed = err;
+      for (const w of waiters) w.reject(err);
+      this.onFailure(err);
+    }
+    this.flushing = false;
+    if (this.pending.length > 0) this.scheduleFlush();
+  }
+
+  private chain(record: JournalRecord, time: number): JournalEntry {
+    const base = { ...record, seq: this.nextSeq, time, prev: this.lastHash };
+    const hash = hashOf(base);
+    this.lastHash = hash;
+    this.nextSeq++;
+    return { ...base, hash };
+  }
+
+  private index(entry: JournalEntry): void {
+    const list = this.byOperation.get(entry.operationId);
+    if (list) list.push(entry);
+    else this.byOperation.set(entry.operationId, [entry]);
+    this.byTxId.set(entry.txId, entry);
+    this.recent.push(entry);
+    // Keep 25 h of entries for the rolling caps; older ones only matter per operation.
+    const horizon = this.clock() - 25 * 3_600_000;
+    let drop = 0;
+    while (drop < this.recent.length && (this.recent[drop] as JournalEntry).time < horizon) drop++;
+    if (drop > 1024) this.recent.splice(0, drop);
+  }
+
+  private load(): void {
+    if (!existsSync(this.path)) return;
+    const text = readFileSync(this.path, "utf8");
+    const lines = text.split("\n");
+    const tail = lines.pop() ?? "";
+    // A crash can leave a torn last line: it was never fsynced, so never answered. Drop it.
+    if (tail !== "") ftruncateSync(this.fd, Buffer.byteLength(text) - Buffer.byteLength(tail));
+    for (const [i, line] of lines.entries()) {
+      const entry = parse(line, i + 1);
+      if (entry.seq !== this.nextSeq || entry.prev !== this.lastHash) {
+        throw new JournalCorruptError(`journal line ${i + 1}: chain broken`);
+      }
+      const { hash, ...base } = entry;
+      if (hashOf(base) !== hash)
+        throw new JournalCorruptError(`journal line ${i + 1}: hash mismatch`);
+      this.lastHash = hash;
+      this.nextSeq++;
+      this.index(entry);
+    }
+  }
+}
+
+function serialize(entry: JournalEntry): string {
+  return JSON.stringify(entry, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
+}
+
+function hashOf(base: Omit<JournalEntry, "hash">): string {
+  const canonical = [
+    base.seq,
+    base.time,
+    base.prev,
+    base.operationId,
+    base.txId,
+    base.owner,
+    base.kind,
+    base.asset,
+    base.amount.toString(),
+    base.expiration,
+    base.signature,
+    base.previousTxId,
+  ];
+  return createHash("sha256").update(JSON.stringify(canonical)).digest("hex");
+}
+
+function parse(line: string, lineNo: number): JournalEntry {
+  try {
+    const raw = JSON.parse(line) as Record<string, unknown>;
+    return { ...(raw as unknown as JournalEntry), amount: BigInt(raw.amount as string) };
+  } catch (cause) {
+    throw new JournalCorruptError(`journal line ${lineNo}: unreadable`, { cause });
+  }
+}

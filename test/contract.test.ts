@@ -1,0 +1,76 @@
+import { ScalarType } from "@bufbuild/protobuf";
+import { describe, expect, it } from "vitest";
+import { SignerService } from "../src/gen/tronpay/signer/v1/signer_pb.js";
+import { Role } from "../src/gen/tronpay/v1/options_pb.js";
+import { accessOf, httpRuleOf, publicServices, rolesOf } from "../src/shared/api.js";
+
+const methods = publicServices.flatMap((s) => s.methods);
+
+describe("the public contract", () => {
+  it("has the eight public services with their RPCs", () => {
+    expect(publicServices.map((s) => s.typeName)).toEqual([
+      "tronpay.v1.PayoutService",
+      "tronpay.v1.PayeeService",
+      "tronpay.v1.WalletService",
+      "tronpay.v1.UsdtService",
+      "tronpay.v1.StakingService",
+      "tronpay.v1.NetworkService",
+      "tronpay.v1.WebhookService",
+      "tronpay.v1.AdminService",
+    ]);
+    expect(methods.length).toBeGreaterThan(60);
+  });
+
+  it.each(methods.map((m) => [`${m.parent.name}.${m.name}`, m] as const))(
+    "%s has an HTTP rule under /v1/ and an access option with roles",
+    (_name, method) => {
+      const rule = httpRuleOf(method);
+      expect(rule?.pattern.case).toBeDefined();
+      expect(String(rule?.pattern.value)).toMatch(/^\/v1\//);
+      const access = accessOf(method);
+      expect(access).toBeDefined();
+      expect(access?.roles.length).toBeGreaterThan(0);
+      expect(rolesOf(method)).toContain(Role.ADMIN);
+    },
+  );
+
+  it("makes every write take an idempotency key as field 1, and no read take one", () => {
+    for (const method of methods) {
+      const field = method.input.fields.find((f) => f.name === "idempotency_key");
+      if (accessOf(method)?.write) {
+        expect(field?.number, `${method.name}`).toBe(1);
+        expect(field?.scalar, `${method.name}`).toBe(ScalarType.STRING);
+      } else {
+        expect(field, `${method.name}`).toBeUndefined();
+      }
+    }
+  });
+
+  it("never carries money as a float or double", () => {
+    const seen = new Set<string>();
+    const visit = (fields: (typeof methods)[number]["input"]["fields"]) => {
+      for (const f of fields) {
+        expect(
+          [ScalarType.FLOAT, ScalarType.DOUBLE],
+          `${f.parent.typeName}.${f.name}`,
+        ).not.toContain(f.scalar);
+        if (f.message && !seen.has(f.message.typeName)) {
+          seen.add(f.message.typeName);
+          visit(f.message.fields);
+        }
+      }
+    };
+    for (const m of methods) {
+      visit(m.input.fields);
+      visit(m.output.fields);
+    }
+    expect(seen.size).toBeGreaterThan(10);
+  });
+
+  it("keeps the signer's API internal: no HTTP rules, no access options", () => {
+    for (const method of SignerService.methods) {
+      expect(httpRuleOf(method)).toBeUndefined();
+      expect(accessOf(method)).toBeUndefined();
+    }
+  });
+});
