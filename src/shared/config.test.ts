@@ -21,7 +21,7 @@ const spec = {
     verbose: { flag: "verbose" },
     nodes: { env: "T_NODES" },
   },
-} satisfies ConfigSpec<z.ZodObject>;
+} satisfies ConfigSpec<z.AnyZodObject>;
 
 function tempFile(content: string): string {
   const path = join(mkdtempSync(join(tmpdir(), "tp-config-")), "config.json");

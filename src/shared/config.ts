@@ -21,7 +21,7 @@ export interface ConfigInputs {
 }
 
 /** A process's config definition: a zod object schema plus where each key may come from. */
-export interface ConfigSpec<S extends z.ZodObject> {
+export interface ConfigSpec<S extends z.AnyZodObject> {
   schema: S;
   sources: { readonly [K in keyof z.infer<S>]?: FieldSource };
 }
@@ -30,7 +30,7 @@ export interface ConfigSpec<S extends z.ZodObject> {
  * Loads one typed config: schema defaults < file < env < flags, validated with zod and frozen.
  * Throws AppError `config.invalid` naming every bad key (never its value, which may be secret).
  */
-export function loadConfig<S extends z.ZodObject>(
+export function loadConfig<S extends z.AnyZodObject>(
   spec: ConfigSpec<S>,
   inputs: ConfigInputs = {},
 ): Readonly<z.infer<S>> {
@@ -53,7 +53,7 @@ export function loadConfig<S extends z.ZodObject>(
 }
 
 /** The config as a plain object for a startup log line, with secret keys redacted. */
-export function describeConfig<S extends z.ZodObject>(
+export function describeConfig<S extends z.AnyZodObject>(
   spec: ConfigSpec<S>,
   config: Readonly<z.infer<S>>,
 ): Record<string, unknown> {

@@ -62,6 +62,6 @@ export const signerConfigSpec = {
     maxRawBytes: { env: "TRONPAY_SIGNER_MAX_RAW_BYTES" },
     logLevel: { env: "LOG_LEVEL", flag: "log-level" },
   },
-} satisfies ConfigSpec<z.ZodObject>;
+} satisfies ConfigSpec<z.AnyZodObject>;
 
 export type SignerConfig = z.infer<typeof signerConfigSpec.schema>;
