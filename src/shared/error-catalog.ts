@@ -39,6 +39,11 @@ const entries = [
     "A request with the same idempotency key is still being processed; retry shortly.",
   ],
   [
+    "request.unsupported",
+    Code.Unimplemented,
+    "The request uses a field or option this server does not support yet; metadata.field names it.",
+  ],
+  [
     "request.not_found",
     Code.NotFound,
     "The named resource does not exist (or the caller may not see it).",
@@ -116,6 +121,16 @@ const entries = [
     "node.bad_response",
     Code.Unavailable,
     "The TRON node answered something we could not understand.",
+  ],
+  [
+    "chain.build_failed",
+    Code.Internal,
+    "tronweb failed to build a transaction or built one that differs from the request.",
+  ],
+  [
+    "chain.call_reverted",
+    Code.FailedPrecondition,
+    "The contract call would revert now (e.g. the sender lacks USDT); metadata.message says why.",
   ],
   // signer
   ["signer.unavailable", Code.Unavailable, "The signer cannot be reached."],
