@@ -1,4 +1,5 @@
 import { Command } from "commander";
+import { registerKeyCommands } from "./keys.js";
 import { registerSignerCommands } from "./signer.js";
 
 /** The `tronpay` command line. Each group of subcommands lives in its own file. */
@@ -7,6 +8,7 @@ const program = new Command("tronpay")
   .showHelpAfterError();
 
 registerSignerCommands(program);
+registerKeyCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`tronpay: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -1,4 +1,4 @@
-import { create } from "@bufbuild/protobuf";
+import { create, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus } from "@connectrpc/connect/protocol-connect";
 import { ErrorInfoSchema } from "../gen/google/rpc/error_details_pb.js";
@@ -14,7 +14,12 @@ export interface AppErrorOptions {
   cause?: unknown;
   /** Safe, non-secret facts for the client (e.g. the offending field). */
   metadata?: Record<string, string>;
+  /** Further typed details for the client (e.g. per-item batch errors). */
+  details?: OutgoingDetail[];
 }
+
+/** A protobuf message sent to the client as an error detail. */
+export type OutgoingDetail = { desc: DescMessage; value: MessageInitShape<DescMessage> };
 
 /**
  * A domain error with a stable reason from the catalog. Its message is shown to clients, so
@@ -23,12 +28,14 @@ export interface AppErrorOptions {
 export class AppError extends Error {
   readonly reason: Reason;
   readonly metadata: Record<string, string>;
+  readonly details: OutgoingDetail[];
 
   constructor(reason: Reason, message: string, options: AppErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "AppError";
     this.reason = reason;
     this.metadata = options.metadata ?? {};
+    this.details = options.details ?? [];
   }
 
   /** The Connect code this error's reason maps to. */

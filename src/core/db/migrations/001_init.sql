@@ -10,6 +10,7 @@ CREATE TABLE wallets (
   purpose          text NOT NULL CHECK (purpose IN ('HOT', 'PAYOUT', 'FEE', 'STAKING')),
   derivation_path  text NOT NULL DEFAULT '',
   imported         boolean NOT NULL DEFAULT false,
+  created_by       text NOT NULL DEFAULT '',
   created_at       timestamptz NOT NULL DEFAULT now()
 );
 
@@ -105,6 +106,7 @@ CREATE TABLE payouts (
   kyc_hash              text,
   batch_id              text REFERENCES payout_batches (id),
   batch_index           integer,
+  batch_item_reference  text NOT NULL DEFAULT '',
   approval_required     boolean NOT NULL DEFAULT false,
   approved_by           text,
   approved_at           timestamptz,

@@ -1,0 +1,199 @@
+import { create, type DescMethod } from "@bufbuild/protobuf";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import type { DatabasePool } from "slonik";
+import {
+  AdminService,
+  CreateApiKeyRequestSchema,
+  CreateApiKeyResponseSchema,
+  GetPauseStateResponseSchema,
+  ListApiKeysResponseSchema,
+  PausePayoutsRequestSchema,
+  PausePayoutsResponseSchema,
+  QueryAuditLogResponseSchema,
+  ResumePayoutsRequestSchema,
+  ResumePayoutsResponseSchema,
+  RevokeApiKeyRequestSchema,
+  RevokeApiKeyResponseSchema,
+} from "../../gen/tronpay/v1/admin_pb.js";
+import type { PageRequest } from "../../gen/tronpay/v1/common_pb.js";
+import { AppError } from "../../shared/errors.js";
+import { createApiKey, listApiKeys, revokeApiKey } from "../auth/keys.js";
+import { type Principal, principalKey } from "../context.js";
+import { idempotent } from "../idempotency.js";
+import { queryAuditLog, verifyAuditRange } from "./audit-query.js";
+import { getPauseState, pausePayouts, resumePayouts } from "./pause.js";
+
+export interface AdminDeps {
+  pool: DatabasePool;
+  clock: () => number;
+}
+
+const methods = AdminService.method;
+
+/**
+ * AdminService: API keys, the audit log and the pause switch. Writes are idempotent and
+ * audited in their transaction. IssueToken, RefreshToken and RevokeToken are left out until
+ * JWTs are built (Connect answers them `unimplemented`).
+ */
+export function createAdminHandlers(deps: AdminDeps): Partial<ServiceImpl<typeof AdminService>> {
+  const { pool, clock } = deps;
+  return {
+    async createApiKey(req, ctx) {
+      const principal = principalOf(ctx);
+      if (req.onionClientAuthKey !== "") {
+        throw new AppError(
+          "request.unsupported",
+          "onion client authorization is not supported yet",
+          {
+            metadata: { field: "onion_client_auth_key" },
+          },
+        );
+      }
+      // The secret lives only in this closure: the stored (and replayed) answer has key "".
+      let secret = "";
+      const answer = await idempotent(
+        pool,
+        {
+          ...call(principal, methods.createApiKey),
+          requestSchema: CreateApiKeyRequestSchema,
+          request: req,
+          responseSchema: CreateApiKeyResponseSchema,
+        },
+        async (tx) => {
+          const created = await createApiKey(tx, {
+            name: req.name,
+            roles: req.roles,
+            createdBy: principal.id,
+            now: clock(),
+            expiresAt: req.expiresAt ? timestampMs(req.expiresAt) : undefined,
+            allowedIps: req.allowedIps,
+            onionOnly: req.onionOnly,
+          });
+          secret = created.key;
+          return create(CreateApiKeyResponseSchema, { apiKey: created.apiKey, key: "" });
+        },
+      );
+      return create(CreateApiKeyResponseSchema, { apiKey: answer.apiKey, key: secret });
+    },
+
+    async listApiKeys(req) {
+      const page = await listApiKeys(pool, {
+        includeInactive: req.includeInactive,
+        now: clock(),
+        ...pageOf(req.page),
+      });
+      return create(ListApiKeysResponseSchema, {
+        apiKeys: page.apiKeys,
+        page: { nextPageToken: page.nextPageToken },
+      });
+    },
+
+    async revokeApiKey(req, ctx) {
+      const principal = principalOf(ctx);
+      if (req.id === "") throw invalid("id", "id is required");
+      if (req.reason.length > 500) throw invalid("reason", "reason must be at most 500 characters");
+      return idempotent(
+        pool,
+        {
+          ...call(principal, methods.revokeApiKey),
+          requestSchema: RevokeApiKeyRequestSchema,
+          request: req,
+          responseSchema: RevokeApiKeyResponseSchema,
+        },
+        async (tx) => {
+          const apiKey = await revokeApiKey(tx, {
+            id: req.id,
+            by: principal.id,
+            reason: req.reason,
+            now: clock(),
+          });
+          return create(RevokeApiKeyResponseSchema, { apiKey });
+        },
+      );
+    },
+
+    async queryAuditLog(req) {
+      const page = await queryAuditLog(pool, {
+        actor: req.actor,
+        action: req.action,
+        subject: req.subject,
+        startMs: req.range?.startTime ? timestampMs(req.range.startTime) : undefined,
+        endMs: req.range?.endTime ? timestampMs(req.range.endTime) : undefined,
+        fromSeq: req.fromSeq,
+        ...pageOf(req.page),
+      });
+      return create(QueryAuditLogResponseSchema, {
+        entries: page.entries,
+        page: { nextPageToken: page.nextPageToken },
+      });
+    },
+
+    async verifyAuditLog(req) {
+      return verifyAuditRange(pool, req.fromSeq, req.toSeq);
+    },
+
+    async pausePayouts(req, ctx) {
+      const principal = principalOf(ctx);
+      return idempotent(
+        pool,
+        {
+          ...call(principal, methods.pausePayouts),
+          requestSchema: PausePayoutsRequestSchema,
+          request: req,
+          responseSchema: PausePayoutsResponseSchema,
+        },
+        async (tx) => {
+          const state = await pausePayouts(tx, {
+            by: principal.id,
+            reason: req.reason,
+            now: clock(),
+          });
+          return create(PausePayoutsResponseSchema, { state });
+        },
+      );
+    },
+
+    async resumePayouts(req, ctx) {
+      const principal = principalOf(ctx);
+      return idempotent(
+        pool,
+        {
+          ...call(principal, methods.resumePayouts),
+          requestSchema: ResumePayoutsRequestSchema,
+          request: req,
+          responseSchema: ResumePayoutsResponseSchema,
+        },
+        async (tx) => {
+          const state = await resumePayouts(tx, { by: principal.id, now: clock() });
+          return create(ResumePayoutsResponseSchema, { state });
+        },
+      );
+    },
+
+    async getPauseState() {
+      return create(GetPauseStateResponseSchema, { state: await getPauseState(pool) });
+    },
+  };
+}
+
+/** The caller; the auth interceptor always sets it, so its absence is a wiring bug. */
+function principalOf(ctx: HandlerContext): Principal {
+  const principal = ctx.values.get(principalKey);
+  if (!principal) throw new Error("no principal in context: is the auth interceptor installed?");
+  return principal;
+}
+
+function call(principal: Principal, method: DescMethod) {
+  return { principal: principal.id, method: `${method.parent.typeName}/${method.name}` };
+}
+
+/** Page size: 0 means 50, capped at 500 (common.proto). */
+function pageOf(page: PageRequest | undefined): { pageSize: number; pageToken: string } {
+  const size = page?.pageSize ?? 0;
+  return { pageSize: size === 0 ? 50 : Math.min(size, 500), pageToken: page?.pageToken ?? "" };
+}
+
+function invalid(field: string, message: string): AppError {
+  return new AppError("request.invalid", message, { metadata: { field } });
+}

@@ -1,0 +1,269 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { type CommonQueryMethods, type DatabasePool, sql } from "slonik";
+import { z } from "zod";
+import { type ApiKey, ApiKeySchema } from "../../gen/tronpay/v1/admin_pb.js";
+import { Role } from "../../gen/tronpay/v1/options_pb.js";
+import { AppError } from "../../shared/errors.js";
+import { appendAudit } from "../audit.js";
+import type { Principal } from "../context.js";
+import { ipAllowed, normalizeAllowedIps } from "./ip.js";
+import { normalizeRoles, roleFromDb, roleToDb } from "./roles.js";
+import { hashSecret, mintKey, parseKey, sameHash } from "./secret.js";
+
+/**
+ * API keys: created (secret shown once, only its hash stored), listed, revoked, and verified
+ * on every request. Every change is audited in the caller's transaction.
+ */
+
+const ROW = z.object({
+  id: z.string(),
+  name: z.string(),
+  roles: z.array(z.string()),
+  created_by: z.string(),
+  created_at: z.number(),
+  expires_at: z.number().nullable(),
+  revoked_at: z.number().nullable(),
+  allowed_ips: z.array(z.string()),
+  onion_only: z.boolean(),
+  last_used_at: z.number().nullable(),
+});
+type Row = z.infer<typeof ROW>;
+const COLUMNS = sql.fragment`id, name, roles, created_by, created_at, expires_at, revoked_at,
+  allowed_ips, onion_only, last_used_at`;
+
+export interface NewApiKey {
+  name: string;
+  roles: readonly Role[];
+  /** Principal id of the creator ("key:…", "cli", "system:bootstrap"). */
+  createdBy: string;
+  /** The clock's now (ms); created_at, and the floor for expiresAt. */
+  now: number;
+  expiresAt?: number;
+  allowedIps?: readonly string[];
+  onionOnly?: boolean;
+}
+
+/** A created key: its record and the full key, which exists only in this value. */
+export interface CreatedApiKey {
+  id: string;
+  key: string;
+  apiKey: ApiKey;
+}
+
+/** Creates a key inside the caller's transaction and audits it; returns the key once. */
+export async function createApiKey(
+  tx: CommonQueryMethods,
+  input: NewApiKey,
+): Promise<CreatedApiKey> {
+  const name = input.name.trim();
+  if (name.length < 1 || name.length > 100) {
+    throw new AppError("request.invalid", "name must be 1–100 characters", {
+      metadata: { field: "name" },
+    });
+  }
+  const roles = normalizeRoles(input.roles).map(roleToDb);
+  if (input.expiresAt !== undefined && input.expiresAt <= input.now) {
+    throw new AppError("request.invalid", "expires_at must be in the future", {
+      metadata: { field: "expires_at" },
+    });
+  }
+  const allowedIps = normalizeAllowedIps(input.allowedIps ?? []);
+  const minted = mintKey();
+  const expires = input.expiresAt === undefined ? null : sql.timestamp(new Date(input.expiresAt));
+  const row = await tx.one(sql.type(ROW)`
+    INSERT INTO api_keys (id, name, secret_hash, roles, created_by, created_at, expires_at, allowed_ips, onion_only)
+    VALUES (${minted.id}, ${name}, ${sql.binary(minted.secretHash)}, ${sql.array(roles, "text")},
+            ${input.createdBy}, ${sql.timestamp(new Date(input.now))}, ${expires},
+            ${sql.array(allowedIps, "text")}, ${input.onionOnly ?? false})
+    RETURNING ${COLUMNS}`);
+  await appendAudit(tx, {
+    actor: input.createdBy,
+    action: "api_key.create",
+    subject: `api_key:${row.id}`,
+    details: {
+      name,
+      roles,
+      expires_at: row.expires_at,
+      allowed_ips: allowedIps,
+      onion_only: row.onion_only,
+    },
+  });
+  return { id: row.id, key: minted.key, apiKey: toApiKey(row) };
+}
+
+/** Revokes a key at `now` and audits it; revoking a revoked key returns it unchanged. */
+export async function revokeApiKey(
+  tx: CommonQueryMethods,
+  input: { id: string; by: string; reason: string; now: number },
+): Promise<ApiKey> {
+  const row = await tx.maybeOne(
+    sql.type(ROW)`SELECT ${COLUMNS} FROM api_keys WHERE id = ${input.id} FOR UPDATE`,
+  );
+  if (row === null) {
+    throw new AppError("request.not_found", "no API key with that id", {
+      metadata: { field: "id" },
+    });
+  }
+  if (row.revoked_at !== null) return toApiKey(row);
+  const revoked = await tx.one(sql.type(ROW)`
+    UPDATE api_keys SET revoked_at = ${sql.timestamp(new Date(input.now))}
+    WHERE id = ${input.id} RETURNING ${COLUMNS}`);
+  await appendAudit(tx, {
+    actor: input.by,
+    action: "api_key.revoke",
+    subject: `api_key:${input.id}`,
+    details: { reason: input.reason },
+  });
+  return toApiKey(revoked);
+}
+
+/** One page of keys, newest first; page tokens are opaque cursors over (created_at, id). */
+export async function listApiKeys(
+  db: CommonQueryMethods,
+  input: { includeInactive: boolean; now: number; pageSize: number; pageToken: string },
+): Promise<{ apiKeys: ApiKey[]; nextPageToken: string }> {
+  const cursor = decodeCursor(input.pageToken);
+  const now = sql.timestamp(new Date(input.now));
+  const conditions = [sql.fragment`TRUE`];
+  if (!input.includeInactive) {
+    conditions.push(
+      sql.fragment`revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ${now})`,
+    );
+  }
+  if (cursor) {
+    conditions.push(
+      sql.fragment`(created_at, id) < (${sql.timestamp(new Date(cursor.createdAt))}, ${cursor.id})`,
+    );
+  }
+  const rows = await db.any(sql.type(ROW)`
+    SELECT ${COLUMNS} FROM api_keys WHERE ${sql.join(conditions, sql.fragment` AND `)}
+    ORDER BY created_at DESC, id DESC LIMIT ${input.pageSize + 1}`);
+  const page = rows.slice(0, input.pageSize);
+  const last = page.at(-1);
+  const more = rows.length > input.pageSize && last !== undefined;
+  return {
+    apiKeys: page.map(toApiKey),
+    nextPageToken: more ? encodeCursor(last.created_at, last.id) : "",
+  };
+}
+
+/** Where a presented key comes from: the client address (if known) and the clock's now. */
+export interface PresentedFrom {
+  ip?: string;
+  now: number;
+  /** True only when a trusted hop says the request arrived through the onion service. */
+  viaOnion?: boolean;
+}
+
+/** The same answer for every failure, so a caller cannot tell which check failed. */
+export const UNAUTHENTICATED_MESSAGE = "missing or invalid credentials";
+// Compared against when the id is unknown, so that case costs the same as a wrong secret.
+const DUMMY_HASH = Buffer.alloc(32);
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+const AUTH_ROW = z.object({
+  secret_hash: z.instanceof(Buffer),
+  roles: z.array(z.string()),
+  expires_at: z.number().nullable(),
+  revoked_at: z.number().nullable(),
+  allowed_ips: z.array(z.string()),
+  onion_only: z.boolean(),
+  last_used_at: z.number().nullable(),
+});
+
+/**
+ * Verifies a presented key and returns its principal. Every failure is auth.unauthenticated
+ * with one client message; the specific cause (for the log) is in the error's `cause`.
+ */
+export async function verifyApiKey(
+  db: CommonQueryMethods,
+  presented: string,
+  from: PresentedFrom,
+): Promise<Principal> {
+  const parsed = parseKey(presented);
+  if (!parsed) throw unauthenticated("malformed key");
+  const row = await db.maybeOne(sql.type(AUTH_ROW)`
+    SELECT secret_hash, roles, expires_at, revoked_at, allowed_ips, onion_only, last_used_at
+    FROM api_keys WHERE id = ${parsed.id}`);
+  const matches = sameHash(hashSecret(parsed.secret), row?.secret_hash ?? DUMMY_HASH);
+  if (row === null) throw unauthenticated(`unknown key id ${parsed.id}`);
+  if (!matches) throw unauthenticated(`wrong secret for key ${parsed.id}`);
+  // Only a holder of the real secret gets past here, so the checks below leak nothing.
+  if (row.revoked_at !== null) throw unauthenticated(`key ${parsed.id} is revoked`);
+  if (row.expires_at !== null && row.expires_at <= from.now) {
+    throw unauthenticated(`key ${parsed.id} has expired`);
+  }
+  if (!ipAllowed(row.allowed_ips, from.ip)) {
+    throw unauthenticated(
+      `key ${parsed.id} is not allowed from ${from.ip ?? "an unknown address"}`,
+    );
+  }
+  if (row.onion_only && from.viaOnion !== true) {
+    throw unauthenticated(`key ${parsed.id} is onion-only`);
+  }
+  if (row.last_used_at === null || from.now - row.last_used_at >= LAST_USED_RESOLUTION_MS) {
+    // Coarse on purpose: one write per key per minute, not one per request.
+    await db.query(sql.unsafe`
+      UPDATE api_keys SET last_used_at = ${sql.timestamp(new Date(from.now))} WHERE id = ${parsed.id}`);
+  }
+  return { id: `key:${parsed.id}`, roles: row.roles.map(roleFromDb) };
+}
+
+function unauthenticated(cause: string): AppError {
+  return new AppError("auth.unauthenticated", UNAUTHENTICATED_MESSAGE, { cause: new Error(cause) });
+}
+
+// Arbitrary constant: serializes concurrent bootstraps (launcher and CLI, several replicas).
+const BOOTSTRAP_LOCK = 7_242_002;
+
+/** Creates an admin key when the database has no API key at all; undefined otherwise. */
+export async function bootstrapAdminKey(
+  pool: DatabasePool,
+  name: string,
+  now: number = Date.now(),
+): Promise<{ id: string; key: string } | undefined> {
+  return pool.transaction(async (tx) => {
+    await tx.query(sql.unsafe`SELECT pg_advisory_xact_lock(${BOOTSTRAP_LOCK})`);
+    const any = await tx.exists(sql.type(z.object({ x: z.number() }))`SELECT 1 AS x FROM api_keys`);
+    if (any) return undefined;
+    const created = await createApiKey(tx, {
+      name,
+      roles: [Role.ADMIN],
+      createdBy: "system:bootstrap",
+      now,
+    });
+    return { id: created.id, key: created.key };
+  });
+}
+
+/** The API record of a row (never the secret, which is not stored). */
+function toApiKey(row: Row): ApiKey {
+  return create(ApiKeySchema, {
+    id: row.id,
+    name: row.name,
+    roles: row.roles.map(roleFromDb),
+    expiresAt: row.expires_at === null ? undefined : timestampFromMs(row.expires_at),
+    allowedIps: row.allowed_ips,
+    onionOnly: row.onion_only,
+    createdBy: row.created_by,
+    createdAt: timestampFromMs(row.created_at),
+    lastUsedAt: row.last_used_at === null ? undefined : timestampFromMs(row.last_used_at),
+    revokedAt: row.revoked_at === null ? undefined : timestampFromMs(row.revoked_at),
+  });
+}
+
+function encodeCursor(createdAt: number, id: string): string {
+  return Buffer.from(`${createdAt}:${id}`).toString("base64url");
+}
+
+function decodeCursor(token: string): { createdAt: number; id: string } | undefined {
+  if (token === "") return undefined;
+  const m = /^(\d{1,15}):([0-9a-f]{24})$/.exec(Buffer.from(token, "base64url").toString());
+  if (!m) {
+    throw new AppError("request.invalid", "page_token is not valid", {
+      metadata: { field: "page.page_token" },
+    });
+  }
+  return { createdAt: Number(m[1]), id: m[2] as string };
+}

@@ -1,0 +1,73 @@
+import { z } from "zod";
+import { type ConfigSpec, zc } from "../shared/config.js";
+
+/** Core's one typed config (flag > env > file > default). Amounts are decimal strings. */
+export const coreConfigSpec = {
+  schema: z.object({
+    host: z.string().default("127.0.0.1"),
+    port: zc.port().default(8090),
+    databaseUrl: z.string().min(1),
+    /** Redis for rate limits; empty: in-memory limits only. */
+    redisUrl: z.string().default(""),
+    /** TRON full node URLs, tried in order. */
+    nodeUrls: zc.list().pipe(z.array(z.string().url()).min(1)),
+    usdtContract: z.string().min(1),
+    signerSocket: z.string().min(1),
+    /** How many operations the engine works on at once in this process. */
+    workers: zc.positiveInt().max(256).default(16),
+    /** How often an idle engine looks for work (ms). */
+    pollMs: zc.positiveInt().default(500),
+    /** expiration − reference block time for new attempts (s). */
+    txLifetimeSec: zc.positiveInt().max(86_400).default(60),
+    /** Wait after an attempt's expiration before replacing it (s); must not be below the signer's. */
+    replacementMarginSec: zc.nonNegativeInt().default(120),
+    /** Rebroadcast the same bytes when unseen for this long (ms). */
+    rebroadcastMs: zc.positiveInt().default(5_000),
+    /** Give up (FAILED) after this many attempts that expired unincluded. */
+    maxAttempts: zc.positiveInt().default(5),
+    /** fee_limit for USDT calls, whole TRX. */
+    feeLimitTrx: z.string().default("30"),
+    /** Per-route limits, whole units of the payout's asset. */
+    v0MaxPerPayout: z.string().default("1000"),
+    v0MaxPerDay: z.string().default("10000"),
+    kycMaxPerPayout: z.string().default("100000"),
+    kycMaxPerDay: z.string().default("1000000"),
+    directMaxPerPayout: z.string().default("100000"),
+    directMaxPerDay: z.string().default("1000000"),
+    /** Payouts above this need a second principal's approval (whole units). */
+    approvalThreshold: z.string().default("5000"),
+    /** Hex secp256k1 public key (33 or 65 bytes) of the compliance signer for KYC payouts. */
+    compliancePublicKey: z.string().default(""),
+    /** Cooling-off before a new or changed payee address may be paid on DIRECT (s). */
+    payeeCoolingOffSec: zc.nonNegativeInt().default(86_400),
+    logLevel: z.string().default("info"),
+  }),
+  sources: {
+    host: { env: "TRONPAY_CORE_HOST", flag: "host" },
+    port: { env: "TRONPAY_CORE_PORT", flag: "port" },
+    databaseUrl: { env: "DATABASE_URL", flag: "database-url", secret: true },
+    redisUrl: { env: "REDIS_URL", secret: true },
+    nodeUrls: { env: "TRON_NODE_URL", flag: "node-url" },
+    usdtContract: { env: "TRONPAY_USDT_CONTRACT", flag: "usdt-contract" },
+    signerSocket: { env: "TRONPAY_SIGNER_SOCKET", flag: "signer-socket" },
+    workers: { env: "TRONPAY_CORE_WORKERS" },
+    pollMs: { env: "TRONPAY_CORE_POLL_MS" },
+    txLifetimeSec: { env: "TRONPAY_TX_LIFETIME_SEC" },
+    replacementMarginSec: { env: "TRONPAY_REPLACEMENT_MARGIN_SEC" },
+    rebroadcastMs: { env: "TRONPAY_REBROADCAST_MS" },
+    maxAttempts: { env: "TRONPAY_MAX_ATTEMPTS" },
+    feeLimitTrx: { env: "TRONPAY_FEE_LIMIT_TRX" },
+    v0MaxPerPayout: { env: "TRONPAY_V0_MAX_PER_PAYOUT" },
+    v0MaxPerDay: { env: "TRONPAY_V0_MAX_PER_DAY" },
+    kycMaxPerPayout: { env: "TRONPAY_KYC_MAX_PER_PAYOUT" },
+    kycMaxPerDay: { env: "TRONPAY_KYC_MAX_PER_DAY" },
+    directMaxPerPayout: { env: "TRONPAY_DIRECT_MAX_PER_PAYOUT" },
+    directMaxPerDay: { env: "TRONPAY_DIRECT_MAX_PER_DAY" },
+    approvalThreshold: { env: "TRONPAY_APPROVAL_THRESHOLD" },
+    compliancePublicKey: { env: "TRONPAY_COMPLIANCE_PUBLIC_KEY" },
+    payeeCoolingOffSec: { env: "TRONPAY_PAYEE_COOLING_OFF_SEC" },
+    logLevel: { env: "LOG_LEVEL", flag: "log-level" },
+  },
+} satisfies ConfigSpec<z.AnyZodObject>;
+
+export type CoreConfig = z.infer<typeof coreConfigSpec.schema>;

@@ -1,0 +1,39 @@
+import type { Client } from "@connectrpc/connect";
+import type { DatabasePool } from "slonik";
+import type { SignerService } from "../../gen/tronpay/signer/v1/signer_pb.js";
+import type { Logger } from "../../shared/log.js";
+import type { Chain } from "../chain/types.js";
+
+/** What the engine needs; passed in (no singletons) so tests can swap any part. */
+export interface EngineDeps {
+  pool: DatabasePool;
+  chain: Chain;
+  signer: Client<typeof SignerService>;
+  log: Logger;
+  isPaused: () => Promise<boolean>;
+  settings: EngineSettings;
+}
+
+export interface EngineSettings {
+  /** expiration − reference block time of new attempts (ms). */
+  lifetimeMs: number;
+  /** Wait after an attempt's expiration before asking the signer for a replacement (ms). */
+  replacementMarginMs: number;
+  /** How far past an attempt's expiration the solidified chain must be to call it expired (ms). */
+  expiryMarginMs: number;
+  /** Rebroadcast unseen bytes after this long (ms). */
+  rebroadcastMs: number;
+  /** How soon to look at a broadcast attempt again (ms). */
+  followMs: number;
+  /** How soon to recheck a held operation (ms). */
+  holdRecheckMs: number;
+  /** Attempts that expired unincluded before the operation is FAILED. */
+  maxAttempts: number;
+  /** fee_limit for USDT calls (sun). */
+  feeLimitSun: bigint;
+  /** The lease a claim takes (ms): longer than any step. */
+  leaseMs: number;
+}
+
+/** The actor recorded in the audit log for the engine's own changes. */
+export const ENGINE_ACTOR = "system:engine";

@@ -1,0 +1,165 @@
+import { ENGINE_ACTOR, type EngineDeps } from "./deps.js";
+import {
+  type AttemptRow,
+  liveAttempt,
+  type OperationRow,
+  recordBroadcast,
+  reschedule,
+  StateChanged,
+  setAttemptState,
+  transition,
+} from "./repo.js";
+import type { OperationState } from "./state.js";
+
+/**
+ * Sends the stored bytes of the live attempt (the same bytes every time). An "unknown" outcome
+ * counts as maybe sent; only a solidified chain past the expiration ever proves "not sent".
+ */
+export async function broadcastAttempt(
+  deps: EngineDeps,
+  op: OperationRow,
+  state: OperationState,
+): Promise<void> {
+  const attempt = await liveAttempt(deps.pool, op.id);
+  if (!attempt) throw new Error(`operation ${op.id} is ${state} without a live attempt`);
+  const result = await deps.chain.broadcast(attempt.raw_data, attempt.signature);
+  const error =
+    result.outcome === "rejected"
+      ? `${result.code}: ${result.message}`
+      : result.outcome === "unknown"
+        ? `unknown: ${result.detail}`
+        : null;
+  await deps.pool.transaction(async (tx) => {
+    await recordBroadcast(tx, attempt.id, error);
+    const maybeSent = result.outcome !== "rejected";
+    if (maybeSent && attempt.state === "SIGNED") await setAttemptState(tx, attempt, "BROADCAST");
+    if (maybeSent && state === "SIGNED") {
+      await transition(
+        tx,
+        op,
+        "SIGNED",
+        "BROADCAST",
+        { nextRunInMs: deps.settings.followMs },
+        ENGINE_ACTOR,
+        {
+          txId: attempt.tx_id,
+        },
+      );
+    } else {
+      await reschedule(tx, op.id, deps.settings.followMs);
+    }
+  });
+  if (error)
+    deps.log.warn(
+      { operationId: op.id, txId: attempt.tx_id, outcome: result.outcome, error },
+      "broadcast not accepted",
+    );
+}
+
+/**
+ * SIGNED/BROADCAST: decide from the SOLIDIFIED chain only. Included → CONFIRMED (or FAILED with
+ * the fee burned); provably expired unincluded → the attempt is EXPIRED and the operation goes
+ * back to QUEUED for a new attempt; otherwise rebroadcast the same bytes when due and look again.
+ */
+export async function follow(deps: EngineDeps, op: OperationRow): Promise<void> {
+  const { pool, chain, settings } = deps;
+  const attempt = await liveAttempt(pool, op.id);
+  if (!attempt) throw new Error(`operation ${op.id} is ${op.state} without a live attempt`);
+  // Read the solidified head BEFORE looking for the transaction: if it is absent from a state
+  // at least that new, it was absent when the head passed its expiration.
+  const solid = await chain.solidified();
+  const info = await chain.transactionInfo(attempt.tx_id, "solidified");
+  if (info) return settle(deps, op, attempt, info);
+  if (solid.timestamp > attempt.expiration + settings.expiryMarginMs)
+    return expire(deps, op, attempt);
+  const due =
+    attempt.last_broadcast_at === null ||
+    Date.now() - attempt.last_broadcast_at >= settings.rebroadcastMs;
+  if (due && attempt.state !== "INCLUDED") return broadcastAttempt(deps, op, op.state);
+  await reschedule(pool, op.id, settings.followMs);
+}
+
+async function settle(
+  deps: EngineDeps,
+  op: OperationRow,
+  attempt: AttemptRow,
+  info: NonNullable<Awaited<ReturnType<EngineDeps["chain"]["transactionInfo"]>>>,
+): Promise<void> {
+  const ok = info.result === "SUCCESS";
+  const cost = { feeSun: info.feeSun, energyUsed: info.energyUsed, bandwidthUsed: info.netUsed };
+  await deps.pool.transaction(async (tx) => {
+    await setAttemptState(tx, attempt, ok ? "INCLUDED" : "FAILED", {
+      blockNumber: info.blockNumber,
+      receiptResult: info.result,
+    });
+    // A SIGNED operation whose broadcast answer was lost can be found included: pass through
+    // BROADCAST so the table of transitions holds.
+    if (op.state === "SIGNED")
+      await transition(tx, op, "SIGNED", "BROADCAST", {}, ENGINE_ACTOR, { txId: attempt.tx_id });
+    const details = {
+      txId: attempt.tx_id,
+      blockNumber: info.blockNumber.toString(),
+      feeSun: info.feeSun.toString(),
+    };
+    if (ok) {
+      await transition(
+        tx,
+        op,
+        "BROADCAST",
+        "CONFIRMED",
+        { confirmed: true, cost },
+        ENGINE_ACTOR,
+        details,
+      );
+    } else {
+      await transition(
+        tx,
+        op,
+        "BROADCAST",
+        "FAILED",
+        {
+          cost,
+          failureReason: `chain.${info.result.toLowerCase()}`,
+          failureDetail: info.message ?? null,
+        },
+        ENGINE_ACTOR,
+        details,
+      );
+    }
+  });
+  deps.log.info(
+    { operationId: op.id, txId: attempt.tx_id, result: info.result },
+    ok ? "confirmed" : "failed on chain",
+  );
+}
+
+async function expire(deps: EngineDeps, op: OperationRow, attempt: AttemptRow): Promise<void> {
+  const exhausted = attempt.attempt_no >= deps.settings.maxAttempts;
+  const wait = Math.max(0, attempt.expiration + deps.settings.replacementMarginMs - Date.now());
+  try {
+    await deps.pool.transaction(async (tx) => {
+      await setAttemptState(tx, attempt, "EXPIRED");
+      const to = exhausted ? "FAILED" : "QUEUED";
+      await transition(
+        tx,
+        op,
+        op.state,
+        to,
+        exhausted
+          ? {
+              failureReason: "payout.attempts_exhausted",
+              failureDetail: `${attempt.attempt_no} attempts expired unincluded`,
+            }
+          : { nextRunInMs: wait },
+        ENGINE_ACTOR,
+        { txId: attempt.tx_id, expired: true },
+      );
+    });
+  } catch (err) {
+    if (!(err instanceof StateChanged)) throw err;
+  }
+  deps.log.warn(
+    { operationId: op.id, txId: attempt.tx_id, exhausted },
+    "attempt expired unincluded",
+  );
+}

@@ -1,0 +1,119 @@
+import { create } from "@bufbuild/protobuf";
+import { sql } from "slonik";
+import { IntentKind, SignIntentSchema } from "../../gen/tronpay/signer/v1/signer_pb.js";
+import { Asset } from "../../gen/tronpay/v1/common_pb.js";
+import type { TransferRequest } from "../chain/types.js";
+import { ENGINE_ACTOR, type EngineDeps } from "./deps.js";
+import { broadcastAttempt } from "./follow.js";
+import { holdReasonFor } from "./funds.js";
+import {
+  insertAttempt,
+  latestAttempt,
+  type OperationRow,
+  reschedule,
+  StateChanged,
+  transition,
+} from "./repo.js";
+
+/** The transfer kind an operation's transaction is (payouts by asset). */
+function transferKind(op: OperationRow): TransferRequest["kind"] {
+  if (op.kind === "USDT_APPROVE") return "USDT_APPROVE";
+  return op.asset === "USDT" ? "USDT_TRANSFER" : "TRX_TRANSFER";
+}
+
+/**
+ * QUEUED → SIGNED → BROADCAST: check funds, build from a recent block, have the signer sign,
+ * store the signed attempt (committed before anything is sent), then broadcast it.
+ */
+export async function signAndSend(deps: EngineDeps, op: OperationRow): Promise<void> {
+  const { pool, chain, settings } = deps;
+  if (await deps.isPaused()) return reschedule(pool, op.id, settings.holdRecheckMs);
+  const hold = await holdReasonFor(chain, op, settings.feeLimitSun);
+  if (hold) {
+    await pool.transaction((tx) =>
+      transition(
+        tx,
+        op,
+        "QUEUED",
+        "HELD",
+        { holdReason: hold, nextRunInMs: settings.holdRecheckMs },
+        ENGINE_ACTOR,
+        { reason: hold },
+      ),
+    );
+    return;
+  }
+  const previous = await latestAttempt(pool, op.id);
+  if (previous && previous.state !== "EXPIRED") {
+    throw new Error(
+      `operation ${op.id} is QUEUED but attempt ${previous.tx_id} is ${previous.state}`,
+    );
+  }
+  if (previous && Date.now() < previous.expiration + settings.replacementMarginMs) {
+    return reschedule(pool, op.id, previous.expiration + settings.replacementMarginMs - Date.now());
+  }
+  const kind = transferKind(op);
+  const built = await chain.buildTransfer({
+    kind,
+    owner: op.owner_address,
+    to: op.counterparty_address,
+    amount: op.amount,
+    memo: op.memo === "" ? undefined : op.memo,
+    feeLimit: kind === "TRX_TRANSFER" ? undefined : settings.feeLimitSun,
+    lifetimeMs: settings.lifetimeMs,
+  });
+  const signed = await deps.signer.signTransaction({
+    intent: create(SignIntentSchema, {
+      operationId: op.id,
+      kind: IntentKind[kind],
+      ownerAddress: op.owner_address,
+      counterpartyAddress: op.counterparty_address,
+      asset: op.asset === "USDT" ? Asset.USDT : Asset.TRX,
+      amount: op.amount.toString(),
+      memo: op.memo === "" ? undefined : op.memo,
+      previousTxId: previous?.tx_id,
+    }),
+    rawData: built.rawData,
+  });
+  if (signed.txId !== built.txId) throw new Error("the signer signed a different transaction id");
+  try {
+    await pool.transaction(async (tx) => {
+      await insertAttempt(tx, {
+        operationId: op.id,
+        attemptNo: (previous?.attempt_no ?? 0) + 1,
+        txId: built.txId,
+        rawData: built.rawData,
+        signature: signed.signature,
+        expiration: built.expiration,
+        feeLimit: built.feeLimit,
+      });
+      await transition(tx, op, "QUEUED", "SIGNED", { holdReason: null }, ENGINE_ACTOR, {
+        txId: built.txId,
+      });
+    });
+  } catch (err) {
+    // Cancelled (or taken by another replica) while we signed: the signed bytes were never
+    // stored, so they are never sent.
+    if (err instanceof StateChanged) return;
+    throw err;
+  }
+  deps.log.info({ operationId: op.id, txId: built.txId }, "attempt signed and stored");
+  await broadcastAttempt(deps, op, "SIGNED");
+}
+
+/** HELD → QUEUED once the wallet can pay; otherwise look again later. */
+export async function recheckHold(deps: EngineDeps, op: OperationRow): Promise<void> {
+  const hold = await holdReasonFor(deps.chain, op, deps.settings.feeLimitSun);
+  if (hold) {
+    if (hold !== op.hold_reason) {
+      // A different shortage than before: keep the visible reason current.
+      await deps.pool.query(
+        sql.unsafe`UPDATE operations SET hold_reason = ${hold} WHERE id = ${op.id} AND state = 'HELD'`,
+      );
+    }
+    return reschedule(deps.pool, op.id, deps.settings.holdRecheckMs);
+  }
+  await deps.pool.transaction((tx) =>
+    transition(tx, op, "HELD", "QUEUED", { holdReason: null }, ENGINE_ACTOR),
+  );
+}

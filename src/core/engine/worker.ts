@@ -1,0 +1,102 @@
+import type { EngineDeps } from "./deps.js";
+import { follow } from "./follow.js";
+import { claimDue, type OperationRow, reschedule, StateChanged } from "./repo.js";
+import { recheckHold, signAndSend } from "./sign.js";
+
+/** A running engine in this process. */
+export interface Engine {
+  /** Runs one claim-and-work round now (tests use it to step deterministically). */
+  tick(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/** Runs one step of an operation according to its state. */
+export async function step(deps: EngineDeps, op: OperationRow): Promise<void> {
+  switch (op.state) {
+    case "QUEUED":
+      return signAndSend(deps, op);
+    case "HELD":
+      return recheckHold(deps, op);
+    case "SIGNED":
+    case "BROADCAST":
+      return follow(deps, op);
+    default:
+      return;
+  }
+}
+
+/**
+ * The engine loop: claim due operations up to `concurrency` in flight, step each, repeat;
+ * sleep `pollMs` when there is nothing to do. A step that throws is logged and retried later
+ * (its lease runs out); nothing it had committed is lost.
+ */
+export function startEngine(
+  deps: EngineDeps,
+  options: { concurrency: number; pollMs: number; autostart?: boolean },
+): Engine {
+  const inflight = new Set<Promise<void>>();
+  let stopped = false;
+  let wake: (() => void) | undefined;
+
+  const runOne = (op: OperationRow) => {
+    const p = step(deps, op)
+      .catch(async (err) => {
+        if (err instanceof StateChanged) return;
+        deps.log.error(
+          { operationId: op.id, state: op.state, err: errorText(err) },
+          "engine step failed; will retry",
+        );
+        await reschedule(deps.pool, op.id, Math.min(deps.settings.leaseMs, 5_000)).catch(() => {});
+      })
+      .finally(() => {
+        inflight.delete(p);
+        wake?.();
+      });
+    inflight.add(p);
+  };
+
+  const tick = async (): Promise<number> => {
+    const ops = await claimDue(
+      deps.pool,
+      options.concurrency - inflight.size,
+      deps.settings.leaseMs,
+    );
+    for (const op of ops) runOne(op);
+    return ops.length;
+  };
+
+  const loop = async () => {
+    while (!stopped) {
+      let claimed = 0;
+      try {
+        claimed = await tick();
+      } catch (err) {
+        deps.log.error({ err: errorText(err) }, "engine claim failed");
+      }
+      if (stopped) break;
+      const full = inflight.size >= options.concurrency;
+      if (claimed === 0 || full) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, full ? options.pollMs * 4 : options.pollMs);
+        });
+        wake = undefined;
+      }
+    }
+  };
+  const running = options.autostart === false ? Promise.resolve() : loop();
+
+  return {
+    tick,
+    async stop() {
+      stopped = true;
+      wake?.();
+      await running;
+      await Promise.allSettled([...inflight]);
+    },
+  };
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}

@@ -1,0 +1,125 @@
+import { createClient } from "@connectrpc/connect";
+import { hex } from "@scure/base";
+import { SignerService } from "../gen/tronpay/signer/v1/signer_pb.js";
+import { describeConfig, loadConfig, parseFlags } from "../shared/config.js";
+import { errorInterceptor, unixSocketTransport } from "../shared/connect.js";
+import { createLogger, type Logger } from "../shared/log.js";
+import { parseAmount } from "../shared/money.js";
+import { isPaused } from "./admin/pause.js";
+import { createChain } from "./chain/index.js";
+import { type CoreConfig, coreConfigSpec } from "./config.js";
+import { migrate } from "./db/migrate.js";
+import { openDatabase } from "./db/pool.js";
+import type { EngineSettings } from "./engine/deps.js";
+import { startEngine } from "./engine/worker.js";
+import { purgeIdempotencyKeys } from "./idempotency.js";
+import { clientContextValues, createAuthInterceptor } from "./interceptors/auth.js";
+import type { PayoutRules } from "./payouts/validate.js";
+import { registerRoutes } from "./routes.js";
+import { serveCore } from "./server.js";
+
+/** The engine settings from config. */
+export function engineSettingsOf(config: CoreConfig): EngineSettings {
+  return {
+    lifetimeMs: config.txLifetimeSec * 1000,
+    replacementMarginMs: config.replacementMarginSec * 1000,
+    expiryMarginMs: 10_000,
+    rebroadcastMs: config.rebroadcastMs,
+    followMs: Math.min(config.rebroadcastMs, 1_000),
+    holdRecheckMs: 15_000,
+    maxAttempts: config.maxAttempts,
+    feeLimitSun: parseAmount(config.feeLimitTrx, "feeLimitTrx"),
+    leaseMs: 60_000,
+  };
+}
+
+/** The payout rules from config (limits in whole units become base units). */
+export function payoutRulesOf(config: CoreConfig): PayoutRules {
+  const limit = (perPayout: string, perDay: string) => ({
+    maxPerPayout: parseAmount(perPayout),
+    maxPerDay: parseAmount(perDay),
+  });
+  return {
+    limits: {
+      V0: limit(config.v0MaxPerPayout, config.v0MaxPerDay),
+      KYC: limit(config.kycMaxPerPayout, config.kycMaxPerDay),
+      DIRECT: limit(config.directMaxPerPayout, config.directMaxPerDay),
+    },
+    approvalThreshold: parseAmount(config.approvalThreshold),
+    compliancePublicKey:
+      config.compliancePublicKey === ""
+        ? undefined
+        : hex.decode(config.compliancePublicKey.toLowerCase()),
+  };
+}
+
+/** Starts core: migrations, the API server and the payout engine. Resolves once serving. */
+export async function runCore(argv: readonly string[], env: NodeJS.ProcessEnv, log?: Logger) {
+  const flags = parseFlags(argv);
+  const config = loadConfig(coreConfigSpec, {
+    flags,
+    env,
+    file: flags.config ?? env.TRONPAY_CORE_CONFIG,
+  });
+  const logger = log ?? createLogger({ name: "core", level: config.logLevel });
+  logger.info({ config: describeConfig(coreConfigSpec, config) }, "core starting");
+  const pool = await openDatabase(config.databaseUrl);
+  const applied = await migrate(pool);
+  if (applied.length > 0) logger.info({ applied }, "migrations applied");
+  const chain = createChain({
+    nodeUrls: [...config.nodeUrls],
+    usdtContract: config.usdtContract,
+    log: logger,
+  });
+  const signer = createClient(SignerService, unixSocketTransport(config.signerSocket));
+  const clock = Date.now;
+  const engine = startEngine(
+    {
+      pool,
+      chain,
+      signer,
+      log: logger.child({ component: "engine" }),
+      isPaused: () => isPaused(pool),
+      settings: engineSettingsOf(config),
+    },
+    { concurrency: config.workers, pollMs: config.pollMs },
+  );
+  const server = await serveCore({
+    host: config.host,
+    port: config.port,
+    routes: registerRoutes({
+      pool,
+      chain,
+      signer,
+      clock,
+      rules: payoutRulesOf(config),
+      watchIntervalMs: 500,
+    }),
+    interceptors: [errorInterceptor, createAuthInterceptor({ pool, log: logger, clock })],
+    contextValues: clientContextValues,
+  });
+  const purge = setInterval(() => void purgeIdempotencyKeys(pool).catch(() => {}), 3_600_000);
+  purge.unref();
+  logger.info({ url: server.url }, "core ready");
+  const stop = async () => {
+    clearInterval(purge);
+    await server.close();
+    await engine.stop();
+    await pool.end();
+  };
+  return { url: server.url, pool, engine, stop };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const log = createLogger({ name: "core" });
+  runCore(process.argv.slice(2), process.env, log)
+    .then(({ stop }) => {
+      const shutdown = () => void stop().then(() => process.exit(0));
+      process.once("SIGINT", shutdown);
+      process.once("SIGTERM", shutdown);
+    })
+    .catch((err) => {
+      log.fatal({ err: err instanceof Error ? err.message : String(err) }, "core failed to start");
+      process.exit(1);
+    });
+}

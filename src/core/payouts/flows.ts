@@ -1,0 +1,271 @@
+import type { CommonQueryMethods, DatabaseTransactionConnection } from "slonik";
+import { sql } from "slonik";
+import { AppError } from "../../shared/errors.js";
+import { appendAudit } from "../audit.js";
+import { transition } from "../engine/repo.js";
+import { type OperationState, UNSIGNED_STATES } from "../engine/state.js";
+import { newId } from "../ids.js";
+import { emitEvent } from "../outbox.js";
+import { insertBatch } from "./batch-repo.js";
+import { findPayout, insertPayout, lockLimits, type PayoutRow, usedToday } from "./repo.js";
+import {
+  type PayoutInput,
+  type PayoutRules,
+  type ValidPayout,
+  validatePayout,
+} from "./validate.js";
+
+/** Who asks, and when. */
+export interface Caller {
+  principal: string;
+  now: number;
+}
+
+/**
+ * Creates one payout: validate, check the route's daily limit under a lock, store payout,
+ * audit row and event together (inside the caller's idempotent transaction).
+ */
+export async function createPayout(
+  tx: DatabaseTransactionConnection,
+  rules: PayoutRules,
+  caller: Caller,
+  idempotencyKey: string,
+  input: PayoutInput,
+): Promise<PayoutRow> {
+  const valid = await validatePayout(tx, rules, input, caller.now);
+  await checkDailyLimits(tx, rules, [valid], "");
+  const id = newId("po");
+  await insertPayout(tx, {
+    ...valid,
+    id,
+    principal: caller.principal,
+    idempotencyKey,
+    batchId: null,
+    batchIndex: null,
+    batchItemReference: "",
+  });
+  return (await findPayout(tx, id)) as PayoutRow;
+}
+
+/** One item's problem in a rejected batch. */
+export interface BatchItemError {
+  index: number;
+  itemReference: string;
+  reason: string;
+  field: string;
+  message: string;
+}
+
+/** Raised when a batch has bad items: nothing is stored, every problem is listed. */
+export class BatchInvalid extends AppError {
+  constructor(readonly items: BatchItemError[]) {
+    super("payout.batch_invalid", `${items.length} batch item(s) are invalid`);
+  }
+}
+
+/**
+ * Creates a batch atomically: every item is validated first (all problems collected), then the
+ * batch and all its payouts are stored in one transaction, or nothing is.
+ */
+export async function createBatch(
+  tx: DatabaseTransactionConnection,
+  rules: PayoutRules,
+  caller: Caller,
+  idempotencyKey: string,
+  items: { reference: string; input: PayoutInput }[],
+): Promise<{ batchId: string; payoutIds: string[] }> {
+  if (items.length === 0 || items.length > 1000) {
+    throw new AppError("payout.batch_invalid", "a batch holds 1 to 1000 items", {
+      metadata: { field: "items" },
+    });
+  }
+  const errors: BatchItemError[] = [];
+  const valid: ValidPayout[] = [];
+  const seenRefs = new Map<string, number>();
+  for (const [index, item] of items.entries()) {
+    const prefix = `items[${index}].`;
+    try {
+      if (item.reference !== "") {
+        const first = seenRefs.get(item.reference);
+        if (first !== undefined)
+          throw new AppError("payout.batch_invalid", `item_reference repeats item ${first}`, {
+            metadata: { field: `${prefix}item_reference` },
+          });
+        seenRefs.set(item.reference, index);
+      }
+      valid.push(await validatePayout(tx, rules, item.input, caller.now, prefix));
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      errors.push({
+        index,
+        itemReference: item.reference,
+        reason: err.reason,
+        field: err.metadata.field ?? "",
+        message: err.message,
+      });
+    }
+  }
+  if (errors.length > 0) throw new BatchInvalid(errors);
+  const duplicates = findDuplicateItems(valid);
+  if (duplicates.length > 0)
+    throw new BatchInvalid(
+      duplicates.map((d) => ({ ...d, itemReference: items[d.index]?.reference ?? "" })),
+    );
+  await checkDailyLimits(tx, rules, valid, "items");
+  const batchId = newId("pb");
+  await insertBatch(tx, {
+    id: batchId,
+    principal: caller.principal,
+    idempotencyKey,
+    itemCount: items.length,
+  });
+  const payoutIds: string[] = [];
+  for (const [index, v] of valid.entries()) {
+    const id = newId("po");
+    payoutIds.push(id);
+    await insertPayout(tx, {
+      ...v,
+      id,
+      principal: caller.principal,
+      idempotencyKey: null,
+      batchId,
+      batchIndex: index,
+      batchItemReference: items[index]?.reference ?? "",
+    });
+  }
+  const details = { items: items.length };
+  await appendAudit(tx, {
+    actor: caller.principal,
+    action: "batch.created",
+    subject: batchId,
+    details,
+  });
+  await emitEvent(tx, {
+    type: "batch.created",
+    subjectId: batchId,
+    payload: { id: batchId, ...details },
+  });
+  return { batchId, payoutIds };
+}
+
+/** Two items paying the same amount of the same asset to the same recipient from one wallet. */
+function findDuplicateItems(valid: ValidPayout[]): Omit<BatchItemError, "itemReference">[] {
+  const seen = new Map<string, number>();
+  const out: Omit<BatchItemError, "itemReference">[] = [];
+  for (const [index, v] of valid.entries()) {
+    const key = [v.walletId, v.recipientAddress, v.asset, v.amount.toString(), v.memo].join("|");
+    const first = seen.get(key);
+    if (first === undefined) seen.set(key, index);
+    else
+      out.push({
+        index,
+        reason: "payout.batch_invalid",
+        field: `items[${index}]`,
+        message: `duplicates item ${first}`,
+      });
+  }
+  return out;
+}
+
+async function checkDailyLimits(
+  tx: CommonQueryMethods,
+  rules: PayoutRules,
+  payouts: ValidPayout[],
+  field: string,
+) {
+  const sums = new Map<string, bigint>();
+  for (const p of payouts)
+    sums.set(`${p.route}:${p.asset}`, (sums.get(`${p.route}:${p.asset}`) ?? 0n) + p.amount);
+  for (const [key, sum] of [...sums.entries()].sort()) {
+    const [route, asset] = key.split(":") as ["V0" | "KYC" | "DIRECT", string];
+    await lockLimits(tx, route, asset);
+    const used = await usedToday(tx, route, asset);
+    if (used + sum > rules.limits[route].maxPerDay) {
+      throw new AppError(
+        "payout.limit_exceeded",
+        `this would exceed today's ${route} limit for ${asset}`,
+        {
+          metadata: { field, limit: "per_day", route },
+        },
+      );
+    }
+  }
+}
+
+/** Cancels a payout that has not been signed yet. */
+export async function cancelPayout(
+  tx: DatabaseTransactionConnection,
+  caller: Caller,
+  id: string,
+  reason: string,
+): Promise<PayoutRow> {
+  const payout = await lockPayout(tx, id);
+  const state = payout.state as OperationState;
+  if (!UNSIGNED_STATES.includes(state)) {
+    throw new AppError("payout.invalid_state", `a ${state} payout can no longer be cancelled`, {
+      metadata: { state },
+    });
+  }
+  await tx.query(
+    sql.unsafe`UPDATE payouts SET cancel_reason = ${reason.slice(0, 500)} WHERE id = ${id}`,
+  );
+  await transition(tx, { id, kind: "PAYOUT" }, state, "CANCELLED", {}, caller.principal, {
+    reason,
+  });
+  return (await findPayout(tx, id)) as PayoutRow;
+}
+
+/** Approves a payout waiting for a second principal (never its creator). */
+export async function approvePayout(
+  tx: DatabaseTransactionConnection,
+  caller: Caller,
+  id: string,
+  comment: string,
+): Promise<PayoutRow> {
+  const payout = await lockPayout(tx, id);
+  if (payout.state !== "AWAITING_APPROVAL") {
+    throw new AppError("payout.invalid_state", "the payout is not awaiting approval", {
+      metadata: { state: payout.state },
+    });
+  }
+  if (payout.created_by === caller.principal) {
+    throw new AppError(
+      "auth.permission_denied",
+      "a payout must be approved by someone other than its creator",
+      {
+        metadata: { required: "a different principal" },
+      },
+    );
+  }
+  await tx.query(
+    sql.unsafe`INSERT INTO approvals (operation_id, principal) VALUES (${id}, ${caller.principal})`,
+  );
+  await tx.query(
+    sql.unsafe`UPDATE payouts SET approved_by = ${caller.principal}, approved_at = now() WHERE id = ${id}`,
+  );
+  await transition(
+    tx,
+    { id, kind: "PAYOUT" },
+    "AWAITING_APPROVAL",
+    "QUEUED",
+    {},
+    caller.principal,
+    { approvedBy: caller.principal, comment },
+  );
+  await emitEvent(tx, {
+    type: "payout.approved",
+    subjectId: id,
+    payload: { id, approvedBy: caller.principal },
+  });
+  return (await findPayout(tx, id)) as PayoutRow;
+}
+
+async function lockPayout(tx: CommonQueryMethods, id: string): Promise<PayoutRow> {
+  await tx.query(
+    sql.unsafe`SELECT 1 FROM operations WHERE id = ${id} AND kind = 'PAYOUT' FOR UPDATE`,
+  );
+  const payout = await findPayout(tx, id);
+  if (!payout)
+    throw new AppError("payout.not_found", "no payout with that id", { metadata: { field: "id" } });
+  return payout;
+}

@@ -1,0 +1,182 @@
+import { timestampMs } from "@bufbuild/protobuf/wkt";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import type { DatabasePool } from "slonik";
+import {
+  ApprovePayoutRequestSchema,
+  ApprovePayoutResponseSchema,
+  CancelPayoutRequestSchema,
+  CancelPayoutResponseSchema,
+  CreatePayoutBatchRequestSchema,
+  CreatePayoutBatchResponseSchema,
+  type CreatePayoutRequest,
+  CreatePayoutRequestSchema,
+  CreatePayoutResponseSchema,
+  type PayoutBatchItem,
+  PayoutBatchItemErrorsSchema,
+  PayoutService,
+} from "../../gen/tronpay/v1/payout_pb.js";
+import { AppError } from "../../shared/errors.js";
+import { principalOf } from "../context.js";
+import { idempotent } from "../idempotency.js";
+import { assetOf, payoutToProto, routeOf } from "./convert.js";
+import {
+  approvePayout,
+  BatchInvalid,
+  type Caller,
+  cancelPayout,
+  createBatch,
+  createPayout,
+} from "./flows.js";
+import { getBatch, listPayouts, watchBatch } from "./queries.js";
+import { attemptsOf, findPayout } from "./repo.js";
+import type { PayoutInput, PayoutRules } from "./validate.js";
+
+export interface PayoutHandlerDeps {
+  pool: DatabasePool;
+  rules: PayoutRules;
+  clock: () => number;
+  /** How often WatchPayoutBatch looks for progress (ms). */
+  watchIntervalMs: number;
+}
+
+type Impl = ServiceImpl<typeof PayoutService>;
+
+/** PayoutService: thin conversions around flows.ts and queries.ts. RPCs not built yet are left out. */
+export function createPayoutHandlers(deps: PayoutHandlerDeps): Partial<Impl> {
+  const method = (name: string) => `${PayoutService.typeName}/${name}`;
+  const caller = (ctx: HandlerContext): Caller => ({
+    principal: principalOf(ctx).id,
+    now: deps.clock(),
+  });
+  return {
+    async createPayout(req, ctx) {
+      const who = caller(ctx);
+      return idempotent(
+        deps.pool,
+        {
+          principal: who.principal,
+          method: method("CreatePayout"),
+          requestSchema: CreatePayoutRequestSchema,
+          request: req,
+          responseSchema: CreatePayoutResponseSchema,
+        },
+        async (tx) => {
+          const row = await createPayout(tx, deps.rules, who, req.idempotencyKey, payoutInput(req));
+          return { payout: payoutToProto(row, []) };
+        },
+      );
+    },
+    async getPayout(req) {
+      const row = await findPayout(deps.pool, req.id);
+      if (!row)
+        throw new AppError("payout.not_found", "no payout with that id", {
+          metadata: { field: "id" },
+        });
+      return { payout: payoutToProto(row, await attemptsOf(deps.pool, [row.id])) };
+    },
+    listPayouts: (req) => listPayouts(deps.pool, req),
+    async cancelPayout(req, ctx) {
+      const who = caller(ctx);
+      return idempotent(
+        deps.pool,
+        {
+          principal: who.principal,
+          method: method("CancelPayout"),
+          requestSchema: CancelPayoutRequestSchema,
+          request: req,
+          responseSchema: CancelPayoutResponseSchema,
+        },
+        async (tx) => {
+          const row = await cancelPayout(tx, who, req.id, req.reason);
+          return { payout: payoutToProto(row, await attemptsOf(tx, [row.id])) };
+        },
+      );
+    },
+    async approvePayout(req, ctx) {
+      const who = caller(ctx);
+      return idempotent(
+        deps.pool,
+        {
+          principal: who.principal,
+          method: method("ApprovePayout"),
+          requestSchema: ApprovePayoutRequestSchema,
+          request: req,
+          responseSchema: ApprovePayoutResponseSchema,
+        },
+        async (tx) => {
+          const row = await approvePayout(tx, who, req.id, req.comment);
+          return { payout: payoutToProto(row, []) };
+        },
+      );
+    },
+    async createPayoutBatch(req, ctx) {
+      const who = caller(ctx);
+      return idempotent(
+        deps.pool,
+        {
+          principal: who.principal,
+          method: method("CreatePayoutBatch"),
+          requestSchema: CreatePayoutBatchRequestSchema,
+          request: req,
+          responseSchema: CreatePayoutBatchResponseSchema,
+        },
+        async (tx) => {
+          try {
+            const items = req.items.map((item) => ({
+              reference: item.itemReference,
+              input: payoutInput(item),
+            }));
+            const { batchId, payoutIds } = await createBatch(
+              tx,
+              deps.rules,
+              who,
+              req.idempotencyKey,
+              items,
+            );
+            const batch = await getBatch(tx, batchId);
+            return {
+              batch,
+              items: payoutIds.map((payoutId, i) => ({
+                itemReference: req.items[i]?.itemReference ?? "",
+                payoutId,
+              })),
+            };
+          } catch (err) {
+            if (err instanceof BatchInvalid) {
+              throw new AppError("payout.batch_invalid", err.message, {
+                metadata: { field: "items", count: String(err.items.length) },
+                details: [{ desc: PayoutBatchItemErrorsSchema, value: { errors: err.items } }],
+              });
+            }
+            throw err;
+          }
+        },
+      );
+    },
+    async getPayoutBatch(req) {
+      return { batch: await getBatch(deps.pool, req.id) };
+    },
+    watchPayoutBatch: (req, ctx) => watchBatch(deps.pool, req.id, deps.watchIntervalMs, ctx.signal),
+  };
+}
+
+/** A CreatePayoutRequest or batch item as domain input. */
+function payoutInput(req: CreatePayoutRequest | PayoutBatchItem): PayoutInput {
+  const kyc = "complianceSignature" in req ? req.complianceSignature : undefined;
+  return {
+    walletId: req.walletId,
+    recipientAddress: req.recipient.case === "recipientAddress" ? req.recipient.value : "",
+    payeeTag: req.recipient.case === "payeeTag" ? req.recipient.value : "",
+    asset: req.amount ? assetOf(req.amount.asset) : "",
+    amount: req.amount?.value ?? "",
+    route: routeOf(req.route),
+    priority: req.priority,
+    memo: req.memo ?? "",
+    clientReference: req.clientReference,
+    metadata: { ...req.metadata },
+    kycHash: req.kycHash,
+    compliance: kyc
+      ? { signature: kyc.signature, expiresAt: kyc.expiresAt ? timestampMs(kyc.expiresAt) : 0 }
+      : undefined,
+  };
+}

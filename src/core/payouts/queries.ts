@@ -1,0 +1,110 @@
+import { timestampMs } from "@bufbuild/protobuf/wkt";
+import type { CommonQueryMethods } from "slonik";
+import {
+  type ListPayoutsRequest,
+  type ListPayoutsResponse,
+  type PayoutBatch,
+  PayoutRoute,
+  PayoutState,
+  type WatchPayoutBatchResponse,
+} from "../../gen/tronpay/v1/payout_pb.js";
+import { AppError } from "../../shared/errors.js";
+import { batchCounts, findBatch } from "./batch-repo.js";
+import { batchToProto, payoutToProto } from "./convert.js";
+import { attemptsOf, listPayoutRows } from "./repo.js";
+
+/** A page of payouts, newest first, with an opaque keyset cursor. */
+export async function listPayouts(
+  db: CommonQueryMethods,
+  req: ListPayoutsRequest,
+): Promise<ListPayoutsResponse> {
+  const limit = Math.min(req.page?.pageSize || 50, 500);
+  const rows = await listPayoutRows(db, {
+    states: req.states.map((s) => PayoutState[s]),
+    routes: req.routes.map((r) => PayoutRoute[r]),
+    walletId: req.walletId,
+    payeeTag: req.payeeTag,
+    recipient: req.recipientAddress,
+    batchId: req.batchId,
+    clientReference: req.clientReference,
+    createdFrom: req.created?.startTime ? timestampMs(req.created.startTime) : undefined,
+    createdTo: req.created?.endTime ? timestampMs(req.created.endTime) : undefined,
+    after: decodeCursor(req.page?.pageToken ?? ""),
+    limit: limit + 1,
+  });
+  const page = rows.slice(0, limit);
+  const attempts = await attemptsOf(
+    db,
+    page.map((r) => r.id),
+  );
+  const last = page.at(-1);
+  return {
+    $typeName: "tronpay.v1.ListPayoutsResponse",
+    payouts: page.map((r) => payoutToProto(r, attempts)),
+    page: {
+      $typeName: "tronpay.v1.PageResponse",
+      nextPageToken: rows.length > limit && last ? encodeCursor(last.created_at, last.id) : "",
+    },
+  };
+}
+
+/** A batch with its counts; throws request.not_found. */
+export async function getBatch(db: CommonQueryMethods, id: string): Promise<PayoutBatch> {
+  const row = await findBatch(db, id);
+  if (!row)
+    throw new AppError("request.not_found", "no batch with that id", { metadata: { field: "id" } });
+  return batchToProto(row, await batchCounts(db, id));
+}
+
+/**
+ * Streams a batch's progress: the current counts at once, then on every change, until the
+ * batch is closed (or the client goes away).
+ */
+export async function* watchBatch(
+  db: CommonQueryMethods,
+  id: string,
+  intervalMs: number,
+  signal: AbortSignal,
+): AsyncGenerator<WatchPayoutBatchResponse> {
+  let previous = "";
+  while (!signal.aborted) {
+    const batch = await getBatch(db, id);
+    const done = batch.state !== 2; // PROCESSING
+    const key = JSON.stringify(batch.stateCounts.map((c) => [c.state, c.count])) + batch.state;
+    if (key !== previous || done) {
+      previous = key;
+      yield {
+        $typeName: "tronpay.v1.WatchPayoutBatchResponse",
+        progress: {
+          $typeName: "tronpay.v1.PayoutBatchProgress",
+          batchId: batch.id,
+          state: batch.state,
+          itemCount: batch.itemCount,
+          stateCounts: batch.stateCounts,
+          done,
+          updatedAt: batch.updatedAt,
+        },
+      };
+    }
+    if (done) return;
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+function encodeCursor(createdAt: number, id: string): string {
+  return Buffer.from(JSON.stringify([createdAt, id])).toString("base64url");
+}
+
+function decodeCursor(token: string): { createdAt: number; id: string } | undefined {
+  if (token === "") return undefined;
+  try {
+    const [createdAt, id] = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as [
+      unknown,
+      unknown,
+    ];
+    if (typeof createdAt === "number" && typeof id === "string") return { createdAt, id };
+  } catch {}
+  throw new AppError("request.invalid", "page_token is not valid", {
+    metadata: { field: "page.page_token" },
+  });
+}

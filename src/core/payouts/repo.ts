@@ -1,0 +1,194 @@
+import { type CommonQueryMethods, sql } from "slonik";
+import { z } from "zod";
+import { appendAudit } from "../audit.js";
+import { emitEvent } from "../outbox.js";
+
+/** A payout as stored: its operation, its payout details and its attempts. */
+export const PayoutRow = z.object({
+  id: z.string(),
+  state: z.string(),
+  asset: z.enum(["TRX", "USDT"]),
+  amount: z.bigint(),
+  wallet_id: z.string(),
+  owner_address: z.string(),
+  counterparty_address: z.string(),
+  memo: z.string(),
+  priority: z.number(),
+  hold_reason: z.string().nullable(),
+  failure_reason: z.string().nullable(),
+  failure_detail: z.string().nullable(),
+  created_by: z.string(),
+  created_at: z.number(),
+  updated_at: z.number(),
+  confirmed_at: z.number().nullable(),
+  fee_sun: z.bigint().nullable(),
+  energy_used: z.bigint().nullable(),
+  bandwidth_used: z.bigint().nullable(),
+  activated_recipient: z.boolean().nullable(),
+  route: z.enum(["V0", "KYC", "DIRECT"]),
+  payee_tag: z.string().nullable(),
+  client_reference: z.string(),
+  metadata: z.record(z.string()),
+  kyc_hash: z.string().nullable(),
+  batch_id: z.string().nullable(),
+  batch_item_reference: z.string(),
+  approved_by: z.string().nullable(),
+  cancel_reason: z.string().nullable(),
+  service_fee: z.bigint(),
+});
+export type PayoutRow = z.infer<typeof PayoutRow>;
+
+export const PayoutAttemptRow = z.object({
+  operation_id: z.string(),
+  tx_id: z.string(),
+  state: z.string(),
+  expiration: z.number(),
+  broadcast_count: z.number(),
+  block_number: z.bigint().nullable(),
+  fee_limit: z.bigint(),
+  last_broadcast_error: z.string().nullable(),
+  signed_at: z.number(),
+});
+export type PayoutAttemptRow = z.infer<typeof PayoutAttemptRow>;
+
+const PAYOUT_SELECT = sql.fragment`
+  SELECT o.id, o.state, o.asset, o.amount, o.wallet_id, o.owner_address, o.counterparty_address, o.memo, o.priority,
+         o.hold_reason, o.failure_reason, o.failure_detail, o.created_by, o.created_at, o.updated_at, o.confirmed_at,
+         o.fee_sun, o.energy_used, o.bandwidth_used, o.activated_recipient,
+         p.route, p.payee_tag, p.client_reference, p.metadata, p.kyc_hash, p.batch_id, p.batch_item_reference,
+         p.approved_by, p.cancel_reason, p.service_fee
+  FROM operations o JOIN payouts p ON p.id = o.id`;
+
+/** What a new payout stores. */
+export interface NewPayout {
+  id: string;
+  principal: string;
+  idempotencyKey: string | null;
+  walletId: string;
+  ownerAddress: string;
+  recipientAddress: string;
+  payeeTag: string | null;
+  asset: "TRX" | "USDT";
+  amount: bigint;
+  route: "V0" | "KYC" | "DIRECT";
+  priority: number;
+  memo: string;
+  clientReference: string;
+  metadata: Record<string, string>;
+  kycHash: string | null;
+  approvalRequired: boolean;
+  batchId: string | null;
+  batchIndex: number | null;
+  batchItemReference: string;
+}
+
+/** Inserts the operation and payout rows, an audit row and a payout.created event. */
+export async function insertPayout(tx: CommonQueryMethods, p: NewPayout): Promise<void> {
+  const state = p.approvalRequired ? "AWAITING_APPROVAL" : "QUEUED";
+  await tx.query(sql.unsafe`
+    INSERT INTO operations (id, kind, state, asset, amount, wallet_id, owner_address, counterparty_address, memo,
+                            priority, created_by)
+    VALUES (${p.id}, 'PAYOUT', ${state}, ${p.asset}, ${p.amount}, ${p.walletId}, ${p.ownerAddress},
+            ${p.recipientAddress}, ${p.memo}, ${p.priority}, ${p.principal})`);
+  await tx.query(sql.unsafe`
+    INSERT INTO payouts (id, principal, idempotency_key, route, payee_tag, client_reference, metadata, kyc_hash,
+                         batch_id, batch_index, batch_item_reference, approval_required)
+    VALUES (${p.id}, ${p.principal}, ${p.idempotencyKey}, ${p.route}, ${p.payeeTag}, ${p.clientReference},
+            ${sql.jsonb(p.metadata)}, ${p.kycHash}, ${p.batchId}, ${p.batchIndex}, ${p.batchItemReference},
+            ${p.approvalRequired})`);
+  const details = {
+    state,
+    asset: p.asset,
+    amount: p.amount.toString(),
+    recipient: p.recipientAddress,
+    route: p.route,
+    batchId: p.batchId,
+  };
+  await appendAudit(tx, { actor: p.principal, action: "payout.created", subject: p.id, details });
+  await emitEvent(tx, {
+    type: "payout.created",
+    subjectId: p.id,
+    payload: { id: p.id, ...details },
+  });
+}
+
+/** One payout, or null. */
+export async function findPayout(db: CommonQueryMethods, id: string): Promise<PayoutRow | null> {
+  return db.maybeOne(sql.type(PayoutRow)`${PAYOUT_SELECT} WHERE o.id = ${id}`);
+}
+
+/** The attempts of the given payouts, oldest first. */
+export async function attemptsOf(
+  db: CommonQueryMethods,
+  ids: readonly string[],
+): Promise<PayoutAttemptRow[]> {
+  if (ids.length === 0) return [];
+  const rows = await db.any(sql.type(PayoutAttemptRow)`
+    SELECT operation_id, tx_id, state, expiration, broadcast_count, block_number, fee_limit, last_broadcast_error, signed_at
+    FROM attempts WHERE operation_id = ANY(${sql.array([...ids], "text")}) ORDER BY operation_id, attempt_no`);
+  return [...rows];
+}
+
+/** Filters for listing payouts. */
+export interface PayoutFilter {
+  states: string[];
+  routes: string[];
+  walletId: string;
+  payeeTag: string;
+  recipient: string;
+  batchId: string;
+  clientReference: string;
+  createdFrom?: number;
+  createdTo?: number;
+  /** Keyset cursor: (created_at, id) of the last row of the previous page. */
+  after?: { createdAt: number; id: string };
+  limit: number;
+}
+
+/** A page of payouts, newest first. */
+export async function listPayoutRows(
+  db: CommonQueryMethods,
+  f: PayoutFilter,
+): Promise<PayoutRow[]> {
+  const where = [sql.fragment`true`];
+  if (f.states.length) where.push(sql.fragment`o.state = ANY(${sql.array(f.states, "text")})`);
+  if (f.routes.length) where.push(sql.fragment`p.route = ANY(${sql.array(f.routes, "text")})`);
+  if (f.walletId) where.push(sql.fragment`o.wallet_id = ${f.walletId}`);
+  if (f.payeeTag) where.push(sql.fragment`p.payee_tag = ${f.payeeTag}`);
+  if (f.recipient) where.push(sql.fragment`o.counterparty_address = ${f.recipient}`);
+  if (f.batchId) where.push(sql.fragment`p.batch_id = ${f.batchId}`);
+  if (f.clientReference) where.push(sql.fragment`p.client_reference = ${f.clientReference}`);
+  if (f.createdFrom !== undefined) where.push(sql.fragment`o.created_at >= ${ts(f.createdFrom)}`);
+  if (f.createdTo !== undefined) where.push(sql.fragment`o.created_at < ${ts(f.createdTo)}`);
+  if (f.after)
+    where.push(sql.fragment`(o.created_at, o.id) < (${ts(f.after.createdAt)}, ${f.after.id})`);
+  const rows = await db.any(sql.type(PayoutRow)`
+    ${PAYOUT_SELECT} WHERE ${sql.join(where, sql.fragment` AND `)}
+    ORDER BY o.created_at DESC, o.id DESC LIMIT ${f.limit}`);
+  return [...rows];
+}
+
+/** Sum of today's (UTC) payouts on a route in an asset that count against its daily limit. */
+export async function usedToday(
+  db: CommonQueryMethods,
+  route: string,
+  asset: string,
+): Promise<bigint> {
+  return db.oneFirst(sql.type(z.object({ used: z.bigint() }))`
+    SELECT coalesce(sum(o.amount), 0)::bigint AS used FROM operations o JOIN payouts p ON p.id = o.id
+    WHERE p.route = ${route} AND o.asset = ${asset} AND o.state <> 'CANCELLED' AND o.state <> 'FAILED'
+      AND o.created_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'`);
+}
+
+/** Serializes limit checks for one route and asset until the transaction ends. */
+export async function lockLimits(
+  tx: CommonQueryMethods,
+  route: string,
+  asset: string,
+): Promise<void> {
+  await tx.query(sql.unsafe`SELECT pg_advisory_xact_lock(hashtext(${`limits:${route}:${asset}`}))`);
+}
+
+function ts(ms: number) {
+  return sql.fragment`'epoch'::timestamptz + ${ms} * interval '1 millisecond'`;
+}

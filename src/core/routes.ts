@@ -1,0 +1,24 @@
+import type { ConnectRouter } from "@connectrpc/connect";
+import { AdminService } from "../gen/tronpay/v1/admin_pb.js";
+import { NetworkService } from "../gen/tronpay/v1/network_pb.js";
+import { PayoutService } from "../gen/tronpay/v1/payout_pb.js";
+import { WalletService } from "../gen/tronpay/v1/wallet_pb.js";
+import { type AdminDeps, createAdminHandlers } from "./admin/handlers.js";
+import { createNetworkHandlers, type NetworkHandlerDeps } from "./network/handlers.js";
+import { createPayoutHandlers, type PayoutHandlerDeps } from "./payouts/handlers.js";
+import { createWalletHandlers, type WalletHandlerDeps } from "./wallets/handlers.js";
+
+export type RouteDeps = PayoutHandlerDeps & WalletHandlerDeps & NetworkHandlerDeps & AdminDeps;
+
+/**
+ * Every service core serves, registered in one place. An RPC whose handler is not built yet is
+ * absent from its handler object, and Connect answers it `unimplemented`.
+ */
+export function registerRoutes(deps: RouteDeps): (router: ConnectRouter) => void {
+  return (router) => {
+    router.service(PayoutService, createPayoutHandlers(deps));
+    router.service(WalletService, createWalletHandlers(deps));
+    router.service(NetworkService, createNetworkHandlers(deps));
+    router.service(AdminService, createAdminHandlers(deps));
+  };
+}
