@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
@@ -64,8 +64,10 @@ export class TestNet {
     return a;
   }
 
-  stop(): Promise<void> {
-    return this.devnet.stop();
+  /** Stops the devnet and removes its data dir unless `keepData` (restart tests). */
+  async stop(options: { keepData?: boolean } = {}): Promise<void> {
+    await this.devnet.stop();
+    if (!options.keepData) rmSync(this.dataDir, { recursive: true, force: true });
   }
 }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -11,7 +11,7 @@ describe("devnet persistence", () => {
   it("restarts from its state file with balances, blocks and transactions kept", async () => {
     const first = await startTestDevnet();
     const stateFile = join(first.dataDir, "state.json");
-    await first.stop();
+    await first.stop({ keepData: true });
     // Same data dir (same generated genesis key), now with a state file.
     const a = await startTestDevnet({ dataDir: first.dataDir, stateFile });
     const holder = a.fundedAccount(50n * TRX, 9_000_000n);
@@ -25,7 +25,7 @@ describe("devnet persistence", () => {
     const pooled = await a.tronWeb().trx.sendTransaction(recipient.address, 2_000_000);
     const head = a.devnet.node.chain.head;
     const holderTrx = await a.tronWeb().trx.getBalance(holder.address);
-    await a.stop();
+    await a.stop({ keepData: true });
 
     const b = await startTestDevnet({ dataDir: first.dataDir, stateFile });
     try {
@@ -65,6 +65,7 @@ describe("devnet persistence", () => {
       expect(lines.join("\n")).not.toContain(devnet.genesis.privateKey);
     } finally {
       await devnet.stop();
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });
