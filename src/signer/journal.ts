@@ -55,7 +55,8 @@ export class Journal {
   private readonly fd: number;
   private readonly byOperation = new Map<string, JournalEntry[]>();
   private readonly byTxId = new Map<string, JournalEntry>();
-  private readonly recent: JournalEntry[] = [];
+  /** Per owner and asset: times (clamped to never decrease) and running sums, for the caps. */
+  private readonly sums = new Map<string, { times: number[]; totals: bigint[] }>();
   private lastHash = GENESIS;
   private nextSeq = 1;
   private pending: string[] = [];
@@ -95,15 +96,21 @@ export class Journal {
     return this.byTxId.get(txId);
   }
 
-  /** Sum of amounts of `asset` signed for `owner` with time > since. */
+  /** Sum of amounts of `asset` signed for `owner` with time > since (O(log n)). */
   signedSince(owner: string, asset: string, since: number): bigint {
-    let sum = 0n;
-    for (let i = this.recent.length - 1; i >= 0; i--) {
-      const e = this.recent[i] as JournalEntry;
-      if (e.time <= since) break;
-      if (e.owner === owner && e.asset === asset) sum += e.amount;
+    const index = this.sums.get(`${owner}|${asset}`);
+    if (!index) return 0n;
+    const { times, totals } = index;
+    // First position with time > since; everything from there on counts.
+    let lo = 0;
+    let hi = times.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((times[mid] as number) > since) hi = mid;
+      else lo = mid + 1;
     }
-    return sum;
+    const total = totals.at(-1) ?? 0n;
+    return lo === 0 ? total : total - (totals[lo - 1] as bigint);
   }
 
   /** Number of entries. */
@@ -179,12 +186,15 @@ export class Journal {
     if (list) list.push(entry);
     else this.byOperation.set(entry.operationId, [entry]);
     this.byTxId.set(entry.txId, entry);
-    this.recent.push(entry);
-    // Keep 25 h of entries for the rolling caps; older ones only matter per operation.
-    const horizon = this.clock() - 25 * 3_600_000;
-    let drop = 0;
-    while (drop < this.recent.length && (this.recent[drop] as JournalEntry).time < horizon) drop++;
-    if (drop > 1024) this.recent.splice(0, drop);
+    const key = `${entry.owner}|${entry.asset}`;
+    let index = this.sums.get(key);
+    if (!index) {
+      index = { times: [], totals: [] };
+      this.sums.set(key, index);
+    }
+    // A clock that steps back must not hide spending from the window: clamp to the last time.
+    index.times.push(Math.max(entry.time, index.times.at(-1) ?? entry.time));
+    index.totals.push((index.totals.at(-1) ?? 0n) + entry.amount);
   }
 
   private load(): void {

@@ -118,3 +118,17 @@ describe("recoverSigner input forms", () => {
     expect(codeOf(() => recoverSigner(txId.slice(2), sig))).toBe("bad_value");
   });
 });
+
+describe("the signing backend", () => {
+  it("produces exactly noble's RFC 6979 low-S signature, whichever backend signs", async () => {
+    const { secp256k1 } = await import("@noble/curves/secp256k1.js");
+    const { signTxId } = await import("./signature.js");
+    for (let i = 0; i < 50; i++) {
+      const key = secp256k1.utils.randomSecretKey();
+      const digest = secp256k1.utils.randomSecretKey();
+      const rec = secp256k1.sign(digest, key, { prehash: false, format: "recovered" });
+      const expected = new Uint8Array([...rec.subarray(1), (rec[0] as number) + 27]);
+      expect(signTxId(digest, key)).toEqual(expected);
+    }
+  });
+});
