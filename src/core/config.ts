@@ -7,6 +7,8 @@ export const coreConfigSpec = {
     host: z.string().default("127.0.0.1"),
     port: zc.port().default(8090),
     databaseUrl: z.string().min(1),
+    /** Connections in core's pool; 1 for the embedded PGlite, which is a single backend. */
+    databasePoolSize: zc.positiveInt().max(100).default(10),
     /** Redis for rate limits; empty: in-memory limits only. */
     redisUrl: z.string().default(""),
     /** TRON full node URLs, tried in order. */
@@ -21,8 +23,19 @@ export const coreConfigSpec = {
     txLifetimeSec: zc.positiveInt().max(86_400).default(60),
     /** Wait after an attempt's expiration before replacing it (s); must not be below the signer's. */
     replacementMarginSec: zc.nonNegativeInt().default(120),
+    /**
+     * How far the solidified chain must be past an attempt's expiration before the attempt
+     * counts as never includable (ms): a block may include a transaction validated against
+     * the block before it, so keep this above a few block intervals (3 s on TRON).
+     */
+    expiryMarginMs: zc.nonNegativeInt().default(10_000),
     /** Rebroadcast the same bytes when unseen for this long (ms). */
     rebroadcastMs: zc.positiveInt().default(5_000),
+    /**
+     * How long a claimed operation is reserved for this process (ms). A crashed process's
+     * claims come back after this; keep it longer than a step (node timeouts included).
+     */
+    leaseMs: zc.positiveInt().default(30_000),
     /** Give up (FAILED) after this many attempts that expired unincluded. */
     maxAttempts: zc.positiveInt().default(5),
     /** fee_limit for USDT calls, whole TRX. */
@@ -40,12 +53,17 @@ export const coreConfigSpec = {
     compliancePublicKey: z.string().default(""),
     /** Cooling-off before a new or changed payee address may be paid on DIRECT (s). */
     payeeCoolingOffSec: zc.nonNegativeInt().default(86_400),
+    /** off: direct to the TRON node; required: only through Tor's SOCKS port, failing closed. */
+    torMode: z.enum(["off", "required"]).default("off"),
+    torSocksHost: z.string().default("127.0.0.1"),
+    torSocksPort: zc.port().default(9050),
     logLevel: z.string().default("info"),
   }),
   sources: {
     host: { env: "TRONPAY_CORE_HOST", flag: "host" },
     port: { env: "TRONPAY_CORE_PORT", flag: "port" },
     databaseUrl: { env: "DATABASE_URL", flag: "database-url", secret: true },
+    databasePoolSize: { env: "TRONPAY_DATABASE_POOL_SIZE" },
     redisUrl: { env: "REDIS_URL", secret: true },
     nodeUrls: { env: "TRON_NODE_URL", flag: "node-url" },
     usdtContract: { env: "TRONPAY_USDT_CONTRACT", flag: "usdt-contract" },
@@ -55,7 +73,9 @@ export const coreConfigSpec = {
     txLifetimeSec: { env: "TRONPAY_TX_LIFETIME_SEC" },
     replacementMarginSec: { env: "TRONPAY_REPLACEMENT_MARGIN_SEC" },
     rebroadcastMs: { env: "TRONPAY_REBROADCAST_MS" },
+    expiryMarginMs: { env: "TRONPAY_EXPIRY_MARGIN_MS" },
     maxAttempts: { env: "TRONPAY_MAX_ATTEMPTS" },
+    leaseMs: { env: "TRONPAY_LEASE_MS" },
     feeLimitTrx: { env: "TRONPAY_FEE_LIMIT_TRX" },
     v0MaxPerPayout: { env: "TRONPAY_V0_MAX_PER_PAYOUT" },
     v0MaxPerDay: { env: "TRONPAY_V0_MAX_PER_DAY" },
@@ -66,6 +86,9 @@ export const coreConfigSpec = {
     approvalThreshold: { env: "TRONPAY_APPROVAL_THRESHOLD" },
     compliancePublicKey: { env: "TRONPAY_COMPLIANCE_PUBLIC_KEY" },
     payeeCoolingOffSec: { env: "TRONPAY_PAYEE_COOLING_OFF_SEC" },
+    torMode: { env: "TOR_MODE", flag: "tor-mode" },
+    torSocksHost: { env: "TOR_SOCKS_HOST" },
+    torSocksPort: { env: "TOR_SOCKS_PORT" },
     logLevel: { env: "LOG_LEVEL", flag: "log-level" },
   },
 } satisfies ConfigSpec<z.AnyZodObject>;

@@ -1,5 +1,6 @@
 import { createClient } from "@connectrpc/connect";
 import { hex } from "@scure/base";
+import { createSocksFetch } from "../edge/tor/socks.js";
 import { SignerService } from "../gen/tronpay/signer/v1/signer_pb.js";
 import { describeConfig, loadConfig, parseFlags } from "../shared/config.js";
 import { errorInterceptor, unixSocketTransport } from "../shared/connect.js";
@@ -23,13 +24,13 @@ export function engineSettingsOf(config: CoreConfig): EngineSettings {
   return {
     lifetimeMs: config.txLifetimeSec * 1000,
     replacementMarginMs: config.replacementMarginSec * 1000,
-    expiryMarginMs: 10_000,
+    expiryMarginMs: config.expiryMarginMs,
     rebroadcastMs: config.rebroadcastMs,
     followMs: Math.min(config.rebroadcastMs, 1_000),
     holdRecheckMs: 15_000,
     maxAttempts: config.maxAttempts,
     feeLimitSun: parseAmount(config.feeLimitTrx, "feeLimitTrx"),
-    leaseMs: 60_000,
+    leaseMs: config.leaseMs,
   };
 }
 
@@ -63,13 +64,18 @@ export async function runCore(argv: readonly string[], env: NodeJS.ProcessEnv, l
   });
   const logger = log ?? createLogger({ name: "core", level: config.logLevel });
   logger.info({ config: describeConfig(coreConfigSpec, config) }, "core starting");
-  const pool = await openDatabase(config.databaseUrl);
+  const pool = await openDatabase(config.databaseUrl, config.databasePoolSize);
   const applied = await migrate(pool);
   if (applied.length > 0) logger.info({ applied }, "migrations applied");
   const chain = createChain({
     nodeUrls: [...config.nodeUrls],
     usdtContract: config.usdtContract,
     log: logger,
+    // In tor mode every node call goes through Tor's SOCKS port, with no direct fallback.
+    fetch:
+      config.torMode === "required"
+        ? createSocksFetch({ host: config.torSocksHost, port: config.torSocksPort })
+        : undefined,
   });
   const signer = createClient(SignerService, unixSocketTransport(config.signerSocket));
   const clock = Date.now;

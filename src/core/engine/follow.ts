@@ -1,4 +1,5 @@
 import { ENGINE_ACTOR, type EngineDeps } from "./deps.js";
+import { failpoint } from "./failpoints.js";
 import {
   type AttemptRow,
   liveAttempt,
@@ -23,6 +24,7 @@ export async function broadcastAttempt(
   const attempt = await liveAttempt(deps.pool, op.id);
   if (!attempt) throw new Error(`operation ${op.id} is ${state} without a live attempt`);
   const result = await deps.chain.broadcast(attempt.raw_data, attempt.signature);
+  failpoint("after_broadcast");
   const error =
     result.outcome === "rejected"
       ? `${result.code}: ${result.message}`
@@ -85,6 +87,7 @@ async function settle(
   attempt: AttemptRow,
   info: NonNullable<Awaited<ReturnType<EngineDeps["chain"]["transactionInfo"]>>>,
 ): Promise<void> {
+  failpoint("before_settle");
   const ok = info.result === "SUCCESS";
   const cost = { feeSun: info.feeSun, energyUsed: info.energyUsed, bandwidthUsed: info.netUsed };
   await deps.pool.transaction(async (tx) => {

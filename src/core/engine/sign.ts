@@ -4,6 +4,7 @@ import { IntentKind, SignIntentSchema } from "../../gen/tronpay/signer/v1/signer
 import { Asset } from "../../gen/tronpay/v1/common_pb.js";
 import type { TransferRequest } from "../chain/types.js";
 import { ENGINE_ACTOR, type EngineDeps } from "./deps.js";
+import { failpoint } from "./failpoints.js";
 import { broadcastAttempt } from "./follow.js";
 import { holdReasonFor } from "./funds.js";
 import {
@@ -98,6 +99,7 @@ export async function signAndSend(deps: EngineDeps, op: OperationRow): Promise<v
     throw err;
   }
   deps.log.info({ operationId: op.id, txId: built.txId }, "attempt signed and stored");
+  failpoint("after_attempt_stored");
   await broadcastAttempt(deps, op, "SIGNED");
 }
 
