@@ -48,6 +48,16 @@ const entries = [
     Code.NotFound,
     "The named resource does not exist (or the caller may not see it).",
   ],
+  [
+    "request.method_not_allowed",
+    Code.Unimplemented,
+    "REST: the path exists but not for this HTTP method (HTTP 405); the Allow header lists the methods.",
+  ],
+  [
+    "request.unsupported_media_type",
+    Code.InvalidArgument,
+    "REST: the request body is not application/json (HTTP 415).",
+  ],
   // money and addresses
   [
     "money.invalid_amount",
@@ -158,6 +168,33 @@ const entries = [
     "signer.replacement_refused",
     Code.FailedPrecondition,
     "A different transaction for this operation was signed and could still be included.",
+  ],
+  // edge
+  [
+    "edge.overloaded",
+    Code.Unavailable,
+    "The edge is serving as many requests as it is configured to; retry shortly (HTTP 503).",
+  ],
+  [
+    "edge.core_unavailable",
+    Code.Unavailable,
+    "The edge cannot reach core, or core did not answer in time.",
+  ],
+  // tor
+  [
+    "tor.unavailable",
+    Code.Unavailable,
+    "Tor's control or SOCKS port cannot be reached or did not answer in time; nothing is sent without Tor.",
+  ],
+  [
+    "tor.auth_failed",
+    Code.FailedPrecondition,
+    "Tor's control port refused our credentials (cookie or password) or offers no authentication.",
+  ],
+  [
+    "tor.command_failed",
+    Code.Internal,
+    "Tor refused a control command (e.g. publishing the onion service); details are in the server log.",
   ],
   // internal
   [

@@ -1,0 +1,165 @@
+import http2 from "node:http2";
+import { AppError } from "../shared/errors.js";
+import { type EdgeRequest, type EdgeResponse, header } from "./http.js";
+
+/** Content types of the RPC protocols core speaks itself (Connect, gRPC, gRPC-Web). */
+const RPC_CONTENT_TYPE =
+  /^application\/(connect\+(proto|json)|grpc(-web)?(-text)?(\+[a-z]+)?|proto|json)(;|$)/i;
+/** Our public services' RPC paths: /tronpay.v1.PayoutService/CreatePayout. */
+const RPC_PATH = /^\/tronpay\.v1\.[A-Za-z]+Service\/[A-Za-z]+$/;
+
+/** Headers that belong to one hop and are never passed on (RFC 9110 §7.6.1, RFC 9113 §8.2.2). */
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "upgrade",
+  "host",
+  "http2-settings",
+]);
+
+/** True for a Connect, gRPC or gRPC-Web call on one of our services. */
+export function isRpcRequest(req: EdgeRequest, path: string): boolean {
+  if (!RPC_PATH.test(path)) return false;
+  // Connect GET requests (idempotent RPCs) carry no content type; the path decides.
+  if (req.method === "GET") return true;
+  return RPC_CONTENT_TYPE.test(header(req, "content-type") ?? "");
+}
+
+/** A reverse proxy to core over one reused HTTP/2 session; headers and trailers kept. */
+export class CoreProxy {
+  private session: http2.ClientHttp2Session | undefined;
+
+  constructor(
+    private readonly coreUrl: string,
+    private readonly maxBodyBytes: number,
+    /** Options of every session to core (e.g. createConnection for another route there). */
+    private readonly sessionOptions: http2.ClientSessionOptions = {},
+  ) {}
+
+  /**
+   * Whether core answers: the standard gRPC health check (core lets it through without
+   * credentials). A 404 means core runs without the health service, which still proves it is up.
+   */
+  probe(timeoutMs = 2_000): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      const call = this.connect().request({
+        ":method": "POST",
+        ":path": "/grpc.health.v1.Health/Check",
+        "content-type": "application/json",
+        "connect-protocol-version": "1",
+      });
+      call.setTimeout(timeoutMs, () => {
+        call.close(http2.constants.NGHTTP2_CANCEL);
+        resolve(false);
+      });
+      let text = "";
+      let status = 0;
+      call.on("response", (headers) => {
+        status = Number(headers[":status"]);
+      });
+      call.on("data", (chunk: Buffer) => {
+        text += chunk.toString("utf8");
+      });
+      call.on("end", () =>
+        resolve(
+          status === 404 ||
+            (status === 200 && text.includes("SERVING") && !text.includes("NOT_SERVING")),
+        ),
+      );
+      call.on("error", () => resolve(false));
+      call.end("{}");
+    });
+  }
+
+  /** Passes one RPC to core and its answer back, streaming both ways. */
+  forward(req: EdgeRequest, res: EdgeResponse): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const upstream = this.connect().request(requestHeaders(req), { endStream: false });
+      let sent = 0;
+      req.on("data", (chunk: Buffer) => {
+        sent += chunk.length;
+        if (sent > this.maxBodyBytes) {
+          upstream.close(http2.constants.NGHTTP2_CANCEL);
+          fail(res, new AppError("request.too_large", "the request body is too large"));
+        }
+      });
+      req.pipe(upstream);
+      upstream.on("response", (headers) => {
+        const status = Number(headers[":status"] ?? 502);
+        res.writeHead(status, responseHeaders(headers));
+      });
+      upstream.on("trailers", (trailers) => res.addTrailers(responseHeaders(trailers)));
+      upstream.on("data", (chunk: Buffer) => {
+        // A slow client slows core's stream down instead of filling the edge's memory.
+        if (!(res as { write(c: Buffer): boolean }).write(chunk)) {
+          upstream.pause();
+          res.once("drain", () => upstream.resume());
+        }
+      });
+      upstream.on("end", () => {
+        res.end();
+        resolve();
+      });
+      upstream.on("error", () => {
+        fail(res, new AppError("edge.core_unavailable", "core is unavailable"));
+        resolve();
+      });
+      res.once("close", () => {
+        if (!upstream.closed) upstream.close(http2.constants.NGHTTP2_CANCEL);
+        resolve();
+      });
+    });
+  }
+
+  /** Closes the session to core. */
+  close(): void {
+    this.session?.close();
+  }
+
+  private connect(): http2.ClientHttp2Session {
+    if (this.session && !this.session.closed && !this.session.destroyed) return this.session;
+    const session = http2.connect(this.coreUrl, this.sessionOptions);
+    // A broken session is dropped and the next call opens a new one.
+    session.on("error", () => session.destroy());
+    session.on("goaway", () => session.close());
+    session.unref();
+    this.session = session;
+    return session;
+  }
+}
+
+function requestHeaders(req: EdgeRequest): http2.OutgoingHttpHeaders {
+  const out: http2.OutgoingHttpHeaders = {
+    ":method": req.method ?? "POST",
+    ":path": req.url ?? "/",
+  };
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (name.startsWith(":") || HOP_BY_HOP.has(name) || value === undefined) continue;
+    // "te: trailers" is the one TE value HTTP/2 allows, and gRPC requires it.
+    if (name === "te" && value !== "trailers") continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+function responseHeaders(headers: http2.IncomingHttpHeaders): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (name.startsWith(":") || HOP_BY_HOP.has(name) || value === undefined) continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+/** An RPC-level failure in the proxy: a plain status, since the client's protocol varies. */
+function fail(res: EdgeResponse, err: AppError): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const status = err.reason === "request.too_large" ? 413 : 502;
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(JSON.stringify({ code: err.code, message: err.message }));
+}

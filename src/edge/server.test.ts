@@ -1,0 +1,172 @@
+import { mkdtempSync } from "node:fs";
+import http from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError, createRouterTransport } from "@connectrpc/connect";
+import { afterEach, describe, expect, it } from "vitest";
+import { PayoutSchema, PayoutService } from "../gen/tronpay/v1/payout_pb.js";
+import { loadConfig } from "../shared/config.js";
+import { createLogger } from "../shared/log.js";
+import { edgeConfigSpec } from "./config.js";
+import { type EdgeServer, startEdgeServer } from "./server.js";
+import { restRoutesOf } from "./transcode/rules.js";
+
+/** What the stub core saw of the last call. */
+const seen: { header?: Headers; timeoutMs?: number | undefined; key?: string } = {};
+let release: () => void = () => {};
+
+const transport = createRouterTransport(({ service }) => {
+  service(PayoutService, {
+    createPayout(req, ctx) {
+      seen.header = ctx.requestHeader;
+      seen.timeoutMs = ctx.timeoutMs();
+      seen.key = req.idempotencyKey;
+      return { payout: create(PayoutSchema, { id: "p_1", clientReference: req.clientReference }) };
+    },
+    async getPayout(req) {
+      if (req.id === "slow") await new Promise<void>((r) => (release = r));
+      if (req.id === "boom") throw new ConnectError("db at 10.9.8.7 down", Code.Internal);
+      return { payout: create(PayoutSchema, { id: req.id }) };
+    },
+  });
+});
+
+let server: EdgeServer | undefined;
+afterEach(async () => {
+  release();
+  await server?.close();
+});
+
+async function start(env: Record<string, string> = {}) {
+  const config = loadConfig(edgeConfigSpec, {
+    env: { TRONPAY_EDGE_PORT: "0", TRONPAY_CORE_URL: "http://127.0.0.1:9", ...env },
+  });
+  server = await startEdgeServer({
+    config,
+    transport,
+    routes: restRoutesOf(),
+    log: createLogger({ name: "edge", level: "silent" }),
+    pages: { openapiJson: "{}", docsHtml: "<p>x</p>", ready: async () => false },
+  });
+  return server.url;
+}
+
+describe("the edge server", () => {
+  it("fills idempotency_key from the header, forwards credentials, request id and a deadline", async () => {
+    const url = await start({ TRONPAY_EDGE_DEADLINE_MS: "7000" });
+    const res = await fetch(`${url}/v1/payouts`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "idempotency-key": "k-1",
+        authorization: "Bearer tp_x",
+        "x-request-id": "req-42",
+        cookie: "not=forwarded",
+      },
+      body: JSON.stringify({ clientReference: "ref" }),
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      payout: expect.objectContaining({ id: "p_1", clientReference: "ref" }),
+    });
+    expect(seen.key).toBe("k-1");
+    expect(seen.header?.get("authorization")).toBe("Bearer tp_x");
+    expect(seen.header?.get("x-request-id")).toBe("req-42");
+    expect(seen.header?.get("cookie")).toBeNull();
+    expect(seen.timeoutMs).toBeGreaterThan(6000);
+    expect(seen.timeoutMs).toBeLessThanOrEqual(7000);
+    expect(res.headers.get("x-request-id")).toBe("req-42");
+  });
+
+  it("prefers the body's idempotency_key over the header", async () => {
+    const url = await start();
+    await fetch(`${url}/v1/payouts`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "idempotency-key": "header" },
+      body: JSON.stringify({ idempotencyKey: "body" }),
+    });
+    expect(seen.key).toBe("body");
+  });
+
+  it("sets security headers on API answers", async () => {
+    const url = await start();
+    const res = await fetch(`${url}/v1/payouts/p_9`);
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(res.headers.get("referrer-policy")).toBe("no-referrer");
+  });
+
+  it("answers 503 once the concurrency cap is reached", async () => {
+    const url = await start({ TRONPAY_EDGE_MAX_CONCURRENT: "1" });
+    const slow = fetch(`${url}/v1/payouts/slow`);
+    await new Promise((r) => setTimeout(r, 100));
+    const over = await fetch(`${url}/v1/payouts/p_2`);
+    expect(over.status).toBe(503);
+    expect(((await over.json()) as { details: { reason: string }[] }).details[0]?.reason).toBe(
+      "edge.overloaded",
+    );
+    release();
+    expect((await slow).status).toBe(200);
+  });
+
+  it("hides internal error text from core", async () => {
+    const url = await start();
+    const res = await fetch(`${url}/v1/payouts/boom`);
+    expect(res.status).toBe(500);
+    expect(await res.text()).not.toContain("10.9.8.7");
+  });
+
+  it("answers /readyz 503 when core does not answer, /healthz 200 regardless", async () => {
+    const url = await start();
+    expect((await fetch(`${url}/readyz`)).status).toBe(503);
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+  });
+});
+
+describe("CORS", () => {
+  const preflight = (url: string, origin: string) =>
+    fetch(`${url}/v1/payouts`, {
+      method: "OPTIONS",
+      headers: { origin, "access-control-request-method": "POST" },
+    });
+
+  it("sends no CORS headers by default", async () => {
+    const url = await start();
+    const res = await preflight(url, "http://127.0.0.1:5555");
+    expect(res.status).toBe(403);
+    expect(res.headers.get("access-control-allow-origin")).toBeNull();
+  });
+
+  it("answers preflights from configured origins only", async () => {
+    const url = await start({ TRONPAY_EDGE_CORS_ORIGINS: "http://127.0.0.1:5555" });
+    const ok = await preflight(url, "http://127.0.0.1:5555");
+    expect(ok.status).toBe(204);
+    expect(ok.headers.get("access-control-allow-origin")).toBe("http://127.0.0.1:5555");
+    expect(ok.headers.get("access-control-allow-headers")).toContain("idempotency-key");
+    const other = await preflight(url, "http://127.0.0.1:6666");
+    expect(other.headers.get("access-control-allow-origin")).toBeNull();
+    const get = await fetch(`${url}/v1/payouts/p_1`, {
+      headers: { origin: "http://127.0.0.1:5555" },
+    });
+    expect(get.headers.get("access-control-allow-origin")).toBe("http://127.0.0.1:5555");
+  });
+});
+
+describe("listening on a Unix socket", () => {
+  it("serves there instead of a TCP port (how Tor reaches the edge)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tp-edge-"));
+    const socketPath = join(dir, "edge.sock");
+    const url = await start({ TRONPAY_EDGE_SOCKET: socketPath });
+    expect(url).toBe(`unix:${socketPath}`);
+    const status = await new Promise<number | undefined>((resolve, reject) => {
+      http
+        .get({ socketPath, path: "/healthz" }, (res) => {
+          res.resume();
+          resolve(res.statusCode);
+        })
+        .on("error", reject);
+    });
+    expect(status).toBe(200);
+  });
+});

@@ -1,0 +1,102 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { codeToHttpStatus } from "@connectrpc/connect/protocol-connect";
+import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
+import { AppError, ERROR_DOMAIN } from "../../shared/errors.js";
+
+/** The google.rpc.Status JSON the REST side answers errors with. */
+export interface StatusJson {
+  /** The gRPC / Connect code number. */
+  code: number;
+  message: string;
+  details: {
+    "@type": "type.googleapis.com/google.rpc.ErrorInfo";
+    reason: string;
+    domain: string;
+    metadata: Record<string, string>;
+  }[];
+}
+
+/** An error ready to send: HTTP status, extra headers and the Status body. */
+export interface HttpError {
+  status: number;
+  headers: Record<string, string>;
+  body: StatusJson;
+}
+
+/**
+ * HTTP statuses the REST layer itself decides, where the code table has no entry (405, 413,
+ * 415, 503 for load shedding); everything else comes from codeToHttpStatus.
+ */
+const STATUS_OVERRIDES: Record<string, number> = {
+  "request.method_not_allowed": 405,
+  "request.too_large": 413,
+  "request.unsupported_media_type": 415,
+  "edge.overloaded": 503,
+};
+
+/** Messages for errors without our ErrorInfo: theirs may name internal hosts, so never shown. */
+const GENERIC: Partial<Record<Code, string>> = {
+  [Code.Unavailable]: "service unavailable",
+  [Code.DeadlineExceeded]: "deadline exceeded",
+  [Code.Unimplemented]: "not implemented",
+  [Code.Canceled]: "request canceled",
+  [Code.ResourceExhausted]: "resource exhausted",
+};
+
+/**
+ * Turns anything thrown while serving a REST request into the HTTP answer: AppErrors (the
+ * edge's own) and core's ConnectErrors carrying our ErrorInfo keep their reason and message;
+ * any other error gets a generic message for its code, so no internal detail leaks.
+ */
+export function toHttpError(err: unknown, headers: Record<string, string> = {}): HttpError {
+  if (err instanceof AppError) {
+    const status = STATUS_OVERRIDES[err.reason] ?? codeToHttpStatus(err.code);
+    return {
+      status,
+      headers,
+      body: statusJson(err.code, err.message, err.reason, err.metadata),
+    };
+  }
+  if (err instanceof ConnectError) {
+    const info = err.findDetails(ErrorInfoSchema).find((d) => d.domain === ERROR_DOMAIN);
+    const status = (info && STATUS_OVERRIDES[info.reason]) || codeToHttpStatus(err.code);
+    if (info) {
+      return {
+        status,
+        headers,
+        body: statusJson(err.code, err.rawMessage, info.reason, info.metadata),
+      };
+    }
+    const message = GENERIC[err.code] ?? "internal error";
+    if (err.code === Code.Unavailable || err.code === Code.DeadlineExceeded) {
+      // Core unreachable or too slow: say so with our own reason.
+      return { status, headers, body: statusJson(err.code, message, "edge.core_unavailable", {}) };
+    }
+    return { status, headers, body: { code: err.code, message, details: [] } };
+  }
+  return {
+    status: 500,
+    headers,
+    body: statusJson(Code.Internal, "internal error", "internal", {}),
+  };
+}
+
+function statusJson(
+  code: Code,
+  message: string,
+  reason: string,
+  metadata: Record<string, string>,
+): StatusJson {
+  return {
+    code,
+    message,
+    details: [
+      {
+        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+        reason,
+        domain: ERROR_DOMAIN,
+        metadata: { ...metadata },
+      },
+    ],
+  };
+}
