@@ -43,7 +43,7 @@ export async function listPayouts(
     payouts: page.map((r) => payoutToProto(r, attempts)),
     page: {
       $typeName: "tronpay.v1.PageResponse",
-      nextPageToken: rows.length > limit && last ? encodeCursor(last.created_at, last.id) : "",
+      nextPageToken: rows.length > limit && last ? encodeCursor(last.created_us, last.id) : "",
     },
   };
 }
@@ -91,18 +91,17 @@ export async function* watchBatch(
   }
 }
 
-function encodeCursor(createdAt: number, id: string): string {
-  return Buffer.from(JSON.stringify([createdAt, id])).toString("base64url");
+function encodeCursor(createdUs: bigint, id: string): string {
+  return Buffer.from(JSON.stringify([createdUs.toString(), id])).toString("base64url");
 }
 
-function decodeCursor(token: string): { createdAt: number; id: string } | undefined {
+function decodeCursor(token: string): { createdUs: bigint; id: string } | undefined {
   if (token === "") return undefined;
   try {
-    const [createdAt, id] = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as [
-      unknown,
-      unknown,
-    ];
-    if (typeof createdAt === "number" && typeof id === "string") return { createdAt, id };
+    const [us, id] = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as [unknown, unknown];
+    if (typeof us === "string" && /^\d{1,20}$/.test(us) && typeof id === "string") {
+      return { createdUs: BigInt(us), id };
+    }
   } catch {}
   throw new AppError("request.invalid", "page_token is not valid", {
     metadata: { field: "page.page_token" },

@@ -35,6 +35,8 @@ export const PayoutRow = z.object({
   approved_by: z.string().nullable(),
   cancel_reason: z.string().nullable(),
   service_fee: z.bigint(),
+  /** created_at in whole microseconds: exact, for keyset cursors (ms numbers lose precision). */
+  created_us: z.bigint(),
 });
 export type PayoutRow = z.infer<typeof PayoutRow>;
 
@@ -56,7 +58,8 @@ const PAYOUT_SELECT = sql.fragment`
          o.hold_reason, o.failure_reason, o.failure_detail, o.created_by, o.created_at, o.updated_at, o.confirmed_at,
          o.fee_sun, o.energy_used, o.bandwidth_used, o.activated_recipient,
          p.route, p.payee_tag, p.client_reference, p.metadata, p.kyc_hash, p.batch_id, p.batch_item_reference,
-         p.approved_by, p.cancel_reason, p.service_fee
+         p.approved_by, p.cancel_reason, p.service_fee,
+         (extract(epoch FROM o.created_at) * 1000000)::bigint AS created_us
   FROM operations o JOIN payouts p ON p.id = o.id`;
 
 /** What a new payout stores. */
@@ -140,8 +143,8 @@ export interface PayoutFilter {
   clientReference: string;
   createdFrom?: number;
   createdTo?: number;
-  /** Keyset cursor: (created_at, id) of the last row of the previous page. */
-  after?: { createdAt: number; id: string };
+  /** Keyset cursor: (created_at in µs, id) of the last row of the previous page. */
+  after?: { createdUs: bigint; id: string };
   limit: number;
 }
 
@@ -160,8 +163,10 @@ export async function listPayoutRows(
   if (f.clientReference) where.push(sql.fragment`p.client_reference = ${f.clientReference}`);
   if (f.createdFrom !== undefined) where.push(sql.fragment`o.created_at >= ${ts(f.createdFrom)}`);
   if (f.createdTo !== undefined) where.push(sql.fragment`o.created_at < ${ts(f.createdTo)}`);
-  if (f.after)
-    where.push(sql.fragment`(o.created_at, o.id) < (${ts(f.after.createdAt)}, ${f.after.id})`);
+  if (f.after) {
+    const at = sql.fragment`'epoch'::timestamptz + ${f.after.createdUs} * interval '1 microsecond'`;
+    where.push(sql.fragment`(o.created_at, o.id) < (${at}, ${f.after.id})`);
+  }
   const rows = await db.any(sql.type(PayoutRow)`
     ${PAYOUT_SELECT} WHERE ${sql.join(where, sql.fragment` AND `)}
     ORDER BY o.created_at DESC, o.id DESC LIMIT ${f.limit}`);
