@@ -1,16 +1,10 @@
-import { Command } from "commander";
-import { registerKeyCommands } from "./keys.js";
-import { registerSignerCommands } from "./signer.js";
+import { createProgram, errorLine } from "./program.js";
 
-/** The `tronpay` command line. Each group of subcommands lives in its own file. */
-const program = new Command("tronpay")
-  .description("tronpay: exactly-once USDT and TRX payouts on TRON")
-  .showHelpAfterError();
-
-registerSignerCommands(program);
-registerKeyCommands(program);
-
-program.parseAsync(process.argv).catch((err: unknown) => {
-  process.stderr.write(`tronpay: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+// The `tronpay` command (bin/tronpay.js loads this file). Long-running commands (signer) keep
+// the process alive; clients to core unref their idle HTTP/2 sessions, so others just end.
+createProgram()
+  .parseAsync(process.argv)
+  .catch((err: unknown) => {
+    process.stderr.write(errorLine(err));
+    process.exit(1);
+  });

@@ -1,6 +1,6 @@
 import { createClient } from "@connectrpc/connect";
 import { hex } from "@scure/base";
-import { createSocksFetch } from "../edge/tor/socks.js";
+import { createSocksFetch } from "../shared/tor-socks.js";
 import { SignerService } from "../gen/tronpay/signer/v1/signer_pb.js";
 import { describeConfig, loadConfig, parseFlags } from "../shared/config.js";
 import { errorInterceptor, unixSocketTransport } from "../shared/connect.js";

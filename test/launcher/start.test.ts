@@ -1,0 +1,113 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { connectClient } from "../../src/cli/client.js";
+import { createRequest, watchPayout } from "../../src/cli/payouts.js";
+import { PayoutService, PayoutState } from "../../src/gen/tronpay/v1/payout_pb.js";
+import { newTestAccount } from "../devnet/helpers.js";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const dataDir = mkdtempSync(join(tmpdir(), "tp-launch-"));
+let running: ChildProcess | undefined;
+
+/** Starts `npm start`'s entry point on dataDir; resolves with its output once the block is printed. */
+function launch(): Promise<{ child: ChildProcess; out: () => string }> {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/launcher/main.ts"], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? "",
+      TRONPAY_DATA_DIR: dataDir,
+      TRONPAY_DEVNET_BLOCK_MS: "200",
+      TRONPAY_DEVNET_SOLID_LAG: "2",
+      TRONPAY_DEVNET_PORT: "0",
+      TRONPAY_CORE_PORT: "0",
+      TRONPAY_EDGE_PORT: "0",
+      TRONPAY_SIGNER_SCRYPT_LOG_N: "4",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  running = child;
+  let text = "";
+  child.stdout?.on("data", (d: Buffer) => {
+    text += d.toString();
+  });
+  child.stderr?.on("data", (d: Buffer) => {
+    text += d.toString();
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setInterval(() => {
+      if (text.includes("Ctrl-C stops everything")) {
+        clearInterval(timer);
+        resolve({ child, out: () => text });
+      }
+    }, 100);
+    child.once("exit", (code) => {
+      clearInterval(timer);
+      reject(new Error(`launcher exited (${code}) before it was ready:\n${text}`));
+    });
+  });
+}
+
+function stopLauncher(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    child.once("exit", (code) => resolve(code));
+    child.kill("SIGINT");
+  });
+}
+
+/** The facts a person would copy from the printed block. */
+function printed(text: string) {
+  const grab = (re: RegExp) => {
+    const m = re.exec(text);
+    if (!m?.[1]) throw new Error(`not in the printed block: ${re}\n${text}`);
+    return m[1];
+  };
+  return {
+    coreUrl: grab(/gRPC \/ Connect\s+(\S+)/),
+    key: grab(/admin API key\s+(\S+)/),
+    walletId: grab(/payout wallet\s+(wal_\S+)/),
+  };
+}
+
+afterAll(async () => {
+  if (running && running.exitCode === null) await stopLauncher(running);
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe("npm start (the launcher as a real process)", () => {
+  it("runs everything, confirms a payout made from the printed facts, and resumes it after Ctrl-C", async () => {
+    const first = await launch();
+    const facts = printed(first.out());
+    expect(first.out()).not.toMatch(/mnemonic|recovery phrase/i);
+    expect(statSync(join(dataDir, "signer", "passphrase")).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dataDir, "signer")).mode & 0o777).toBe(0o700);
+
+    const payouts = connectClient(PayoutService, { url: facts.coreUrl, key: facts.key });
+    const { payout } = await payouts.createPayout(
+      createRequest({
+        wallet: facts.walletId,
+        to: newTestAccount().address,
+        amount: "12.5",
+        asset: "USDT",
+        route: "V0",
+      }),
+    );
+    const id = payout?.id ?? "";
+    const done = await watchPayout(payouts, id, 200, () => {});
+    expect(PayoutState[done.state]).toBe("CONFIRMED");
+    expect(await stopLauncher(first.child)).toBe(0);
+    expect(first.out()).toContain("tronpay: stopped.");
+
+    const second = await launch();
+    const again = printed(second.out());
+    expect(again.walletId).toBe(facts.walletId);
+    expect(again.key).not.toBe(facts.key);
+    const after = connectClient(PayoutService, { url: again.coreUrl, key: again.key });
+    const { payout: kept } = await after.getPayout({ id });
+    expect(PayoutState[kept?.state ?? 0]).toBe("CONFIRMED");
+    expect(kept?.attempts).toHaveLength(1);
+    expect(await stopLauncher(second.child)).toBe(0);
+  }, 150_000);
+});
