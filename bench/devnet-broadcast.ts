@@ -7,7 +7,7 @@
  *   npm run bench:devnet -- [--n 4000] [--runs 5] [--concurrency 32]
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,6 +19,15 @@ import { transactionToJson } from "../src/tron/json.js";
 import { addressFromPrivateKey } from "../src/tron/keys.js";
 import { signTxId } from "../src/tron/signature.js";
 import { encodeTransactionRaw, txIdOf } from "../src/tron/transaction.js";
+
+/** CPU seconds (user + system) a process has used, from /proc; undefined off Linux. */
+function cpuSeconds(pid: number | undefined): number | undefined {
+  const file = `/proc/${pid}/stat`;
+  if (pid === undefined || !existsSync(file)) return undefined;
+  // Fields after the ")" that ends the command name; utime and stime are the 12th and 13th.
+  const fields = readFileSync(file, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
 
 const flags = parseFlags(process.argv.slice(2));
 const N = Number(flags.n ?? 4000);
@@ -132,10 +141,17 @@ try {
   const results: number[] = [];
   for (let run = 1; run <= RUNS; run++) {
     const bodies = await signTransfers(url, priv, N, run);
+    const cpuBefore = cpuSeconds(child.pid);
     const r = await fire(url, bodies);
+    const cpuAfter = cpuSeconds(child.pid);
     results.push(r.tps);
+    // Server CPU per broadcast is independent of what else shares the machine.
+    const cpu =
+      cpuBefore === undefined || cpuAfter === undefined
+        ? ""
+        : `, devnet CPU ${(((cpuAfter - cpuBefore) / N) * 1e6).toFixed(0)} µs/broadcast`;
     console.log(
-      `run ${run}: ${N} broadcasts, concurrency ${CONCURRENCY}: ${r.tps.toFixed(0)} tx/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms`,
+      `run ${run}: ${N} broadcasts, concurrency ${CONCURRENCY}: ${r.tps.toFixed(0)} tx/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms${cpu}`,
     );
   }
   results.sort((a, b) => a - b);

@@ -64,11 +64,14 @@ export function acceptTransaction(
   }
   const encoded = encodeTransaction(rawBytes, signatures);
   if (encoded.length > MAX_TX_BYTES) {
-    throw new BroadcastError("TOO_BIG_TRANSACTION_ERROR", "Transaction size is too big");
+    throw new BroadcastError(
+      "TOO_BIG_TRANSACTION_ERROR",
+      `Too big transaction, the size is ${encoded.length} bytes`,
+    );
   }
   checkExpiration(raw, chain.head.timestamp);
   if (chain.data.txs.has(txId))
-    throw new BroadcastError("DUP_TRANSACTION_ERROR", "Dup transaction.");
+    throw new BroadcastError("DUP_TRANSACTION_ERROR", `dup trans : ${txId} `);
   checkSignature(txId, raw, signatures);
   const tracked = new TrackedState(chain.data.head);
   const bytes = bandwidthBytes(
@@ -121,6 +124,11 @@ function decodeRaw(rawBytes: Uint8Array): TxRaw {
   }
 }
 
+/**
+ * java-tron refuses head < expiration ≤ head + 24 h at broadcast; a transaction expiring
+ * before the next block slot (head + 3 s) it accepts but can never include. The devnet refuses
+ * that case at broadcast too, since its pool holds only transactions it will include.
+ */
 function checkExpiration(raw: TxRaw, headTime: number): void {
   const expiration = Number(raw.expiration);
   if (
@@ -130,7 +138,7 @@ function checkExpiration(raw: TxRaw, headTime: number): void {
   ) {
     throw new BroadcastError(
       "TRANSACTION_EXPIRATION_ERROR",
-      `Transaction expiration, transaction expiration time is ${expiration}, but the head block time is ${headTime}`,
+      `Transaction expiration, transaction expiration time is ${expiration}, but headBlockTime is ${headTime}`,
     );
   }
 }

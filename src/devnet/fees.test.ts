@@ -85,6 +85,12 @@ describe("chargeEnergy", () => {
     expect(c).toMatchObject({ outOfEnergy: true, energyFee: TRX, energyUsageTotal: 10_000n });
   });
 
+  it("counts staked energy against the fee_limit, as java-tron does", () => {
+    const staked = account(100n * TRX, { ENERGY: 10_000n * TRX });
+    const c = chargeEnergy(staked, 64_285n, TRX, NOW, P);
+    expect(c).toMatchObject({ outOfEnergy: true, energyUsage: 10_000n, energyFee: 0n });
+  });
+
   it("caps the burn by the balance", () => {
     const c = chargeEnergy(account(2n * TRX), 64_285n, 30n * TRX, NOW, P);
     expect(c).toMatchObject({ outOfEnergy: true, energyFee: 2n * TRX });

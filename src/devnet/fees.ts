@@ -100,14 +100,16 @@ export interface EnergyCharge {
   /** Sun burned for energy. */
   readonly energyFee: bigint;
   readonly energyUsageTotal: bigint;
-  /** True when stake plus fee_limit (and balance) could not pay `required`. */
+  /** True when `required` exceeds what stake, balance and fee_limit allow. */
   readonly outOfEnergy: boolean;
 }
 
 /**
- * Pays `required` energy: staked energy first, then burned at the energy price. The burn is
- * capped by fee_limit and by the balance (TRON.md: fee_limit caps the TRX burned); when the
- * cap is too low the call runs out of energy and everything it could pay is consumed.
+ * Pays `required` energy: staked energy first, then burned at the energy price. As in
+ * java-tron (VMActuator.getAccountEnergyLimitWithFixRatio), a call may use at most
+ * min(staked left + balance / price, fee_limit / price) energy: fee_limit caps the whole
+ * energy, staked energy included. A call that needs more runs out of energy and consumes
+ * that whole limit.
  */
 export function chargeEnergy(
   a: Account,
@@ -118,9 +120,9 @@ export function chargeEnergy(
 ): EnergyCharge {
   const used = usageAt(a.energy, now);
   const stakedLeft = maxBig(stakedLimit(a, "ENERGY", p) - used, 0n);
-  const burnable = minBig(feeLimit, a.balance) / p.energyPriceSun;
-  const outOfEnergy = required > stakedLeft + burnable;
-  const total = outOfEnergy ? stakedLeft + burnable : required;
+  const limit = minBig(stakedLeft + a.balance / p.energyPriceSun, feeLimit / p.energyPriceSun);
+  const outOfEnergy = required > limit;
+  const total = outOfEnergy ? limit : required;
   const fromStake = minBig(total, stakedLeft);
   const energyFee = (total - fromStake) * p.energyPriceSun;
   const account: Account = {

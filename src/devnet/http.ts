@@ -28,8 +28,11 @@ const MAX_BODY = 8 * 1024 * 1024;
 
 /** Reads the body and merges it over the query string; throws RequestError on bad JSON. */
 export async function parseRequest(req: IncomingMessage): Promise<DevnetRequest> {
-  const url = new URL(req.url ?? "/", "http://devnet");
-  const params: Record<string, unknown> = Object.fromEntries(url.searchParams);
+  const url = req.url ?? "/";
+  const q = url.indexOf("?");
+  const pathname = q < 0 ? url : url.slice(0, q);
+  const params: Record<string, unknown> =
+    q < 0 ? {} : Object.fromEntries(new URLSearchParams(url.slice(q + 1)));
   const body = await readBody(req);
   if (body.trim() !== "") {
     let parsed: unknown;
@@ -41,19 +44,41 @@ export async function parseRequest(req: IncomingMessage): Promise<DevnetRequest>
     if (parsed && typeof parsed === "object" && !Array.isArray(parsed))
       Object.assign(params, parsed);
   }
-  const rawPath = url.pathname.replace(/\/+$/, "") || "/";
+  const rawPath = decodePath(pathname).replace(/\/+$/, "") || "/";
   return { method: req.method ?? "GET", path: rawPath.toLowerCase(), rawPath, params };
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY) throw new RequestError("request body too large");
-    chunks.push(chunk as Buffer);
+function decodePath(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    throw new RequestError("malformed request path");
   }
-  return Buffer.concat(chunks).toString("utf8");
+}
+
+// Event-based rather than `for await`: broadcasts are small and this is the hot path.
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY) {
+        reject(new RequestError("request body too large"));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () =>
+      resolve(
+        chunks.length === 1
+          ? (chunks[0] as Buffer).toString("utf8")
+          : Buffer.concat(chunks).toString("utf8"),
+      ),
+    );
+    req.on("error", reject);
+  });
 }
 
 /** Serializes a value, writing bigints as JSON numbers or, with int64AsString, strings. */

@@ -12,6 +12,22 @@ import { recoverSigner } from "../tron/signature.js";
  * reference implementation, which accepts what java-tron accepts.
  */
 
+// Deriving an address through noble (point parse, keccak) costs as much as the recovery; a
+// devnet sees few distinct signers, so their addresses are remembered by public key.
+const addresses = new Map<string, string>();
+const MAX_CACHED = 10_000;
+
+function addressOf(pub: Uint8Array): string {
+  const key = Buffer.from(pub).toString("hex");
+  let address = addresses.get(key);
+  if (address === undefined) {
+    address = toHex41(addressFromPublicKey(pub));
+    if (addresses.size >= MAX_CACHED) addresses.clear();
+    addresses.set(key, address);
+  }
+  return address;
+}
+
 /** The 41-hex address that signed `txId`; throws like recoverSigner on a bad signature. */
 export function signerOf(txId: Uint8Array, signature: Uint8Array): string {
   const v = signature[64] ?? 255;
@@ -23,7 +39,7 @@ export function signerOf(txId: Uint8Array, signature: Uint8Array): string {
     } catch {
       pub = null;
     }
-    if (pub) return toHex41(addressFromPublicKey(pub));
+    if (pub) return addressOf(pub);
   }
   return toHex41(recoverSigner(txId, signature));
 }
