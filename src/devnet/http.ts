@@ -81,11 +81,19 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-/** Serializes a value, writing bigints as JSON numbers or, with int64AsString, strings. */
+// Marks a bigint during stringify so it can be written back as exact digits afterwards.
+const BIGINT_MARK = "\u0000int64:";
+const BIGINT_TOKEN = /"\\u0000int64:(-?\d+)"/g;
+
+/**
+ * Serializes a value, writing bigints as exact JSON numbers (as java-tron does for int64, even
+ * above 2^53) or, with int64AsString, as strings.
+ */
 export function toJson(value: unknown, int64AsString: boolean): string {
-  return JSON.stringify(value, (_key, v) =>
-    typeof v === "bigint" ? (int64AsString ? v.toString() : Number(v)) : v,
+  const text = JSON.stringify(value, (_key, v) =>
+    typeof v === "bigint" ? (int64AsString ? v.toString() : `${BIGINT_MARK}${v}`) : v,
   );
+  return int64AsString ? text : text.replace(BIGINT_TOKEN, "$1");
 }
 
 /** Writes a JSON answer. */
