@@ -9,7 +9,7 @@ import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { Readable } from "node:stream";
 import { SocksProxyAgent } from "socks-proxy-agent";
-import { AppError } from "../../shared/errors.js";
+import { AppError } from "./errors.js";
 
 /** Where Tor's SOCKS port is. */
 export interface SocksOptions {

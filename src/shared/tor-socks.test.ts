@@ -1,8 +1,8 @@
 import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AppError } from "../../shared/errors.js";
-import { createSocksFetch } from "./socks.js";
+import { AppError } from "./errors.js";
+import { createSocksFetch } from "./tor-socks.js";
 
 /** What a stand-in SOCKS5 server saw for one connection. */
 interface SocksRequest {
