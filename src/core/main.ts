@@ -1,11 +1,11 @@
 import { createClient } from "@connectrpc/connect";
 import { hex } from "@scure/base";
-import { createSocksFetch } from "../shared/tor-socks.js";
 import { SignerService } from "../gen/tronpay/signer/v1/signer_pb.js";
 import { describeConfig, loadConfig, parseFlags } from "../shared/config.js";
 import { errorInterceptor, unixSocketTransport } from "../shared/connect.js";
 import { createLogger, type Logger } from "../shared/log.js";
 import { parseAmount } from "../shared/money.js";
+import { createSocksFetch } from "../shared/tor-socks.js";
 import { isPaused } from "./admin/pause.js";
 import { createChain } from "./chain/index.js";
 import { type CoreConfig, coreConfigSpec } from "./config.js";

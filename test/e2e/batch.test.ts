@@ -7,9 +7,9 @@ import {
   PayoutState,
 } from "../../src/gen/tronpay/v1/payout_pb.js";
 import { newTestAccount } from "../devnet/helpers.js";
-import { startProcess, type TestProcess } from "../helpers/process.js";
 import { fundedWallet } from "../helpers/payouts.js";
-import { startStack, type Stack } from "../helpers/stack.js";
+import { startProcess, type TestProcess } from "../helpers/process.js";
+import { type Stack, startStack } from "../helpers/stack.js";
 
 // A 1,000-item batch paid by TWO core processes against one database, watched as a stream:
 // every payout confirmed, each recipient paid exactly once (checked on the devnet's chain).
@@ -36,23 +36,35 @@ describe("a batch of 1,000 payouts", () => {
       itemReference: `row-${i}`,
       walletId: wallet.id,
       recipient: { case: "recipientAddress" as const, value: newTestAccount().address },
-      amount: { asset: i % 2 === 0 ? Asset.USDT : Asset.TRX, value: `0.${String(i + 1).padStart(4, "0")}` },
+      amount: {
+        asset: i % 2 === 0 ? Asset.USDT : Asset.TRX,
+        value: `0.${String(i + 1).padStart(4, "0")}`,
+      },
       route: PayoutRoute.V0,
     }));
     const started = Date.now();
-    const { batch, items: results } = await payouts.createPayoutBatch({ idempotencyKey: "batch-1000", items });
+    const { batch, items: results } = await payouts.createPayoutBatch({
+      idempotencyKey: "batch-1000",
+      items,
+    });
     expect(batch?.itemCount).toBe(ITEMS);
     expect(results).toHaveLength(ITEMS);
 
     const progress: number[] = [];
     let final: PayoutBatchState | undefined;
-    for await (const update of payouts.watchPayoutBatch({ id: batch?.id ?? "" }, { timeoutMs: 240_000 })) {
-      const confirmed = update.progress?.stateCounts.find((c) => c.state === PayoutState.CONFIRMED)?.count ?? 0;
+    for await (const update of payouts.watchPayoutBatch(
+      { id: batch?.id ?? "" },
+      { timeoutMs: 240_000 },
+    )) {
+      const confirmed =
+        update.progress?.stateCounts.find((c) => c.state === PayoutState.CONFIRMED)?.count ?? 0;
       progress.push(confirmed);
       if (update.progress?.done) final = update.progress.state;
     }
     const seconds = (Date.now() - started) / 1000;
-    console.log(`batch of ${ITEMS}: ${seconds.toFixed(1)} s to complete, ${progress.length} progress updates`);
+    console.log(
+      `batch of ${ITEMS}: ${seconds.toFixed(1)} s to complete, ${progress.length} progress updates`,
+    );
     expect(final).toBe(PayoutBatchState.COMPLETED);
     expect(progress.length).toBeGreaterThan(2);
     expect(progress.at(-1)).toBe(ITEMS);
@@ -61,12 +73,17 @@ describe("a batch of 1,000 payouts", () => {
     const all = [];
     let pageToken = "";
     do {
-      const page = await payouts.listPayouts({ batchId: batch?.id ?? "", page: { pageSize: 500, pageToken } });
+      const page = await payouts.listPayouts({
+        batchId: batch?.id ?? "",
+        page: { pageSize: 500, pageToken },
+      });
       all.push(...page.payouts);
       pageToken = page.page?.nextPageToken ?? "";
     } while (pageToken !== "");
     expect(all).toHaveLength(ITEMS);
-    expect(all.every((p) => p.state === PayoutState.CONFIRMED && p.attempts.length === 1)).toBe(true);
+    expect(all.every((p) => p.state === PayoutState.CONFIRMED && p.attempts.length === 1)).toBe(
+      true,
+    );
     const tronWeb = stack.net.tronWeb();
     const usdt = await tronWeb.contract().at(stack.net.devnet.usdtAddress);
     for (const [i, item] of items.entries()) {

@@ -98,7 +98,10 @@ function encodeCursor(createdUs: bigint, id: string): string {
 function decodeCursor(token: string): { createdUs: bigint; id: string } | undefined {
   if (token === "") return undefined;
   try {
-    const [us, id] = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as [unknown, unknown];
+    const [us, id] = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as [
+      unknown,
+      unknown,
+    ];
     if (typeof us === "string" && /^\d{1,20}$/.test(us) && typeof id === "string") {
       return { createdUs: BigInt(us), id };
     }
