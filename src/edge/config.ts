@@ -1,5 +1,7 @@
+import { isIP } from "node:net";
 import { z } from "zod";
 import { type ConfigSpec, zc } from "../shared/config.js";
+import { AppError } from "../shared/errors.js";
 
 /** The edge's one typed config (flag > env > file > default). */
 export const edgeConfigSpec = {
@@ -27,6 +29,29 @@ export const edgeConfigSpec = {
     keepAliveTimeoutMs: zc.positiveInt().default(5_000),
     /** Origins allowed by CORS; none by default. */
     corsOrigins: zc.list().default([]),
+    /**
+     * off: no Tor. required: the REST listener is published as a v3 onion service through
+     * Tor's control port, /readyz is 503 until it is, and the listener must be on loopback
+     * (where only the local Tor reaches it) unless `clearnet` is set.
+     */
+    torMode: z.enum(["off", "required"]).default("off"),
+    torControlHost: z.string().default("127.0.0.1"),
+    torControlPort: zc.port().default(9051),
+    /** Tor's control cookie; empty: the file Tor names in PROTOCOLINFO. */
+    torCookieFile: z.string().default(""),
+    /** Authenticate with this password instead of the cookie when set. */
+    torControlPassword: z.string().default(""),
+    /** The edge's own data; the onion service key is kept here (0600). */
+    dataDir: z.string().default(".data/edge"),
+    /** The port clients use on the .onion address. */
+    onionPort: zc.port().min(1).default(80),
+    /** x25519 public keys (base32) allowed to reach the onion; empty: anyone with the address. */
+    onionClientAuth: zc.list().default([]),
+    /**
+     * In TOR_MODE=required, also allow listening on a non-loopback host (clearnet exposure
+     * next to the onion, e.g. behind a reverse proxy). Off by default.
+     */
+    clearnet: zc.bool().default(false),
     logLevel: z.string().default("info"),
   }),
   sources: {
@@ -42,9 +67,46 @@ export const edgeConfigSpec = {
     requestTimeoutMs: { env: "TRONPAY_EDGE_REQUEST_TIMEOUT_MS" },
     keepAliveTimeoutMs: { env: "TRONPAY_EDGE_KEEPALIVE_TIMEOUT_MS" },
     corsOrigins: { env: "TRONPAY_EDGE_CORS_ORIGINS", flag: "cors-origins" },
+    torMode: { env: "TOR_MODE", flag: "tor-mode" },
+    torControlHost: { env: "TOR_CONTROL_HOST" },
+    torControlPort: { env: "TOR_CONTROL_PORT" },
+    torCookieFile: { env: "TOR_COOKIE_FILE" },
+    torControlPassword: { env: "TOR_CONTROL_PASSWORD", secret: true },
+    dataDir: { env: "TRONPAY_EDGE_DATA_DIR", flag: "data-dir" },
+    onionPort: { env: "TRONPAY_ONION_PORT", flag: "onion-port" },
+    onionClientAuth: { env: "TRONPAY_ONION_CLIENT_AUTH" },
+    clearnet: { env: "TRONPAY_EDGE_CLEARNET", flag: "clearnet" },
     logLevel: { env: "LOG_LEVEL", flag: "log-level" },
   },
 } satisfies ConfigSpec<z.AnyZodObject>;
 
 /** The edge's validated config. */
 export type EdgeConfig = z.infer<typeof edgeConfigSpec.schema>;
+
+/**
+ * Throws config.invalid when TOR_MODE=required would expose REST beside the onion: a
+ * non-loopback host without `clearnet`, or a Unix socket (the onion targets host:port).
+ */
+export function checkTorListener(config: EdgeConfig): void {
+  if (config.torMode !== "required") return;
+  if (config.socket !== "") {
+    throw new AppError(
+      "config.invalid",
+      "TOR_MODE=required publishes a host:port listener; unset TRONPAY_EDGE_SOCKET",
+    );
+  }
+  if (!isLoopback(config.host) && !config.clearnet) {
+    throw new AppError(
+      "config.invalid",
+      "TOR_MODE=required listens on loopback only; set TRONPAY_EDGE_CLEARNET=true to listen on another host",
+      { metadata: { field: "host" } },
+    );
+  }
+}
+
+/** 127.0.0.0/8, ::1 or localhost; a name that might resolve elsewhere is not loopback. */
+function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  if (h === "localhost" || h === "::1") return true;
+  return isIP(h) === 4 && h.startsWith("127.");
+}

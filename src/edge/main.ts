@@ -3,11 +3,13 @@ import type http2 from "node:http2";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { describeConfig, loadConfig, parseFlags } from "../shared/config.js";
 import { createLogger, type Logger } from "../shared/log.js";
-import { edgeConfigSpec } from "./config.js";
+import { checkTorListener, type EdgeConfig, edgeConfigSpec } from "./config.js";
 import { renderDocs } from "./docs.js";
 import { buildOpenApi } from "./openapi.js";
 import { CoreProxy } from "./proxy.js";
 import { startEdgeServer } from "./server.js";
+import type { TorReadiness } from "./static.js";
+import { type EdgeOnion, type OnionTuning, startEdgeOnion } from "./tor/service.js";
 import { restRoutesOf } from "./transcode/rules.js";
 
 /** Seams for the caller (the Tor part, tests): how outbound connections to core are made. */
@@ -15,7 +17,11 @@ export interface RunEdgeOptions {
   log?: Logger;
   /** Options for every HTTP/2 session to core, e.g. createConnection through another route. */
   coreSessionOptions?: http2.ClientSessionOptions;
+  /** Reconnect and poll timing of the onion publisher (tests shorten it). */
+  onionTuning?: OnionTuning;
 }
+
+const NOT_CONNECTED: TorReadiness = { ready: false, published: false, bootstrap: undefined };
 
 function packageVersion(): string {
   const text = readFileSync(new URL("../../package.json", import.meta.url), "utf8");
@@ -36,6 +42,7 @@ export async function runEdge(
   });
   const log = options.log ?? createLogger({ name: "edge", level: config.logLevel });
   log.info({ config: describeConfig(edgeConfigSpec, config) }, "edge starting");
+  checkTorListener(config);
   const routes = restRoutesOf();
   const openapi = buildOpenApi(routes, packageVersion());
   // One HTTP/2 transport for every REST call; Connect multiplexes the calls on it.
@@ -45,6 +52,7 @@ export async function runEdge(
     nodeOptions: options.coreSessionOptions ?? {},
   });
   const probe = new CoreProxy(config.coreUrl, 0, options.coreSessionOptions);
+  let onion: EdgeOnion | undefined;
   const server = await startEdgeServer({
     config,
     transport,
@@ -55,14 +63,40 @@ export async function runEdge(
       openapiJson: JSON.stringify(openapi),
       docsHtml: renderDocs(openapi),
       ready: () => probe.probe(),
+      tor: config.torMode === "required" ? () => onion?.readiness() ?? NOT_CONNECTED : undefined,
     },
   });
-  log.info({ url: server.url, routes: routes.length }, "edge ready");
+  // Published only once the listener has its port (port 0 picks one).
+  if (config.torMode === "required") {
+    try {
+      onion = publishListener(config, server.url, log, options);
+    } catch (err) {
+      // Invalid onion options (a malformed client key): no REST without its onion.
+      probe.close();
+      await server.close();
+      throw err;
+    }
+  }
+  log.info({ url: server.url, routes: routes.length, torMode: config.torMode }, "edge ready");
   const stop = async () => {
+    await onion?.stop();
     probe.close();
     await server.close();
   };
-  return { url: server.url, stop };
+  return { url: server.url, onionAddress: () => onion?.address(), stop };
+}
+
+/** The onion service forwarding to the REST listener at `url` (http://host:port). */
+function publishListener(
+  config: EdgeConfig,
+  url: string,
+  log: Logger,
+  options: RunEdgeOptions,
+): EdgeOnion {
+  const { hostname, port } = new URL(url);
+  // A clearnet listener on every address is reached by the local Tor on loopback.
+  const host = hostname === "0.0.0.0" || hostname === "[::]" ? "127.0.0.1" : hostname;
+  return startEdgeOnion(config, { host, port: Number(port) }, log, options.onionTuning);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

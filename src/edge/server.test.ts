@@ -10,6 +10,7 @@ import { loadConfig } from "../shared/config.js";
 import { createLogger } from "../shared/log.js";
 import { edgeConfigSpec } from "./config.js";
 import { type EdgeServer, startEdgeServer } from "./server.js";
+import type { StaticPages, TorReadiness } from "./static.js";
 import { restRoutesOf } from "./transcode/rules.js";
 
 /** What the stub core saw of the last call. */
@@ -38,7 +39,7 @@ afterEach(async () => {
   await server?.close();
 });
 
-async function start(env: Record<string, string> = {}) {
+async function start(env: Record<string, string> = {}, pages: Partial<StaticPages> = {}) {
   const config = loadConfig(edgeConfigSpec, {
     env: { TRONPAY_EDGE_PORT: "0", TRONPAY_CORE_URL: "http://127.0.0.1:9", ...env },
   });
@@ -47,7 +48,7 @@ async function start(env: Record<string, string> = {}) {
     transport,
     routes: restRoutesOf(),
     log: createLogger({ name: "edge", level: "silent" }),
-    pages: { openapiJson: "{}", docsHtml: "<p>x</p>", ready: async () => false },
+    pages: { openapiJson: "{}", docsHtml: "<p>x</p>", ready: async () => false, ...pages },
   });
   return server.url;
 }
@@ -121,6 +122,33 @@ describe("the edge server", () => {
     const url = await start();
     expect((await fetch(`${url}/readyz`)).status).toBe(503);
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
+  });
+
+  it("answers /readyz 503 in tor mode until the onion is published on a bootstrapped Tor", async () => {
+    let tor: TorReadiness = { ready: false, published: false, bootstrap: undefined };
+    const url = await start({}, { ready: async () => true, tor: () => tor });
+    const readyz = async () => {
+      const res = await fetch(`${url}/readyz`);
+      return { status: res.status, body: await res.json() };
+    };
+    expect(await readyz()).toEqual({
+      status: 503,
+      body: { status: "onion not published", tor: { published: false, bootstrap: null } },
+    });
+    tor = { ready: false, published: true, bootstrap: 45 };
+    expect((await readyz()).status).toBe(503);
+    tor = { ready: true, published: true, bootstrap: 100 };
+    expect(await readyz()).toEqual({
+      status: 200,
+      body: { status: "ready", tor: { published: true, bootstrap: 100 } },
+    });
+  });
+
+  it("answers /readyz without Tor's state when Tor is off", async () => {
+    const url = await start({}, { ready: async () => true });
+    const res = await fetch(`${url}/readyz`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: "ready" });
   });
 });
 

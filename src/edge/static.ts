@@ -8,6 +8,17 @@ export interface StaticPages {
   docsHtml: string;
   /** Whether core answers. */
   ready(): Promise<boolean>;
+  /** In TOR_MODE=required: the onion service's state; absent when Tor is off. */
+  tor?: () => TorReadiness;
+}
+
+/** What /readyz tells of Tor; never the onion address (a clearnet caller must not learn it). */
+export interface TorReadiness {
+  /** Published and Tor bootstrapped: clients can reach the onion. */
+  ready: boolean;
+  published: boolean;
+  /** Tor's bootstrap progress 0–100, undefined while Tor's control port is not connected. */
+  bootstrap: number | undefined;
 }
 
 /** No scripts, no frames, nothing from elsewhere: the page is self-contained. */
@@ -29,8 +40,8 @@ export async function serveStatic(
       return true;
     case "/readyz": {
       if (!get) return false;
-      const ready = await pages.ready();
-      sendJson(res, ready ? 200 : 503, { status: ready ? "ready" : "core unavailable" });
+      const { ready, body } = await readiness(pages);
+      sendJson(res, ready ? 200 : 503, body);
       return true;
     }
     case "/openapi.json":
@@ -56,4 +67,15 @@ export async function serveStatic(
     default:
       return false;
   }
+}
+
+/** Ready when core answers and, in tor mode, the onion is published on a bootstrapped Tor. */
+async function readiness(pages: StaticPages): Promise<{ ready: boolean; body: object }> {
+  const core = await pages.ready();
+  const tor = pages.tor?.();
+  const status = !core ? "core unavailable" : tor && !tor.ready ? "onion not published" : "ready";
+  const body = tor
+    ? { status, tor: { published: tor.published, bootstrap: tor.bootstrap ?? null } }
+    : { status };
+  return { ready: status === "ready", body };
 }
