@@ -50,6 +50,12 @@ async function crashOnce(failpoint: string, amount: string) {
   return { done, to };
 }
 
+function expectOneIncluded(attempts: { state: PayoutAttemptState }[]) {
+  expect(attempts.filter((a) => a.state === PayoutAttemptState.INCLUDED)).toHaveLength(1);
+  expect(attempts.at(-1)?.state).toBe(PayoutAttemptState.INCLUDED);
+  expect(attempts.slice(0, -1).every((a) => a.state === PayoutAttemptState.EXPIRED)).toBe(true);
+}
+
 describe("core killed with SIGKILL and restarted", () => {
   it.each([
     ["after the signed attempt is stored, before broadcast", "after_attempt_stored", "1.25"],
@@ -60,7 +66,9 @@ describe("core killed with SIGKILL and restarted", () => {
     async (_name, failpoint, amount) => {
       const { done, to } = await crashOnce(failpoint, amount);
       expect(PayoutState[done.state]).toBe("CONFIRMED");
-      expect(done.attempts).toHaveLength(1);
+      // Usually one attempt; on a slow machine the first may expire before the restart, and
+      // then exactly one later attempt is included and every earlier one provably expired.
+      expectOneIncluded(done.attempts);
       expect(await usdtBalance(stack, to)).toBe(BigInt(Math.round(Number(amount) * 1e6)));
     },
     90_000,
@@ -77,7 +85,7 @@ describe("the node misbehaving", () => {
     await waitFor(async () => {
       const { payout: p } = await payouts.getPayout({ id: payout?.id ?? "" });
       return p?.attempts[0]?.state === PayoutAttemptState.EXPIRED ? p : undefined;
-    }, 40_000);
+    }, 60_000);
     stack.net.devnet.admin.setFaults({ dropRate: 0 });
     const done = await waitForPayout(stack, payout?.id ?? "");
     expect(PayoutState[done.state]).toBe("CONFIRMED");
@@ -98,7 +106,7 @@ describe("the node misbehaving", () => {
     const done = await waitForPayout(stack, payout?.id ?? "");
     stack.net.devnet.admin.setFaults({ timeoutRate: 0 });
     expect(PayoutState[done.state]).toBe("CONFIRMED");
-    expect(done.attempts).toHaveLength(1);
+    expectOneIncluded(done.attempts);
     expect(await usdtBalance(stack, to)).toBe(5_000_000n);
   }, 90_000);
 

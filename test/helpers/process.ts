@@ -49,7 +49,7 @@ export function startProcess(
   return {
     child,
     lines,
-    waitForLog(msg, ms = 30_000) {
+    waitForLog(msg, ms = 60_000) {
       const seen = lines.map((l) => safeParse(l)).find((p) => p?.msg === msg);
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
