@@ -53,11 +53,47 @@ export const coreConfigSpec = {
     compliancePublicKey: z.string().default(""),
     /** Cooling-off before a new or changed payee address may be paid on DIRECT (s). */
     payeeCoolingOffSec: zc.nonNegativeInt().default(86_400),
+    /** How often core re-checks in-flight and recently confirmed payouts against the chain (s). */
+    reconcileIntervalSec: zc.positiveInt().default(600),
     /** off: direct to the TRON node; required: only through Tor's SOCKS port, failing closed. */
     torMode: z.enum(["off", "required"]).default("off"),
     torSocksHost: z.string().default("127.0.0.1"),
     torSocksPort: zc.port().default(9050),
+    /** base64 of 32 bytes: seals webhook signing secrets at rest; empty refuses new endpoints. */
+    webhookSecretKey: z.string().default(""),
+    /** Allow webhook URLs to loopback addresses, plain http included (tests, local setups). */
+    webhookAllowLoopback: zc.bool().default(false),
+    /** Whole-request limit of one webhook attempt (ms). */
+    webhookTimeoutMs: zc.positiveInt().max(60_000).default(15_000),
+    /** First webhook retry delay (ms); doubles per attempt up to webhookBackoffMaxMs, jittered. */
+    webhookBackoffMs: zc.positiveInt().default(5_000),
+    webhookBackoffMaxMs: zc.positiveInt().default(21_600_000),
+    /** Webhook retries stop this long after the first attempt (s); then the endpoint is FAILING. */
+    webhookRetryWindowSec: zc.positiveInt().default(259_200),
     logLevel: z.string().default("info"),
+    /** Core's own files (the JWT signing key); created 0700 on first start. */
+    dataDir: z.string().default("./data/core"),
+    /** iss of tokens core issues, and the aud every accepted JWT must name. */
+    jwtIssuer: z.string().default("tronpay-core"),
+    jwtAudience: z.string().default("tronpay"),
+    /** Default and maximum access-token lifetime (s), and the refresh token's. */
+    jwtTtlSec: zc.positiveInt().default(900),
+    jwtMaxTtlSec: zc.positiveInt().default(3600),
+    refreshTtlSec: zc.positiveInt().default(7 * 86_400),
+    /** Clock skew tolerated on exp and nbf (s); RFC 8725 asks for a small one. */
+    jwtLeewaySec: zc.nonNegativeInt().max(300).default(30),
+    /** Another issuer's tokens: its iss and its JWKS (file path or https URL); empty: none. */
+    jwtExternalIssuer: z.string().default(""),
+    jwtExternalJwks: z.string().default(""),
+    /** Calls per minute per principal and method: reads, writes; failed auths per address. */
+    rateReadPerMin: zc.positiveInt().default(1200),
+    rateWritePerMin: zc.positiveInt().default(120),
+    rateAuthFailuresPerMin: zc.positiveInt().default(20),
+    /** Key prefix for core's keys in Redis. */
+    redisKeyPrefix: z.string().default("tronpay:"),
+    /** Metrics and liveness/readiness over plain HTTP; keep it on loopback or a private net. */
+    adminHost: z.string().default("127.0.0.1"),
+    adminPort: zc.port().default(9464),
   }),
   sources: {
     host: { env: "TRONPAY_CORE_HOST", flag: "host" },
@@ -86,10 +122,32 @@ export const coreConfigSpec = {
     approvalThreshold: { env: "TRONPAY_APPROVAL_THRESHOLD" },
     compliancePublicKey: { env: "TRONPAY_COMPLIANCE_PUBLIC_KEY" },
     payeeCoolingOffSec: { env: "TRONPAY_PAYEE_COOLING_OFF_SEC" },
+    reconcileIntervalSec: { env: "TRONPAY_RECONCILE_INTERVAL_SEC" },
     torMode: { env: "TOR_MODE", flag: "tor-mode" },
     torSocksHost: { env: "TOR_SOCKS_HOST" },
     torSocksPort: { env: "TOR_SOCKS_PORT" },
+    webhookSecretKey: { env: "TRONPAY_WEBHOOK_SECRET_KEY", secret: true },
+    webhookAllowLoopback: { env: "TRONPAY_WEBHOOK_ALLOW_LOOPBACK" },
+    webhookTimeoutMs: { env: "TRONPAY_WEBHOOK_TIMEOUT_MS" },
+    webhookBackoffMs: { env: "TRONPAY_WEBHOOK_BACKOFF_MS" },
+    webhookBackoffMaxMs: { env: "TRONPAY_WEBHOOK_BACKOFF_MAX_MS" },
+    webhookRetryWindowSec: { env: "TRONPAY_WEBHOOK_RETRY_WINDOW_SEC" },
     logLevel: { env: "LOG_LEVEL", flag: "log-level" },
+    dataDir: { env: "TRONPAY_CORE_DATA_DIR", flag: "data-dir" },
+    jwtIssuer: { env: "TRONPAY_JWT_ISSUER" },
+    jwtAudience: { env: "TRONPAY_JWT_AUDIENCE" },
+    jwtTtlSec: { env: "TRONPAY_JWT_TTL_SEC" },
+    jwtMaxTtlSec: { env: "TRONPAY_JWT_MAX_TTL_SEC" },
+    refreshTtlSec: { env: "TRONPAY_REFRESH_TTL_SEC" },
+    jwtLeewaySec: { env: "TRONPAY_JWT_LEEWAY_SEC" },
+    jwtExternalIssuer: { env: "TRONPAY_JWT_EXTERNAL_ISSUER" },
+    jwtExternalJwks: { env: "TRONPAY_JWT_EXTERNAL_JWKS" },
+    rateReadPerMin: { env: "TRONPAY_RATE_READ_PER_MIN" },
+    rateWritePerMin: { env: "TRONPAY_RATE_WRITE_PER_MIN" },
+    rateAuthFailuresPerMin: { env: "TRONPAY_RATE_AUTH_FAILURES_PER_MIN" },
+    redisKeyPrefix: { env: "TRONPAY_REDIS_KEY_PREFIX" },
+    adminHost: { env: "TRONPAY_CORE_ADMIN_HOST" },
+    adminPort: { env: "TRONPAY_CORE_ADMIN_PORT", flag: "admin-port" },
   },
 } satisfies ConfigSpec<z.AnyZodObject>;
 

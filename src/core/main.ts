@@ -1,11 +1,14 @@
 import { createClient } from "@connectrpc/connect";
 import { hex } from "@scure/base";
+import { sql } from "slonik";
 import { SignerService } from "../gen/tronpay/signer/v1/signer_pb.js";
 import { describeConfig, loadConfig, parseFlags } from "../shared/config.js";
 import { errorInterceptor, unixSocketTransport } from "../shared/connect.js";
 import { createLogger, type Logger } from "../shared/log.js";
 import { parseAmount } from "../shared/money.js";
 import { createSocksFetch } from "../shared/tor-socks.js";
+import { setUpAccess } from "./access.js";
+import { serveAdminHttp } from "./admin-http.js";
 import { isPaused } from "./admin/pause.js";
 import { createChain } from "./chain/index.js";
 import { type CoreConfig, coreConfigSpec } from "./config.js";
@@ -13,11 +16,16 @@ import { migrate } from "./db/migrate.js";
 import { openDatabase } from "./db/pool.js";
 import type { EngineSettings } from "./engine/deps.js";
 import { startEngine } from "./engine/worker.js";
+import { startFollower } from "./follower/follower.js";
 import { purgeIdempotencyKeys } from "./idempotency.js";
 import { clientContextValues, createAuthInterceptor } from "./interceptors/auth.js";
+import { createObserveInterceptor, forwardRequestId } from "./interceptors/observe.js";
+import { createMetrics } from "./metrics.js";
+import { startReconcileJob } from "./payouts/reconcile-job.js";
 import type { PayoutRules } from "./payouts/validate.js";
 import { registerRoutes } from "./routes.js";
 import { serveCore } from "./server.js";
+import { startWebhooks, webhookDepsOf } from "./webhooks/setup.js";
 
 /** The engine settings from config. */
 export function engineSettingsOf(config: CoreConfig): EngineSettings {
@@ -77,8 +85,12 @@ export async function runCore(argv: readonly string[], env: NodeJS.ProcessEnv, l
         ? createSocksFetch({ host: config.torSocksHost, port: config.torSocksPort })
         : undefined,
   });
-  const signer = createClient(SignerService, unixSocketTransport(config.signerSocket));
+  const signer = createClient(
+    SignerService,
+    unixSocketTransport(config.signerSocket, [forwardRequestId]),
+  );
   const clock = Date.now;
+  const webhooks = webhookDepsOf(config);
   const engine = startEngine(
     {
       pool,
@@ -90,6 +102,13 @@ export async function runCore(argv: readonly string[], env: NodeJS.ProcessEnv, l
     },
     { concurrency: config.workers, pollMs: config.pollMs },
   );
+  const metrics = createMetrics({ pool });
+  const access = await setUpAccess(config, {
+    pool,
+    log: logger,
+    clock,
+    onReject: (kind) => metrics.rateLimited.inc({ kind }),
+  });
   const server = await serveCore({
     host: config.host,
     port: config.port,
@@ -100,17 +119,54 @@ export async function runCore(argv: readonly string[], env: NodeJS.ProcessEnv, l
       clock,
       rules: payoutRulesOf(config),
       watchIntervalMs: 500,
+      ...webhooks,
+      feeLimitSun: engineSettingsOf(config).feeLimitSun,
+      payeeCoolingOffMs: config.payeeCoolingOffSec * 1000,
     }),
     interceptors: [errorInterceptor, createAuthInterceptor({ pool, log: logger, clock })],
     contextValues: clientContextValues,
   });
+  const admin = await serveAdminHttp({
+    host: config.adminHost,
+    port: config.adminPort,
+    metrics,
+    checks: [
+      { name: "postgres", check: async () => void (await pool.query(sql.unsafe`SELECT 1`)) },
+      ...(access.redis ? [{ name: "redis", check: async () => void (await access.redis?.ping()) }] : []),
+    ],
+  });
   const purge = setInterval(() => void purgeIdempotencyKeys(pool).catch(() => {}), 3_600_000);
   purge.unref();
-  logger.info({ url: server.url }, "core ready");
+  const reconcile = startReconcileJob({
+    pool,
+    chain,
+    log: logger.child({ component: "reconcile" }),
+    intervalMs: config.reconcileIntervalSec * 1000,
+    recentMs: 86_400_000,
+    batchSize: 500,
+  });
+  const follower = startFollower({
+    pool,
+    chain,
+    log: logger.child({ component: "follower" }),
+    pollMs: config.pollMs * 10,
+  });
+  const webhookWorker = startWebhooks(
+    config,
+    pool,
+    logger.child({ component: "webhooks" }),
+    webhooks,
+  );
+  logger.info({ url: server.url, adminUrl: admin.url }, "core ready");
   const stop = async () => {
     clearInterval(purge);
+    await webhookWorker.stop();
+    await reconcile.stop();
+    await follower.stop();
     await server.close();
+    await admin.close();
     await engine.stop();
+    await access.stop();
     await pool.end();
   };
   return { url: server.url, pool, engine, stop };

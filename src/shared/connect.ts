@@ -17,8 +17,9 @@ export const errorInterceptor: Interceptor = (next) => async (req) => {
 };
 
 /** A Connect transport over HTTP/2 on a Unix socket (how core reaches the signer). */
-export function unixSocketTransport(socketPath: string): Transport {
+export function unixSocketTransport(socketPath: string, interceptors: Interceptor[] = []): Transport {
   return createConnectTransport({
+    interceptors,
     httpVersion: "2",
     baseUrl: "http://localhost",
     nodeOptions: { createConnection: () => connect(socketPath) },

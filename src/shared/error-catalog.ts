@@ -121,6 +121,25 @@ const entries = [
     "A batch is empty, over 1000 items, has duplicates or bad items; details list them.",
   ],
   ["payout.paused", Code.Unavailable, "Payouts are paused by an administrator."],
+  // webhooks
+  ["webhook.not_found", Code.NotFound, "No webhook endpoint or delivery with that id."],
+  [
+    "webhook.destination_refused",
+    Code.InvalidArgument,
+    "The webhook URL resolves to a private, loopback, link-local or special-purpose address.",
+  ],
+  [
+    "webhook.secret_key_unset",
+    Code.FailedPrecondition,
+    "Core has no webhook secret key configured, so it cannot store signing secrets.",
+  ],
+  // payees
+  ["payee.not_found", Code.NotFound, "No payee with that tag (or it was deleted)."],
+  [
+    "payee.tag_taken",
+    Code.AlreadyExists,
+    "A payee with that tag exists or existed; tags of deleted payees are not reused.",
+  ],
   // chain and node
   [
     "node.unavailable",
@@ -195,6 +214,38 @@ const entries = [
     "tor.command_failed",
     Code.Internal,
     "Tor refused a control command (e.g. publishing the onion service); details are in the server log.",
+  ],
+  // wallets, USDT and staking
+  ["wallet.not_found", Code.NotFound, "No tronpay wallet with that id."],
+  [
+    "wallet.insufficient_trx",
+    Code.FailedPrecondition,
+    "The wallet's spendable TRX does not cover the amount (plus a margin for fees).",
+  ],
+  [
+    "staking.insufficient_stake",
+    Code.FailedPrecondition,
+    "The wallet has less TRX staked for that resource (not delegated away) than asked for.",
+  ],
+  [
+    "staking.too_many_unfreezes",
+    Code.FailedPrecondition,
+    "The wallet already has the chain's maximum of pending unfreezes (32); withdraw first.",
+  ],
+  [
+    "staking.receiver_not_own",
+    Code.FailedPrecondition,
+    "Resources may be delegated only to tronpay's own wallets, other than the lender.",
+  ],
+  [
+    "staking.insufficient_delegation",
+    Code.FailedPrecondition,
+    "Less is delegated to that receiver for that resource than asked to undelegate.",
+  ],
+  [
+    "staking.nothing_to_withdraw",
+    Code.FailedPrecondition,
+    "No unfrozen TRX has passed its waiting period yet; nothing would be withdrawn.",
   ],
   // internal
   [

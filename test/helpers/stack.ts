@@ -64,6 +64,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     TRONPAY_USDT_CONTRACT: net.devnet.usdtAddress,
     TRONPAY_SIGNER_SOCKET: socket,
     TRONPAY_CORE_PORT: "0",
+    TRONPAY_CORE_ADMIN_PORT: "0",
+    TRONPAY_CORE_DATA_DIR: join(dir, "core"),
     TRONPAY_CORE_POLL_MS: "50",
     TRONPAY_REBROADCAST_MS: "1000",
     TRONPAY_REPLACEMENT_MARGIN_SEC: "1",

@@ -21,24 +21,29 @@ import { AppError } from "../../shared/errors.js";
 import { createApiKey, listApiKeys, revokeApiKey } from "../auth/keys.js";
 import { type Principal, principalKey } from "../context.js";
 import { idempotent } from "../idempotency.js";
+import { revokeTokensOfKey } from "../auth/tokens.js";
 import { queryAuditLog, verifyAuditRange } from "./audit-query.js";
 import { getPauseState, pausePayouts, resumePayouts } from "./pause.js";
+import { createTokenHandlers, type TokenHandlerDeps } from "./token-handlers.js";
 
 export interface AdminDeps {
   pool: DatabasePool;
   clock: () => number;
+  /** Token issuing and revocation; without it the token RPCs are left out (unimplemented). */
+  tokens?: TokenHandlerDeps["tokens"];
 }
 
 const methods = AdminService.method;
 
 /**
  * AdminService: API keys, the audit log and the pause switch. Writes are idempotent and
- * audited in their transaction. IssueToken, RefreshToken and RevokeToken are left out until
- * JWTs are built (Connect answers them `unimplemented`).
+ * audited in their transaction. IssueToken, RefreshToken and RevokeToken are left out when no
+ * token settings are given (Connect answers them `unimplemented`).
  */
 export function createAdminHandlers(deps: AdminDeps): Partial<ServiceImpl<typeof AdminService>> {
-  const { pool, clock } = deps;
+  const { pool, clock, tokens } = deps;
   return {
+    ...(tokens ? createTokenHandlers({ pool, clock, tokens }) : {}),
     async createApiKey(req, ctx) {
       const principal = principalOf(ctx);
       if (req.onionClientAuthKey !== "") {
@@ -108,6 +113,8 @@ export function createAdminHandlers(deps: AdminDeps): Partial<ServiceImpl<typeof
             reason: req.reason,
             now: clock(),
           });
+          // "Revokes an API key at once, and every token issued from it" (admin.proto).
+          if (tokens) await revokeTokensOfKey(tx, tokens.revocations, { apiKeyId: req.id, now: clock() });
           return create(RevokeApiKeyResponseSchema, { apiKey });
         },
       );

@@ -1,7 +1,12 @@
 import { hex } from "@scure/base";
 import { type AddressBytes, parseAddress, toHex41 } from "../../shared/address.js";
 import { AppError } from "../../shared/errors.js";
-import { decodeUint256, encodeBalanceOf, encodeTransfer } from "../../tron/trc20.js";
+import {
+  decodeUint256,
+  encodeAllowance,
+  encodeBalanceOf,
+  encodeTransfer,
+} from "../../tron/trc20.js";
 import type { NodeClient } from "./node-client.js";
 import {
   asObject,
@@ -59,23 +64,38 @@ export async function readBalances(r: AccountReads, address: string): Promise<Ba
 /** USDT base units held by an account (balanceOf as a constant call at the head). */
 export async function readUsdtBalance(r: AccountReads, address: string): Promise<bigint> {
   const addr = parseAddress(address);
-  const o = await constantCall(
-    r,
-    "/wallet/triggerconstantcontract",
-    addr,
-    "balanceOf(address)",
-    encodeBalanceOf(addr),
-  );
+  return uintCall(r, addr, "balanceOf(address)", encodeBalanceOf(addr));
+}
+
+/** USDT base units `spender` may take from `owner` (allowance as a constant call). */
+export async function readUsdtAllowance(
+  r: AccountReads,
+  owner: string,
+  spender: string,
+): Promise<bigint> {
+  const o = parseAddress(owner, "owner_address");
+  const s = parseAddress(spender, "spender_address");
+  return uintCall(r, o, "allowance(address,address)", encodeAllowance(o, s));
+}
+
+async function uintCall(
+  r: AccountReads,
+  caller: AddressBytes,
+  selector: string,
+  data: Uint8Array,
+): Promise<bigint> {
+  const name = selector.slice(0, selector.indexOf("("));
+  const o = await constantCall(r, "/wallet/triggerconstantcontract", caller, selector, data);
   const status = objField(o, "result", "constant call");
-  if (status.result !== true) throw badResponse("balanceOf did not succeed");
+  if (status.result !== true) throw badResponse(`${name} did not succeed`);
   const words = o.constant_result;
   if (!Array.isArray(words) || typeof words[0] !== "string" || words[0].length !== 64) {
-    throw badResponse("balanceOf answered no 32-byte word");
+    throw badResponse(`${name} answered no 32-byte word`);
   }
   try {
     return decodeUint256(hex.decode(words[0].toLowerCase()));
   } catch (err) {
-    throw badResponse("balanceOf word is not hex", err);
+    throw badResponse(`${name} word is not hex`, err);
   }
 }
 

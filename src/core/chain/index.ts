@@ -6,6 +6,7 @@ import {
   readAccountExists,
   readBalances,
   readChainParameters,
+  readUsdtAllowance,
   readUsdtBalance,
 } from "./accounts.js";
 import { readBlock, readHead, readSolidified } from "./blocks.js";
@@ -13,6 +14,8 @@ import { broadcast } from "./broadcast.js";
 import { build } from "./builder.js";
 import { NodeClient } from "./node-client.js";
 import { planStake, planTransfer } from "./plans.js";
+import { readAvailableUnfreezeCount, readDelegations, readStakingState } from "./staking.js";
+import { readBlockTransfers } from "./transfers.js";
 import { readTransactionInfo, readTransactionSeen } from "./txinfo.js";
 import type { Chain } from "./types.js";
 
@@ -79,6 +82,11 @@ export function createChain(deps: ChainDeps): Chain {
     accountExists: (address) => readAccountExists(reads, address),
     estimateUsdtTransfer: (from, to, amount) => estimateUsdtTransfer(reads, from, to, amount),
     chainParameters: () => readChainParameters(client),
+    usdtAllowance: (owner, spender) => readUsdtAllowance(reads, owner, spender),
+    stakingState: (address) => readStakingState(client, address),
+    delegations: (address) => readDelegations(client, address),
+    availableUnfreezeCount: (address) => readAvailableUnfreezeCount(client, address),
+    blockTransfers: (number) => readBlockTransfers(client, usdt, number),
     status: () => client.status(),
   };
 }

@@ -142,6 +142,61 @@ export interface ChainParameters {
   freeNetLimit: bigint;
 }
 
+/** Stake 2.0 figures of one account (sun). */
+export interface StakingState {
+  /** Spendable TRX. */
+  balance: bigint;
+  /** Staked and not delegated away, per resource. */
+  frozen: Record<StakeResource, bigint>;
+  /** Staked and delegated to others, per resource. */
+  delegatedOut: Record<StakeResource, bigint>;
+  /** Delegated to this account by others, per resource. */
+  acquired: Record<StakeResource, bigint>;
+  /** Unfreezes not withdrawn yet (expired or not), soonest first; expireTime in ms. */
+  unfreezes: { resource: StakeResource; amount: bigint; expireTime: number }[];
+  /** Network energy per day and staked TRX weight: energy per staked TRX = limit / weight. */
+  totalEnergyLimit: bigint;
+  totalEnergyWeight: bigint;
+}
+
+/** One delegation between two accounts (addresses base58check). */
+export interface Delegation {
+  from: string;
+  to: string;
+  resource: StakeResource;
+  amount: bigint;
+  /** ms since the epoch; absent when not locked. */
+  lockedUntil?: number;
+}
+
+/** An account's delegations, both ways. */
+export interface Delegations {
+  out: Delegation[];
+  in: Delegation[];
+}
+
+/** A TRX transfer (TransferContract) or a USDT Transfer event, as found in a block. */
+export interface ChainTransfer {
+  asset: "TRX" | "USDT";
+  txId: string;
+  /** Position of the USDT event in the transaction's log; 0 for TRX. */
+  logIndex: number;
+  from: string;
+  to: string;
+  amount: bigint;
+  blockNumber: bigint;
+  /** ms since the epoch. */
+  blockTime: number;
+  /** The transaction's result, e.g. SUCCESS. */
+  result: string;
+}
+
+/** One solidified block's transfers. */
+export interface BlockTransfers {
+  block: BlockHeader;
+  transfers: ChainTransfer[];
+}
+
 /** Which node the adapter uses and whether it answers. */
 export interface NodeStatus {
   /** Scheme, host, port and path only. */
@@ -167,5 +222,13 @@ export interface Chain {
   accountExists(address: string): Promise<boolean>;
   estimateUsdtTransfer(from: string, to: string, amount: bigint): Promise<UsdtEstimate>;
   chainParameters(): Promise<ChainParameters>;
+  /** USDT a spender may still take from an owner (allowance, constant call at the head). */
+  usdtAllowance(owner: string, spender: string): Promise<bigint>;
+  stakingState(address: string): Promise<StakingState>;
+  delegations(address: string): Promise<Delegations>;
+  /** How many more unfreezes the chain accepts from an address now (getavailableunfreezecount). */
+  availableUnfreezeCount(address: string): Promise<number>;
+  /** Transfers of a solidified block; undefined when that block is not solidified yet. */
+  blockTransfers(number: bigint): Promise<BlockTransfers | undefined>;
   status(): NodeStatus;
 }

@@ -10,7 +10,9 @@ export type Failpoint =
   /** The node answered the broadcast; the answer is not recorded yet. */
   | "after_broadcast"
   /** The receipt is read from the solidified chain; the confirmation is not committed yet. */
-  | "before_settle";
+  | "before_settle"
+  /** The follower inserted a block's transfers; their transaction is not committed yet. */
+  | "follower_before_commit";
 
 const armed = process.env.TRONPAY_FAILPOINT;
 

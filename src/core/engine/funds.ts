@@ -1,16 +1,37 @@
-import type { Chain } from "../chain/types.js";
+import type { Chain, StakeResource } from "../chain/types.js";
 import type { OperationRow } from "./repo.js";
 
 // Margin of TRX kept for bandwidth and activation on a TRX transfer: 1 TRX activation fee,
 // 0.1 TRX for bandwidth burned when the free allowance is used up, and a little to spare.
 const TRX_TRANSFER_OVERHEAD_SUN = 1_200_000n;
+// A stake contract is ~280 bytes of bandwidth: 0.3 TRX covers it once the free allowance is gone.
+const STAKE_OVERHEAD_SUN = 300_000n;
+// Energy of a USDT call to a recipient holding none (the worst case), rounded up.
+const USDT_WORST_ENERGY = 131_000n;
 
 /**
- * Why an operation cannot be paid now (a stable hold reason), or undefined when the owner's
- * TRX and USDT cover it. USDT transfers need TRX for energy unless energy is staked; the check
- * uses the fee_limit as the worst case.
+ * Why an operation cannot be done now (a stable hold reason), or undefined when the owner's
+ * TRX, USDT, stake or delegations cover it. USDT calls need TRX for energy unless energy is
+ * staked; the check uses the fee_limit as the worst case.
  */
 export async function holdReasonFor(
+  chain: Chain,
+  op: OperationRow,
+  feeLimitSun: bigint,
+): Promise<string | undefined> {
+  switch (op.kind) {
+    case "STAKE":
+    case "UNSTAKE":
+    case "DELEGATE":
+    case "UNDELEGATE":
+    case "WITHDRAW_UNSTAKED":
+      return stakeHold(chain, op);
+    default:
+      return transferHold(chain, op, feeLimitSun);
+  }
+}
+
+async function transferHold(
   chain: Chain,
   op: OperationRow,
   feeLimitSun: bigint,
@@ -21,9 +42,26 @@ export async function holdReasonFor(
       ? "wallet.insufficient_trx"
       : undefined;
   }
-  if (balances.usdt < op.amount) return "wallet.insufficient_usdt";
+  // An approve moves no USDT, so only a transfer needs the balance.
+  if (op.kind !== "USDT_APPROVE" && balances.usdt < op.amount) return "wallet.insufficient_usdt";
   const energyLeft = balances.energy.limit - balances.energy.used;
-  if (energyLeft < 131_000n && balances.trx < feeLimitSun)
+  if (energyLeft < USDT_WORST_ENERGY && balances.trx < feeLimitSun)
     return "wallet.insufficient_trx_for_energy";
+  return undefined;
+}
+
+async function stakeHold(chain: Chain, op: OperationRow): Promise<string | undefined> {
+  const s = await chain.stakingState(op.owner_address);
+  const resource = op.resource as StakeResource;
+  if (s.balance < STAKE_OVERHEAD_SUN + (op.kind === "STAKE" ? op.amount : 0n))
+    return "wallet.insufficient_trx";
+  if (op.kind === "UNSTAKE" || op.kind === "DELEGATE") {
+    if (s.frozen[resource] < op.amount) return "staking.insufficient_stake";
+  }
+  if (op.kind === "UNDELEGATE") {
+    const { out } = await chain.delegations(op.owner_address);
+    const lent = out.find((d) => d.to === op.counterparty_address && d.resource === resource);
+    if (!lent || lent.amount < op.amount) return "staking.insufficient_delegation";
+  }
   return undefined;
 }

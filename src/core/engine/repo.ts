@@ -139,7 +139,8 @@ export async function transition(
       activated_recipient = ${patch.cost?.activatedRecipient ?? sql.fragment`activated_recipient`}
     WHERE id = ${op.id} AND state = ${from}`);
   if (result.rowCount !== 1) throw new StateChanged(`operation ${op.id} is no longer ${from}`);
-  const prefix = op.kind === "PAYOUT" ? "payout" : "operation";
+  // A USDT transfer is a payout too (same id): its events are payout events.
+  const prefix = op.kind === "PAYOUT" || op.kind === "USDT_TRANSFER" ? "payout" : "operation";
   const action = `${prefix}.${to.toLowerCase()}`;
   await appendAudit(tx, { actor, action, subject: op.id, details: { from, to, ...details } });
   await emitEvent(tx, {

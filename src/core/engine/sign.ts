@@ -1,8 +1,5 @@
-import { create } from "@bufbuild/protobuf";
 import { sql } from "slonik";
-import { IntentKind, SignIntentSchema } from "../../gen/tronpay/signer/v1/signer_pb.js";
-import { Asset } from "../../gen/tronpay/v1/common_pb.js";
-import type { TransferRequest } from "../chain/types.js";
+import { planAttempt } from "./build.js";
 import { ENGINE_ACTOR, type EngineDeps } from "./deps.js";
 import { failpoint } from "./failpoints.js";
 import { broadcastAttempt } from "./follow.js";
@@ -16,14 +13,9 @@ import {
   transition,
 } from "./repo.js";
 
-/** The transfer kind an operation's transaction is (payouts by asset). */
-function transferKind(op: OperationRow): TransferRequest["kind"] {
-  if (op.kind === "USDT_APPROVE") return "USDT_APPROVE";
-  return op.asset === "USDT" ? "USDT_TRANSFER" : "TRX_TRANSFER";
-}
-
 /**
- * QUEUED → SIGNED → BROADCAST: check funds, build from a recent block, have the signer sign,
+ * QUEUED → SIGNED → BROADCAST (every operation kind): check funds, build from a recent block,
+ * have the signer sign,
  * store the signed attempt (committed before anything is sent), then broadcast it.
  */
 export async function signAndSend(deps: EngineDeps, op: OperationRow): Promise<void> {
@@ -53,29 +45,8 @@ export async function signAndSend(deps: EngineDeps, op: OperationRow): Promise<v
   if (previous && Date.now() < previous.expiration + settings.replacementMarginMs) {
     return reschedule(pool, op.id, previous.expiration + settings.replacementMarginMs - Date.now());
   }
-  const kind = transferKind(op);
-  const built = await chain.buildTransfer({
-    kind,
-    owner: op.owner_address,
-    to: op.counterparty_address,
-    amount: op.amount,
-    memo: op.memo === "" ? undefined : op.memo,
-    feeLimit: kind === "TRX_TRANSFER" ? undefined : settings.feeLimitSun,
-    lifetimeMs: settings.lifetimeMs,
-  });
-  const signed = await deps.signer.signTransaction({
-    intent: create(SignIntentSchema, {
-      operationId: op.id,
-      kind: IntentKind[kind],
-      ownerAddress: op.owner_address,
-      counterpartyAddress: op.counterparty_address,
-      asset: op.asset === "USDT" ? Asset.USDT : Asset.TRX,
-      amount: op.amount.toString(),
-      memo: op.memo === "" ? undefined : op.memo,
-      previousTxId: previous?.tx_id,
-    }),
-    rawData: built.rawData,
-  });
+  const { built, intent } = await planAttempt(chain, settings, op, previous?.tx_id);
+  const signed = await deps.signer.signTransaction({ intent, rawData: built.rawData });
   if (signed.txId !== built.txId) throw new Error("the signer signed a different transaction id");
   try {
     await pool.transaction(async (tx) => {

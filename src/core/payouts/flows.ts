@@ -1,6 +1,7 @@
 import type { CommonQueryMethods, DatabaseTransactionConnection } from "slonik";
 import { sql } from "slonik";
 import { AppError } from "../../shared/errors.js";
+import { isPaused } from "../admin/pause.js";
 import { appendAudit } from "../audit.js";
 import { transition } from "../engine/repo.js";
 import { type OperationState, UNSIGNED_STATES } from "../engine/state.js";
@@ -32,6 +33,7 @@ export async function createPayout(
   idempotencyKey: string,
   input: PayoutInput,
 ): Promise<PayoutRow> {
+  await refuseWhilePaused(tx);
   const valid = await validatePayout(tx, rules, input, caller.now);
   await checkDailyLimits(tx, rules, [valid], "");
   const id = newId("po");
@@ -46,6 +48,14 @@ export async function createPayout(
   });
   return (await findPayout(tx, id)) as PayoutRow;
 }
+
+/** While an administrator has paused payouts nothing new is accepted (and nothing is signed). */
+async function refuseWhilePaused(tx: CommonQueryMethods): Promise<void> {
+  if (await isPaused(tx))
+    throw new AppError("payout.paused", "payouts are paused by an administrator");
+}
+
+const MAX_BATCH = 1000;
 
 /** One item's problem in a rejected batch. */
 export interface BatchItemError {
@@ -74,10 +84,23 @@ export async function createBatch(
   idempotencyKey: string,
   items: { reference: string; input: PayoutInput }[],
 ): Promise<{ batchId: string; payoutIds: string[] }> {
-  if (items.length === 0 || items.length > 1000) {
+  await refuseWhilePaused(tx);
+  if (items.length === 0) {
     throw new AppError("payout.batch_invalid", "a batch holds 1 to 1000 items", {
       metadata: { field: "items" },
     });
+  }
+  if (items.length > MAX_BATCH) {
+    // Every item past the limit is named, so a client can split the batch where it failed.
+    throw new BatchInvalid(
+      items.slice(MAX_BATCH).map((item, i) => ({
+        index: MAX_BATCH + i,
+        itemReference: item.reference,
+        reason: "payout.batch_invalid",
+        field: `items[${MAX_BATCH + i}]`,
+        message: `a batch holds at most ${MAX_BATCH} items`,
+      })),
+    );
   }
   const errors: BatchItemError[] = [];
   const valid: ValidPayout[] = [];

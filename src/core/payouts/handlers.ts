@@ -27,11 +27,12 @@ import {
   createBatch,
   createPayout,
 } from "./flows.js";
+import { createMorePayoutHandlers, type MorePayoutDeps } from "./more-handlers.js";
 import { getBatch, listPayouts, watchBatch } from "./queries.js";
 import { attemptsOf, findPayout } from "./repo.js";
 import type { PayoutInput, PayoutRules } from "./validate.js";
 
-export interface PayoutHandlerDeps {
+export interface PayoutHandlerDeps extends MorePayoutDeps {
   pool: DatabasePool;
   rules: PayoutRules;
   clock: () => number;
@@ -157,6 +158,7 @@ export function createPayoutHandlers(deps: PayoutHandlerDeps): Partial<Impl> {
       return { batch: await getBatch(deps.pool, req.id) };
     },
     watchPayoutBatch: (req, ctx) => watchBatch(deps.pool, req.id, deps.watchIntervalMs, ctx.signal),
+    ...createMorePayoutHandlers(deps),
   };
 }
 

@@ -1,11 +1,13 @@
 import { create } from "@bufbuild/protobuf";
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import type { Client, ServiceImpl } from "@connectrpc/connect";
 import type { DatabasePool } from "slonik";
 import type { SignerService } from "../../gen/tronpay/signer/v1/signer_pb.js";
 import {
   CreateWalletRequestSchema,
   CreateWalletResponseSchema,
+  ImportWalletRequestSchema,
+  ImportWalletResponseSchema,
   type Wallet,
   WalletPurpose,
   WalletSchema,
@@ -17,7 +19,9 @@ import type { Chain } from "../chain/types.js";
 import { principalOf } from "../context.js";
 import { idempotent } from "../idempotency.js";
 import { newId } from "../ids.js";
+import { exportBackup } from "./backup.js";
 import { findWallet, insertWallet, listWalletRows, type WalletRow } from "./repo.js";
+import { walletTransactions } from "./transactions.js";
 
 export interface WalletHandlerDeps {
   pool: DatabasePool;
@@ -27,9 +31,9 @@ export interface WalletHandlerDeps {
 }
 
 /**
- * WalletService: CreateWallet asks the signer to derive a key and stores only its public side.
- * Import, transactions and backup/restore come with the wallet work; they are left out (Connect
- * answers unimplemented) rather than stubbed.
+ * WalletService: CreateWallet and ImportWallet have the signer derive or import a key and store
+ * only its public side. RestoreWallets is left out (Connect answers unimplemented): the signer
+ * has no RPC to restore a backup yet.
  */
 export function createWalletHandlers(
   deps: WalletHandlerDeps,
@@ -73,6 +77,49 @@ export function createWalletHandlers(
         },
       );
     },
+    async importWallet(req, ctx) {
+      const principal = principalOf(ctx).id;
+      const purpose = purposeOf(req.purpose);
+      checkLabel(req.label);
+      if (req.encryptedKey.length === 0 || req.encryptedKey.length > 4096) {
+        throw new AppError("request.invalid", "encrypted_key must be 1 byte to 4 KiB", {
+          metadata: { field: "encrypted_key" },
+        });
+      }
+      const call = { principal, method: "tronpay.v1.WalletService/ImportWallet", request: req };
+      const schemas = {
+        requestSchema: ImportWalletRequestSchema,
+        responseSchema: ImportWalletResponseSchema,
+      };
+      return idempotent(deps.pool, { ...call, ...schemas }, async (tx) => {
+        const id = newId("wal");
+        // Only the signer decrypts the key; core passes the ciphertext through and logs none of it.
+        const key = await deps.signer.importKey({ encryptedKey: req.encryptedKey, label: id });
+        const row = await insertWallet(tx, {
+          id,
+          address: key.address,
+          label: req.label,
+          purpose,
+          derivation_path: "",
+          imported: true,
+          created_by: principal,
+        });
+        return { wallet: walletToProto(row) };
+      });
+    },
+    async listWalletTransactions(req) {
+      const wallet = await mustFind(deps.pool, req.id);
+      const page = await walletTransactions(deps.pool, wallet, {
+        kinds: req.kinds,
+        direction: req.direction,
+        startMs: req.range?.startTime ? timestampMs(req.range.startTime) : undefined,
+        endMs: req.range?.endTime ? timestampMs(req.range.endTime) : undefined,
+        pageSize: req.page?.pageSize ?? 0,
+        pageToken: req.page?.pageToken ?? "",
+      });
+      return { transactions: page.transactions, page: { nextPageToken: page.nextPageToken } };
+    },
+    backupWallets: (_req, ctx) => exportBackup(deps.pool, deps.signer, principalOf(ctx).id),
     async getWallet(req) {
       return { wallet: walletToProto(await mustFind(deps.pool, req.id)) };
     },
@@ -114,6 +161,23 @@ export function createWalletHandlers(
       };
     },
   };
+}
+
+function purposeOf(p: WalletPurpose): WalletRow["purpose"] {
+  const name = WalletPurpose[p] as WalletRow["purpose"] | "UNSPECIFIED" | undefined;
+  if (name === undefined || name === "UNSPECIFIED") {
+    throw new AppError("request.invalid", "purpose is required", {
+      metadata: { field: "purpose" },
+    });
+  }
+  return name;
+}
+
+function checkLabel(label: string): void {
+  if (label.length > 100)
+    throw new AppError("request.invalid", "label must be at most 100 characters", {
+      metadata: { field: "label" },
+    });
 }
 
 async function mustFind(pool: DatabasePool, id: string): Promise<WalletRow> {

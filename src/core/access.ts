@@ -1,0 +1,97 @@
+import { Redis } from "ioredis";
+import type { DatabasePool } from "slonik";
+import type { Logger } from "../shared/log.js";
+import { createJwtVerifier } from "./auth/jwt-verify.js";
+import { MemoryRevocationList, RedisRevocationList, type RevocationList } from "./auth/revocation.js";
+import { loadOrCreateSigningKey } from "./auth/signing-key.js";
+import { syncRevocations, type TokenSettings } from "./auth/tokens.js";
+import type { CoreConfig } from "./config.js";
+import { createRateLimits, type RateLimits } from "./interceptors/rate-limit.js";
+
+/** Everything access control needs at run time, built from config. */
+export interface Access {
+  redis?: Redis;
+  limits: RateLimits;
+  revocations: RevocationList;
+  tokens: TokenSettings;
+  verify: ReturnType<typeof createJwtVerifier>;
+  stop(): Promise<void>;
+}
+
+// How often revocations recorded in the database are copied into this replica's list.
+const REVOCATION_SYNC_MS = 5_000;
+
+/** Builds the Redis client (if configured), limits, revocation list and JWT keys. */
+export async function setUpAccess(
+  config: CoreConfig,
+  deps: { pool: DatabasePool; log: Logger; clock: () => number; onReject?: (kind: string) => void },
+): Promise<Access> {
+  const redis = config.redisUrl === "" ? undefined : connectRedis(config.redisUrl, deps.log);
+  const limits = createRateLimits({
+    readPerMin: config.rateReadPerMin,
+    writePerMin: config.rateWritePerMin,
+    authFailuresPerMin: config.rateAuthFailuresPerMin,
+    redis,
+    keyPrefix: config.redisKeyPrefix,
+    onReject: deps.onReject,
+  });
+  const revocations = redis
+    ? new RedisRevocationList(redis, config.redisKeyPrefix, deps.clock, () => {})
+    : new MemoryRevocationList(deps.clock);
+  const key = await loadOrCreateSigningKey(config.dataDir);
+  const tokens: TokenSettings = {
+    key,
+    issuer: config.jwtIssuer,
+    audience: config.jwtAudience,
+    defaultTtlMs: Math.min(config.jwtTtlSec, config.jwtMaxTtlSec) * 1000,
+    maxTtlMs: config.jwtMaxTtlSec * 1000,
+    refreshTtlMs: config.refreshTtlSec * 1000,
+  };
+  const verify = createJwtVerifier({
+    own: { key, issuer: config.jwtIssuer },
+    audience: config.jwtAudience,
+    leewaySec: config.jwtLeewaySec,
+    external:
+      config.jwtExternalJwks === ""
+        ? undefined
+        : { issuer: config.jwtExternalIssuer, jwks: config.jwtExternalJwks },
+    clock: deps.clock,
+  });
+  // Start from every live revocation, then follow new ones.
+  let since = await syncRevocations(deps.pool, revocations, { sinceMs: 0, now: deps.clock() });
+  const timer = setInterval(() => {
+    syncRevocations(deps.pool, revocations, { sinceMs: since, now: deps.clock() })
+      .then((next) => {
+        since = next;
+      })
+      .catch((err) => deps.log.warn({ err: String(err) }, "revocation sync failed"));
+  }, REVOCATION_SYNC_MS);
+  timer.unref();
+  const stop = async () => {
+    clearInterval(timer);
+    redis?.disconnect();
+  };
+  return { redis, limits, revocations, tokens, verify, stop };
+}
+
+/**
+ * A Redis client that fails fast while Redis is down (no offline queue, one retry), so the
+ * rate limiter's in-memory insurance takes over instead of calls hanging.
+ */
+export function connectRedis(url: string, log: Logger): Redis {
+  const redis = new Redis(url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2_000,
+    retryStrategy: (times) => Math.min(times * 200, 5_000),
+  });
+  let warned = false;
+  redis.on("error", (err) => {
+    if (!warned) log.warn({ err: err.message }, "redis unreachable; using in-memory limits");
+    warned = true;
+  });
+  redis.on("ready", () => {
+    warned = false;
+  });
+  return redis;
+}

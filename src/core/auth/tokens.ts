@@ -1,0 +1,227 @@
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { SignJWT } from "jose";
+import { type CommonQueryMethods, type DatabasePool, sql } from "slonik";
+import { z } from "zod";
+import type { Role } from "../../gen/tronpay/v1/options_pb.js";
+import { AppError } from "../../shared/errors.js";
+import { appendAudit } from "../audit.js";
+import { ACCESS_TOKEN_TYP } from "./jwt-verify.js";
+import type { RevocationList } from "./revocation.js";
+import { normalizeRoles, roleFromDb, roleToDb } from "./roles.js";
+import type { SigningKey } from "./signing-key.js";
+
+/**
+ * Tokens core issues: a short-lived EdDSA access JWT and an opaque single-use refresh token
+ * ("tprt_<jti>_<secret>", stored as sha256 of the secret). Every change is audited in the
+ * caller's transaction.
+ */
+
+export interface TokenSettings {
+  key: SigningKey;
+  issuer: string;
+  audience: string;
+  defaultTtlMs: number;
+  maxTtlMs: number;
+  refreshTtlMs: number;
+}
+
+/** What a client receives; the two secrets exist only in this value. */
+export interface Issued {
+  accessToken: string;
+  jti: string;
+  expiresAt: number;
+  refreshToken: string;
+  refreshExpiresAt: number;
+}
+
+const REFRESH_FORMAT = /^tprt_([0-9a-f]{32})_([A-Za-z0-9_-]{43})$/;
+
+/** Issues a token for an API key's principal, with a subset of the key's roles; audited. */
+export async function issueToken(
+  tx: CommonQueryMethods,
+  s: TokenSettings,
+  input: { apiKeyId: string; keyRoles: readonly Role[]; roles: readonly Role[]; ttlMs?: number; now: number },
+): Promise<Issued> {
+  const requested = input.roles.length === 0 ? input.keyRoles : normalizeRoles(input.roles);
+  if (requested.some((r) => !input.keyRoles.includes(r))) {
+    throw new AppError("auth.permission_denied", "a token may carry only roles its key has", {
+      metadata: { field: "roles" },
+    });
+  }
+  if (input.ttlMs !== undefined && input.ttlMs <= 0) {
+    throw new AppError("request.invalid", "ttl must be positive", { metadata: { field: "ttl" } });
+  }
+  const ttlMs = Math.min(input.ttlMs ?? s.defaultTtlMs, s.maxTtlMs);
+  const issued = await mint(tx, s, { apiKeyId: input.apiKeyId, roles: requested, ttlMs, now: input.now });
+  await appendAudit(tx, {
+    actor: `key:${input.apiKeyId}`,
+    action: "token.issue",
+    subject: `token:${issued.jti}`,
+    details: { roles: requested.map(roleToDb), expires_at: issued.expiresAt },
+  });
+  return issued;
+}
+
+const REFRESH_ROW = z.object({
+  subject: z.string(),
+  api_key_id: z.string(),
+  roles: z.array(z.string()),
+  expires_at: z.number(),
+  refresh_hash: z.instanceof(Buffer),
+  refresh_expires_at: z.number(),
+  refreshed_at: z.number().nullable(),
+  revoked_at: z.number().nullable(),
+  key_roles: z.array(z.string()),
+  key_active: z.boolean(),
+});
+
+/** Exchanges a refresh token (single use) for a new token pair; audited. */
+export async function refreshToken(
+  tx: CommonQueryMethods,
+  s: TokenSettings,
+  input: { refreshToken: string; now: number },
+): Promise<{ issued: Issued; subject: string }> {
+  const m = REFRESH_FORMAT.exec(input.refreshToken);
+  if (!m) throw refreshRefused();
+  const [jti, secret] = [m[1] as string, Buffer.from(m[2] as string, "base64url")];
+  const now = sql.timestamp(new Date(input.now));
+  const row = await tx.maybeOne(sql.type(REFRESH_ROW)`
+    SELECT t.subject, t.api_key_id, t.roles, t.expires_at, t.refresh_hash, t.refresh_expires_at,
+           t.refreshed_at, t.revoked_at, k.roles AS key_roles,
+           (k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > ${now})) AS key_active
+    FROM issued_tokens t JOIN api_keys k ON k.id = t.api_key_id
+    WHERE t.jti = ${jti} FOR UPDATE OF t`);
+  const hash = createHash("sha256").update(secret).digest();
+  if (!row || !timingSafeEqual(hash, row.refresh_hash)) throw refreshRefused();
+  if (row.refreshed_at !== null || row.revoked_at !== null) throw refreshRefused();
+  if (row.refresh_expires_at <= input.now || !row.key_active) throw refreshRefused();
+  // The key's roles may have shrunk since; the new token gets only what both still allow.
+  const roles = row.roles.filter((r) => row.key_roles.includes(r)).map(roleFromDb);
+  if (roles.length === 0) throw refreshRefused();
+  await tx.query(sql.unsafe`UPDATE issued_tokens SET refreshed_at = ${now} WHERE jti = ${jti}`);
+  const ttlMs = Math.min(s.defaultTtlMs, s.maxTtlMs);
+  const issued = await mint(tx, s, { apiKeyId: row.api_key_id, roles, ttlMs, now: input.now });
+  await appendAudit(tx, {
+    actor: row.subject,
+    action: "token.refresh",
+    subject: `token:${issued.jti}`,
+    details: { from: jti, expires_at: issued.expiresAt },
+  });
+  return { issued, subject: row.subject };
+}
+
+const REVOKE_ROW = z.object({
+  subject: z.string(),
+  expires_at: z.number(),
+  revoked_at: z.number().nullable(),
+});
+
+/**
+ * Revokes a token (and with it its refresh token) by jti; non-admins only their own. Returns
+ * the time of the first revocation. Unknown or foreign jtis are request.not_found alike.
+ */
+export async function revokeToken(
+  tx: CommonQueryMethods,
+  list: RevocationList,
+  input: { jti: string; by: string; isAdmin: boolean; reason: string; now: number },
+): Promise<number> {
+  const row = /^[0-9a-f]{32}$/.test(input.jti)
+    ? await tx.maybeOne(sql.type(REVOKE_ROW)`
+        SELECT subject, expires_at, revoked_at FROM issued_tokens WHERE jti = ${input.jti} FOR UPDATE`)
+    : null;
+  if (row === null || (!input.isAdmin && row.subject !== input.by)) {
+    throw new AppError("request.not_found", "no token with that jti", { metadata: { field: "jti" } });
+  }
+  if (row.revoked_at !== null) return row.revoked_at;
+  await tx.query(sql.unsafe`
+    UPDATE issued_tokens SET revoked_at = ${sql.timestamp(new Date(input.now))}, revoked_reason = ${input.reason}
+    WHERE jti = ${input.jti}`);
+  await appendAudit(tx, {
+    actor: input.by,
+    action: "token.revoke",
+    subject: `token:${input.jti}`,
+    details: { reason: input.reason },
+  });
+  // Before commit on purpose: if the commit fails the token is revoked anyway (fail safe).
+  await list.revoke(input.jti, row.expires_at);
+  return input.now;
+}
+
+/** Revokes every live token issued from an API key (when the key is revoked); no audit row. */
+export async function revokeTokensOfKey(
+  tx: CommonQueryMethods,
+  list: RevocationList,
+  input: { apiKeyId: string; now: number },
+): Promise<number> {
+  const rows = await tx.any(sql.type(z.object({ jti: z.string(), expires_at: z.number() }))`
+    UPDATE issued_tokens SET revoked_at = ${sql.timestamp(new Date(input.now))}, revoked_reason = 'api key revoked'
+    WHERE api_key_id = ${input.apiKeyId} AND revoked_at IS NULL
+      AND refresh_expires_at > ${sql.timestamp(new Date(input.now))}
+    RETURNING jti, expires_at`);
+  for (const r of rows) await list.revoke(r.jti, r.expires_at);
+  return rows.length;
+}
+
+/**
+ * Copies revocations recorded in the database since `sinceMs` into `list` (so replicas that
+ * share no Redis converge); returns the newest revoked_at seen, the next `sinceMs`.
+ */
+export async function syncRevocations(
+  pool: DatabasePool,
+  list: RevocationList,
+  input: { sinceMs: number; now: number },
+): Promise<number> {
+  const rows = await pool.any(sql.type(
+    z.object({ jti: z.string(), expires_at: z.number(), revoked_at: z.number() }),
+  )`
+    SELECT jti, expires_at, revoked_at FROM issued_tokens
+    WHERE revoked_at IS NOT NULL AND revoked_at >= ${sql.timestamp(new Date(input.sinceMs))}
+      AND expires_at > ${sql.timestamp(new Date(input.now))}`);
+  let newest = input.sinceMs;
+  for (const r of rows) {
+    await list.revoke(r.jti, r.expires_at);
+    newest = Math.max(newest, r.revoked_at);
+  }
+  return newest;
+}
+
+async function mint(
+  tx: CommonQueryMethods,
+  s: TokenSettings,
+  input: { apiKeyId: string; roles: readonly Role[]; ttlMs: number; now: number },
+): Promise<Issued> {
+  const jti = randomBytes(16).toString("hex");
+  const secret = randomBytes(32);
+  const subject = `key:${input.apiKeyId}`;
+  const expiresAt = input.now + input.ttlMs;
+  const refreshExpiresAt = input.now + s.refreshTtlMs;
+  const roles = input.roles.map(roleToDb);
+  const seconds = (ms: number) => Math.floor(ms / 1000);
+  const accessToken = await new SignJWT({ roles, akid: input.apiKeyId })
+    .setProtectedHeader({ alg: "EdDSA", kid: s.key.kid, typ: ACCESS_TOKEN_TYP })
+    .setIssuer(s.issuer)
+    .setAudience(s.audience)
+    .setSubject(subject)
+    .setJti(jti)
+    .setIssuedAt(seconds(input.now))
+    .setNotBefore(seconds(input.now))
+    .setExpirationTime(seconds(expiresAt))
+    .sign(s.key.privateKey);
+  await tx.query(sql.unsafe`
+    INSERT INTO issued_tokens (jti, subject, api_key_id, roles, issued_at, expires_at, refresh_hash, refresh_expires_at)
+    VALUES (${jti}, ${subject}, ${input.apiKeyId}, ${sql.array(roles, "text")},
+            ${sql.timestamp(new Date(input.now))}, ${sql.timestamp(new Date(seconds(expiresAt) * 1000))},
+            ${sql.binary(createHash("sha256").update(secret).digest())},
+            ${sql.timestamp(new Date(refreshExpiresAt))})`);
+  return {
+    accessToken,
+    jti,
+    expiresAt: seconds(expiresAt) * 1000,
+    refreshToken: `tprt_${jti}_${secret.toString("base64url")}`,
+    refreshExpiresAt,
+  };
+}
+
+function refreshRefused(): AppError {
+  return new AppError("auth.unauthenticated", "missing or invalid credentials");
+}

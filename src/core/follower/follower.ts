@@ -1,0 +1,131 @@
+import type { DatabasePool } from "slonik";
+import type { Logger } from "../../shared/log.js";
+import type { Chain, ChainTransfer } from "../chain/types.js";
+import { failpoint } from "../engine/failpoints.js";
+import { advanceCursor, initCursor, readCursor, recordTransfer, walletAddresses } from "./repo.js";
+
+/** What the follower needs. */
+export interface FollowerDeps {
+  pool: DatabasePool;
+  chain: Chain;
+  log: Logger;
+  /** Pause between rounds when caught up (ms). */
+  pollMs: number;
+  /** Most blocks scanned in one round. */
+  maxBlocksPerRound?: number;
+  /** false: no loop; rounds run only through round() (tests step it). */
+  autostart?: boolean;
+}
+
+/** A running follower. */
+export interface Follower {
+  /** Scans what is solidified now (tests step it); returns the blocks scanned. */
+  round(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+// Blocks read from the node at once; their transfers are still recorded in block order.
+const FETCH_AHEAD = 10n;
+
+/**
+ * Records the transfers touching our wallets in blocks from+1..to and moves the cursor from
+ * `from` to `to`, in one transaction: a crash records all of them or none. False when
+ * another replica moved the cursor first (nothing is written then).
+ */
+export async function recordBlocks(
+  pool: DatabasePool,
+  from: bigint,
+  to: bigint,
+  transfers: readonly ChainTransfer[],
+): Promise<boolean> {
+  return pool.transaction(async (tx) => {
+    if (!(await advanceCursor(tx, from, to))) return false;
+    for (const t of transfers) await recordTransfer(tx, t);
+    if (transfers.length > 0) failpoint("follower_before_commit");
+    return true;
+  });
+}
+
+/**
+ * Scans blocks cursor+1..last: blocks without our transfers are passed over in one commit, a
+ * block with some is committed with them, so the cursor never passes an unrecorded transfer.
+ * Returns the new cursor.
+ */
+async function scan(deps: FollowerDeps, cursor: bigint, last: bigint, stopped: () => boolean) {
+  let committed = cursor;
+  let next = cursor + 1n;
+  while (!stopped() && next <= last) {
+    // Read per chunk: a wallet created while the follower runs is matched from the next chunk.
+    const ours = await walletAddresses(deps.pool);
+    const numbers: bigint[] = [];
+    for (let n = next; n <= last && n < next + FETCH_AHEAD; n++) numbers.push(n);
+    const blocks = await Promise.all(numbers.map((n) => deps.chain.blockTransfers(n)));
+    for (const [i, found] of blocks.entries()) {
+      const n = numbers[i] as bigint;
+      if (!found) return committed;
+      const mine = found.transfers.filter((t) => ours.has(t.from) || ours.has(t.to));
+      if (mine.length === 0) continue;
+      if (!(await recordBlocks(deps.pool, committed, n, mine))) return committed;
+      committed = n;
+    }
+    next += BigInt(numbers.length);
+    const end = next - 1n;
+    if (end > committed) {
+      if (!(await recordBlocks(deps.pool, committed, end, []))) return committed;
+      committed = end;
+    }
+  }
+  return committed;
+}
+
+/**
+ * Follows solidified blocks from the stored cursor (the solidified head on a first start,
+ * since no wallet existed before), recording every TRX and USDT transfer touching a tronpay
+ * wallet. Solidified blocks never change, so a rescan can only find the same rows.
+ */
+export function startFollower(deps: FollowerDeps): Follower {
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  const round = async (): Promise<number> => {
+    const cursor = await readCursor(deps.pool);
+    const solid = (await deps.chain.solidified()).number;
+    if (cursor === null) {
+      await initCursor(deps.pool, solid);
+      return 0;
+    }
+    const max = cursor + BigInt(deps.maxBlocksPerRound ?? 200);
+    const last = solid < max ? solid : max;
+    if (last <= cursor) return 0;
+    return Number((await scan(deps, cursor, last, () => stopped)) - cursor);
+  };
+  const loop = async () => {
+    while (!stopped) {
+      let scanned = 0;
+      try {
+        scanned = await round();
+      } catch (err) {
+        deps.log.warn(
+          { err: err instanceof Error ? err.message : String(err) },
+          "follower round failed",
+        );
+      }
+      if (stopped) break;
+      if (scanned === 0) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, deps.pollMs);
+        });
+        wake = undefined;
+      }
+    }
+  };
+  const running = deps.autostart === false ? Promise.resolve() : loop();
+  return {
+    round,
+    async stop() {
+      stopped = true;
+      wake?.();
+      await running;
+    },
+  };
+}

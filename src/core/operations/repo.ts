@@ -1,0 +1,150 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { type CommonQueryMethods, sql } from "slonik";
+import { z } from "zod";
+import {
+  Asset,
+  type Operation,
+  OperationKind,
+  OperationSchema,
+  OperationState,
+} from "../../gen/tronpay/v1/common_pb.js";
+import { formatAmount } from "../../shared/money.js";
+import { appendAudit } from "../audit.js";
+import { newId } from "../ids.js";
+import { emitEvent } from "../outbox.js";
+
+/** Operation kinds created outside PayoutService. */
+export type OperationKindName =
+  | "USDT_TRANSFER"
+  | "USDT_APPROVE"
+  | "STAKE"
+  | "UNSTAKE"
+  | "DELEGATE"
+  | "UNDELEGATE"
+  | "WITHDRAW_UNSTAKED";
+
+/** A validated operation, ready to store. */
+export interface NewOperation {
+  kind: OperationKindName;
+  asset: "TRX" | "USDT";
+  amount: bigint;
+  walletId: string;
+  ownerAddress: string;
+  counterpartyAddress: string;
+  resource: "BANDWIDTH" | "ENERGY" | null;
+  lockPeriodBlocks: bigint;
+  principal: string;
+}
+
+export const OperationView = z.object({
+  id: z.string(),
+  kind: z.string(),
+  state: z.string(),
+  asset: z.enum(["TRX", "USDT"]),
+  amount: z.bigint(),
+  wallet_id: z.string(),
+  owner_address: z.string(),
+  counterparty_address: z.string(),
+  resource: z.string().nullable(),
+  hold_reason: z.string().nullable(),
+  failure_reason: z.string().nullable(),
+  failure_detail: z.string().nullable(),
+  fee_sun: z.bigint().nullable(),
+  energy_used: z.bigint().nullable(),
+  bandwidth_used: z.bigint().nullable(),
+  activated_recipient: z.boolean().nullable(),
+  created_at: z.number(),
+  updated_at: z.number(),
+  tx_ids: z.array(z.string()),
+  block_number: z.bigint().nullable(),
+  confirmed_at: z.number().nullable(),
+});
+export type OperationView = z.infer<typeof OperationView>;
+
+const SELECT = sql.fragment`
+  SELECT o.id, o.kind, o.state, o.asset, o.amount, o.wallet_id, o.owner_address, o.counterparty_address,
+         o.resource, o.hold_reason, o.failure_reason, o.failure_detail, o.fee_sun, o.energy_used,
+         o.bandwidth_used, o.activated_recipient, o.created_at, o.updated_at,
+         COALESCE((SELECT array_agg(a.tx_id ORDER BY a.attempt_no) FROM attempts a WHERE a.operation_id = o.id),
+                  '{}') AS tx_ids,
+         (SELECT max(a.block_number) FROM attempts a WHERE a.operation_id = o.id) AS block_number,
+         o.confirmed_at
+  FROM operations o`;
+
+/**
+ * Stores a QUEUED operation for the engine with an audit row and an operation.created event,
+ * inside the caller's (idempotent) transaction; returns it as stored.
+ */
+export async function insertOperation(
+  tx: CommonQueryMethods,
+  op: NewOperation,
+): Promise<OperationView> {
+  const id = newId("op");
+  await tx.query(sql.unsafe`
+    INSERT INTO operations (id, kind, state, asset, amount, wallet_id, owner_address, counterparty_address,
+                            resource, lock_period_blocks, created_by)
+    VALUES (${id}, ${op.kind}, 'QUEUED', ${op.asset}, ${op.amount}, ${op.walletId}, ${op.ownerAddress},
+            ${op.counterpartyAddress}, ${op.resource}, ${op.lockPeriodBlocks}, ${op.principal})`);
+  const details = {
+    kind: op.kind,
+    walletId: op.walletId,
+    amount: op.amount.toString(),
+    counterparty: op.counterpartyAddress,
+    resource: op.resource,
+    lockPeriodBlocks: op.lockPeriodBlocks.toString(),
+  };
+  await appendAudit(tx, { actor: op.principal, action: "operation.created", subject: id, details });
+  await emitEvent(tx, { type: "operation.created", subjectId: id, payload: { id, ...details } });
+  return (await findOperation(tx, id)) as OperationView;
+}
+
+/** One operation with its txIDs, or null. */
+export async function findOperation(
+  db: CommonQueryMethods,
+  id: string,
+): Promise<OperationView | null> {
+  return db.maybeOne(sql.type(OperationView)`${SELECT} WHERE o.id = ${id}`);
+}
+
+/** A wallet's operations created before `beforeMs`, newest first. */
+export async function walletOperations(
+  db: CommonQueryMethods,
+  walletId: string,
+  beforeMs: number | undefined,
+  limit: number,
+): Promise<OperationView[]> {
+  const rows = await db.any(sql.type(OperationView)`${SELECT}
+    WHERE o.wallet_id = ${walletId}
+      AND (${beforeMs ?? null}::bigint IS NULL OR o.created_at < 'epoch'::timestamptz + ${beforeMs ?? 0} * interval '1 millisecond')
+    ORDER BY o.created_at DESC LIMIT ${limit}`);
+  return [...rows];
+}
+
+/** The proto Operation of a stored one. */
+export function operationToProto(row: OperationView): Operation {
+  const withdraw = row.kind === "WITHDRAW_UNSTAKED";
+  return create(OperationSchema, {
+    id: row.id,
+    kind: OperationKind[row.kind as keyof typeof OperationKind],
+    state: OperationState[row.state as keyof typeof OperationState],
+    walletId: row.wallet_id,
+    ownerAddress: row.owner_address,
+    amount: withdraw ? undefined : { asset: Asset[row.asset], value: formatAmount(row.amount) },
+    txIds: row.tx_ids,
+    networkCost:
+      row.fee_sun === null
+        ? undefined
+        : {
+            bandwidthUsed: row.bandwidth_used ?? 0n,
+            energyUsed: row.energy_used ?? 0n,
+            trxBurned: formatAmount(row.fee_sun),
+            activatedRecipient: row.activated_recipient ?? false,
+          },
+    holdReason: row.hold_reason ?? "",
+    failureReason: row.failure_reason ?? "",
+    failureDetail: row.failure_detail ?? "",
+    createdAt: timestampFromMs(row.created_at),
+    updatedAt: timestampFromMs(row.updated_at),
+  });
+}
