@@ -72,7 +72,7 @@ export const coreConfigSpec = {
     webhookRetryWindowSec: zc.positiveInt().default(259_200),
     logLevel: z.string().default("info"),
     /** Core's own files (the JWT signing key); created 0700 on first start. */
-    dataDir: z.string().default("./data/core"),
+    dataDir: z.string().default(".data/core"),
     /** iss of tokens core issues, and the aud every accepted JWT must name. */
     jwtIssuer: z.string().default("tronpay-core"),
     jwtAudience: z.string().default("tronpay"),
