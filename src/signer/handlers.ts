@@ -73,6 +73,25 @@ export function createSignerHandlers(deps: SignerHandlerDeps): ServiceImpl<typeo
         createdAt: timestampFromMs(deps.clock()),
       };
     },
+    async restoreBackup(req) {
+      if (req.backup.length === 0 || req.backup.length > 16 * 1024 * 1024) {
+        throw invalid("backup", "backup must be 1 byte to 16 MiB of age-encrypted data");
+      }
+      const { keys, added, present } = await deps.keystore.merge(req.backup);
+      deps.log.info({ added, present }, "backup restored");
+      return {
+        keys: keys.map((k) => ({
+          address: k.address,
+          derivationPath: k.path,
+          account: k.account,
+          index: k.index,
+          label: k.label,
+          imported: k.imported,
+        })),
+        addedCount: added,
+        presentCount: present,
+      };
+    },
     async getPolicy() {
       const p = deps.policy;
       const since = deps.clock() - 24 * 3_600_000;

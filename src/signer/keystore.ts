@@ -53,7 +53,7 @@ export function tronPath(account: number, index: number): string {
 /** An open, decrypted keystore. */
 export class Keystore {
   private readonly keys = new Map<string, { info: KeyInfo; privateKey: Uint8Array }>();
-  private readonly root: HDKey;
+  private root: HDKey;
 
   private constructor(
     private readonly path: string,
@@ -100,6 +100,63 @@ export class Keystore {
     const keystore = new Keystore(path, credential, file);
     await keystore.save();
     return keystore;
+  }
+
+  /**
+   * Adds the keys of an encrypted backup (readable with this keystore's credential) that are
+   * not held yet, and persists. A backup of another seed is taken only by an empty keystore,
+   * so a restore can never drop keys that exist. Returns the backup's keys and what was new.
+   */
+  async merge(backup: Uint8Array): Promise<{ keys: KeyInfo[]; added: number; present: number }> {
+    let incoming: StoredFile;
+    try {
+      incoming = parseStored(await decrypt(backup, this.credential));
+    } catch (cause) {
+      throw new AppError(
+        "request.invalid",
+        "the backup does not decrypt with the signer's credential",
+        { cause },
+      );
+    }
+    const empty = this.file.derived.length === 0 && this.file.imported.length === 0;
+    if (incoming.mnemonic !== this.file.mnemonic) {
+      if (!empty) {
+        throw new AppError(
+          "request.invalid",
+          "the backup holds another seed; restore it into a new keystore",
+          {
+            metadata: { field: "backup" },
+          },
+        );
+      }
+      this.file.mnemonic = incoming.mnemonic;
+      this.root = HDKey.fromMasterSeed(mnemonicToSeedSync(incoming.mnemonic));
+    }
+    const before = new Set(this.keys.keys());
+    for (const d of incoming.derived) {
+      const known = this.file.derived.some((x) => x.account === d.account && x.index === d.index);
+      if (!known) this.file.derived.push(d);
+      this.addDerived(d.account, d.index, d.label);
+    }
+    for (const k of incoming.imported) {
+      if (!this.file.imported.some((x) => x.privateKey === k.privateKey))
+        this.file.imported.push(k);
+      this.addImported(hex.decode(k.privateKey), k.label);
+    }
+    await this.save();
+    const keys = [
+      ...incoming.derived.map(
+        (d) => this.keys.get(this.addressOf(d.account, d.index)) as { info: KeyInfo },
+      ),
+      ...incoming.imported.map(
+        (k) =>
+          this.keys.get(toBase58(addressFromPrivateKey(hex.decode(k.privateKey)))) as {
+            info: KeyInfo;
+          },
+      ),
+    ].map((k) => ({ ...k.info }));
+    const added = keys.filter((k) => !before.has(k.address)).length;
+    return { keys, added, present: keys.length - added };
   }
 
   /** Public descriptions of every key, derived first. */
@@ -179,6 +236,11 @@ export class Keystore {
   /** The age recipient of an identity credential ("" for a passphrase). */
   async recipient(): Promise<string> {
     return "identity" in this.credential ? identityToRecipient(this.credential.identity) : "";
+  }
+
+  private addressOf(account: number, index: number): string {
+    const node = this.root.derive(tronPath(account, index));
+    return toBase58(addressFromPrivateKey(node.privateKey as Uint8Array));
   }
 
   private addDerived(account: number, index: number, label: string): KeyInfo {

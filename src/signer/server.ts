@@ -33,7 +33,8 @@ export async function serveSigner(
   const handler = connectNodeAdapter({
     routes: (router) => router.service(SignerService, createSignerHandlers(deps)),
     interceptors: [errorInterceptor],
-    readMaxBytes: deps.maxRawBytes + 64 * 1024,
+    // Room for a 16 MiB backup (RestoreBackup); signing requests are capped by maxRawBytes.
+    readMaxBytes: 17 * 1024 * 1024,
   });
   const server = http2.createServer(handler);
   const previous = process.umask(0o177);

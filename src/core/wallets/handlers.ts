@@ -8,6 +8,8 @@ import {
   CreateWalletResponseSchema,
   ImportWalletRequestSchema,
   ImportWalletResponseSchema,
+  RestoreWalletsRequestSchema,
+  RestoreWalletsResponseSchema,
   type Wallet,
   WalletPurpose,
   WalletSchema,
@@ -32,8 +34,8 @@ export interface WalletHandlerDeps {
 
 /**
  * WalletService: CreateWallet and ImportWallet have the signer derive or import a key and store
- * only its public side. RestoreWallets is left out (Connect answers unimplemented): the signer
- * has no RPC to restore a backup yet.
+ * only its public side; RestoreWallets hands a backup to the signer and stores the wallets back.
+ * The signer's label of a key is "<wallet id>/<purpose>", so a restore knows both.
  */
 export function createWalletHandlers(
   deps: WalletHandlerDeps,
@@ -63,7 +65,10 @@ export function createWalletHandlers(
         async (tx) => {
           const id = newId("wal");
           // The wallet id is the signer's label: a retried derive returns the same key.
-          const key = await deps.signer.deriveKey({ account: req.account, label: id });
+          const key = await deps.signer.deriveKey({
+            account: req.account,
+            label: signerLabel(id, purpose),
+          });
           const row = await insertWallet(tx, {
             id,
             address: key.address,
@@ -94,7 +99,10 @@ export function createWalletHandlers(
       return idempotent(deps.pool, { ...call, ...schemas }, async (tx) => {
         const id = newId("wal");
         // Only the signer decrypts the key; core passes the ciphertext through and logs none of it.
-        const key = await deps.signer.importKey({ encryptedKey: req.encryptedKey, label: id });
+        const key = await deps.signer.importKey({
+          encryptedKey: req.encryptedKey,
+          label: signerLabel(id, purpose),
+        });
         const row = await insertWallet(tx, {
           id,
           address: key.address,
@@ -120,6 +128,42 @@ export function createWalletHandlers(
       return { transactions: page.transactions, page: { nextPageToken: page.nextPageToken } };
     },
     backupWallets: (_req, ctx) => exportBackup(deps.pool, deps.signer, principalOf(ctx).id),
+    async restoreWallets(req, ctx) {
+      const principal = principalOf(ctx).id;
+      if (req.backup.length === 0 || req.backup.length > 16 * 1024 * 1024) {
+        throw new AppError("request.invalid", "backup must be 1 byte to 16 MiB", {
+          metadata: { field: "backup" },
+        });
+      }
+      const call = { principal, method: "tronpay.v1.WalletService/RestoreWallets", request: req };
+      const schemas = {
+        requestSchema: RestoreWalletsRequestSchema,
+        responseSchema: RestoreWalletsResponseSchema,
+      };
+      return idempotent(deps.pool, { ...call, ...schemas }, async (tx) => {
+        const restored = await deps.signer.restoreBackup({ backup: req.backup });
+        const wallets = [];
+        for (const key of restored.keys) {
+          const { id, purpose } = parseSignerLabel(key.label);
+          wallets.push(
+            await insertWallet(tx, {
+              id: id ?? newId("wal"),
+              address: key.address,
+              label: "restored",
+              purpose,
+              derivation_path: key.derivationPath,
+              imported: key.imported,
+              created_by: principal,
+            }),
+          );
+        }
+        return {
+          wallets: wallets.map(walletToProto),
+          addedCount: restored.addedCount,
+          presentCount: restored.presentCount,
+        };
+      });
+    },
     async getWallet(req) {
       return { wallet: walletToProto(await mustFind(deps.pool, req.id)) };
     },
@@ -201,4 +245,15 @@ export function walletToProto(row: WalletRow): Wallet {
     createdBy: row.created_by,
     createdAt: timestampFromMs(row.created_at),
   });
+}
+
+/** The signer's label for a wallet's key: its id and purpose, so a restore can rebuild both. */
+function signerLabel(id: string, purpose: string): string {
+  return `${id}/${purpose}`;
+}
+
+/** Reads a signer label back; keys labelled otherwise get a new id and purpose HOT. */
+function parseSignerLabel(label: string): { id?: string; purpose: WalletRow["purpose"] } {
+  const m = /^(wal_[a-z2-7]{26})(?:\/(HOT|PAYOUT|FEE|STAKING))?$/.exec(label);
+  return { id: m?.[1], purpose: (m?.[2] as WalletRow["purpose"] | undefined) ?? "HOT" };
 }

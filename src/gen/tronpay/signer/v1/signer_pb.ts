@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tronpay/signer/v1/signer.proto.
  */
 export const file_tronpay_signer_v1_signer: GenFile = /*@__PURE__*/
-  fileDesc("Ch50cm9ucGF5L3NpZ25lci92MS9zaWduZXIucHJvdG8SEXRyb25wYXkuc2lnbmVyLnYxItQCCgpTaWduSW50ZW50EhQKDG9wZXJhdGlvbl9pZBgBIAEoCRIrCgRraW5kGAIgASgOMh0udHJvbnBheS5zaWduZXIudjEuSW50ZW50S2luZBIVCg1vd25lcl9hZGRyZXNzGAMgASgJEhwKFGNvdW50ZXJwYXJ0eV9hZGRyZXNzGAQgASgJEiAKBWFzc2V0GAUgASgOMhEudHJvbnBheS52MS5Bc3NldBIOCgZhbW91bnQYBiABKAkSJgoIcmVzb3VyY2UYByABKA4yFC50cm9ucGF5LnYxLlJlc291cmNlEgwKBGxvY2sYCCABKAgSGgoSbG9ja19wZXJpb2RfYmxvY2tzGAkgASgDEhEKBG1lbW8YCiABKAlIAIgBARIbCg5wcmV2aW91c190eF9pZBgLIAEoCUgBiAEBQgcKBV9tZW1vQhEKD19wcmV2aW91c190eF9pZCJZChZTaWduVHJhbnNhY3Rpb25SZXF1ZXN0Ei0KBmludGVudBgBIAEoCzIdLnRyb25wYXkuc2lnbmVyLnYxLlNpZ25JbnRlbnQSEAoIcmF3X2RhdGEYAiABKAwikAEKF1NpZ25UcmFuc2FjdGlvblJlc3BvbnNlEg0KBXR4X2lkGAEgASgJEhEKCXNpZ25hdHVyZRgCIAEoDBITCgtqb3VybmFsX3NlcRgDIAEoBBIOCgZyZXVzZWQYBCABKAgSLgoKZXhwaXJlc19hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiMgoQRGVyaXZlS2V5UmVxdWVzdBIPCgdhY2NvdW50GAEgASgNEg0KBWxhYmVsGAIgASgJIl4KEURlcml2ZUtleVJlc3BvbnNlEg8KB2FkZHJlc3MYASABKAkSFwoPZGVyaXZhdGlvbl9wYXRoGAIgASgJEg0KBWluZGV4GAMgASgNEhAKCGV4aXN0aW5nGAQgASgIIqQBCgdLZXlJbmZvEg8KB2FkZHJlc3MYASABKAkSFwoPZGVyaXZhdGlvbl9wYXRoGAIgASgJEg8KB2FjY291bnQYAyABKA0SDQoFaW5kZXgYBCABKA0SDQoFbGFiZWwYBSABKAkSEAoIaW1wb3J0ZWQYBiABKAgSLgoKY3JlYXRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiEQoPTGlzdEtleXNSZXF1ZXN0IjwKEExpc3RLZXlzUmVzcG9uc2USKAoEa2V5cxgBIAMoCzIaLnRyb25wYXkuc2lnbmVyLnYxLktleUluZm8iOAoQSW1wb3J0S2V5UmVxdWVzdBIVCg1lbmNyeXB0ZWRfa2V5GAEgASgMEg0KBWxhYmVsGAIgASgJIjYKEUltcG9ydEtleVJlc3BvbnNlEg8KB2FkZHJlc3MYASABKAkSEAoIZXhpc3RpbmcYAiABKAgiFQoTRXhwb3J0QmFja3VwUmVxdWVzdCJ9ChRFeHBvcnRCYWNrdXBSZXNwb25zZRIOCgZiYWNrdXAYASABKAwSEgoKcmVjaXBpZW50cxgCIAMoCRIRCglrZXlfY291bnQYAyABKA0SLgoKY3JlYXRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAidAoIQXNzZXRDYXASIAoFYXNzZXQYASABKA4yES50cm9ucGF5LnYxLkFzc2V0EhsKE3Blcl90cmFuc2FjdGlvbl9tYXgYAiABKAkSFwoPcm9sbGluZ18yNGhfbWF4GAMgASgJEhAKCHVzZWRfMjRoGAQgASgJIhIKEEdldFBvbGljeVJlcXVlc3QijAMKEUdldFBvbGljeVJlc3BvbnNlEh4KFmFsbG93ZWRfY29udHJhY3RfdHlwZXMYASADKAkSFQoNdXNkdF9jb250cmFjdBgCIAEoCRIpCgRjYXBzGAMgAygLMhsudHJvbnBheS5zaWduZXIudjEuQXNzZXRDYXASGQoRZmVlX2xpbWl0X21heF9zdW4YBCABKAMSNAoRZXhwaXJhdGlvbl93aW5kb3cYBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SFwoPYWxsb3dsaXN0X2NvdW50GAYgASgNEhYKDmRlbnlsaXN0X2NvdW50GAcgASgNEhUKDWFnZV9yZWNpcGllbnQYCCABKAkSEwoLcG9saWN5X2hhc2gYCSABKAkSFAoMbWVtb19hbGxvd2VkGAogASgIEhoKEm93bl9yZWNlaXZlcnNfb25seRgLIAEoCBI1ChJyZXBsYWNlbWVudF9tYXJnaW4YDCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24qjwIKCkludGVudEtpbmQSGwoXSU5URU5UX0tJTkRfVU5TUEVDSUZJRUQQABIcChhJTlRFTlRfS0lORF9UUlhfVFJBTlNGRVIQARIdChlJTlRFTlRfS0lORF9VU0RUX1RSQU5TRkVSEAISHAoYSU5URU5UX0tJTkRfVVNEVF9BUFBST1ZFEAMSFgoSSU5URU5UX0tJTkRfRlJFRVpFEAQSGAoUSU5URU5UX0tJTkRfVU5GUkVFWkUQBRIYChRJTlRFTlRfS0lORF9ERUxFR0FURRAGEhoKFklOVEVOVF9LSU5EX1VOREVMRUdBVEUQBxIhCh1JTlRFTlRfS0lORF9XSVRIRFJBV19VTlNUQUtFRBAIMrcECg1TaWduZXJTZXJ2aWNlEmgKD1NpZ25UcmFuc2FjdGlvbhIpLnRyb25wYXkuc2lnbmVyLnYxLlNpZ25UcmFuc2FjdGlvblJlcXVlc3QaKi50cm9ucGF5LnNpZ25lci52MS5TaWduVHJhbnNhY3Rpb25SZXNwb25zZRJWCglEZXJpdmVLZXkSIy50cm9ucGF5LnNpZ25lci52MS5EZXJpdmVLZXlSZXF1ZXN0GiQudHJvbnBheS5zaWduZXIudjEuRGVyaXZlS2V5UmVzcG9uc2USUwoITGlzdEtleXMSIi50cm9ucGF5LnNpZ25lci52MS5MaXN0S2V5c1JlcXVlc3QaIy50cm9ucGF5LnNpZ25lci52MS5MaXN0S2V5c1Jlc3BvbnNlElYKCUltcG9ydEtleRIjLnRyb25wYXkuc2lnbmVyLnYxLkltcG9ydEtleVJlcXVlc3QaJC50cm9ucGF5LnNpZ25lci52MS5JbXBvcnRLZXlSZXNwb25zZRJfCgxFeHBvcnRCYWNrdXASJi50cm9ucGF5LnNpZ25lci52MS5FeHBvcnRCYWNrdXBSZXF1ZXN0GicudHJvbnBheS5zaWduZXIudjEuRXhwb3J0QmFja3VwUmVzcG9uc2USVgoJR2V0UG9saWN5EiMudHJvbnBheS5zaWduZXIudjEuR2V0UG9saWN5UmVxdWVzdBokLnRyb25wYXkuc2lnbmVyLnYxLkdldFBvbGljeVJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_tronpay_v1_common]);
+  fileDesc("Ch50cm9ucGF5L3NpZ25lci92MS9zaWduZXIucHJvdG8SEXRyb25wYXkuc2lnbmVyLnYxItQCCgpTaWduSW50ZW50EhQKDG9wZXJhdGlvbl9pZBgBIAEoCRIrCgRraW5kGAIgASgOMh0udHJvbnBheS5zaWduZXIudjEuSW50ZW50S2luZBIVCg1vd25lcl9hZGRyZXNzGAMgASgJEhwKFGNvdW50ZXJwYXJ0eV9hZGRyZXNzGAQgASgJEiAKBWFzc2V0GAUgASgOMhEudHJvbnBheS52MS5Bc3NldBIOCgZhbW91bnQYBiABKAkSJgoIcmVzb3VyY2UYByABKA4yFC50cm9ucGF5LnYxLlJlc291cmNlEgwKBGxvY2sYCCABKAgSGgoSbG9ja19wZXJpb2RfYmxvY2tzGAkgASgDEhEKBG1lbW8YCiABKAlIAIgBARIbCg5wcmV2aW91c190eF9pZBgLIAEoCUgBiAEBQgcKBV9tZW1vQhEKD19wcmV2aW91c190eF9pZCJZChZTaWduVHJhbnNhY3Rpb25SZXF1ZXN0Ei0KBmludGVudBgBIAEoCzIdLnRyb25wYXkuc2lnbmVyLnYxLlNpZ25JbnRlbnQSEAoIcmF3X2RhdGEYAiABKAwikAEKF1NpZ25UcmFuc2FjdGlvblJlc3BvbnNlEg0KBXR4X2lkGAEgASgJEhEKCXNpZ25hdHVyZRgCIAEoDBITCgtqb3VybmFsX3NlcRgDIAEoBBIOCgZyZXVzZWQYBCABKAgSLgoKZXhwaXJlc19hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiMgoQRGVyaXZlS2V5UmVxdWVzdBIPCgdhY2NvdW50GAEgASgNEg0KBWxhYmVsGAIgASgJIl4KEURlcml2ZUtleVJlc3BvbnNlEg8KB2FkZHJlc3MYASABKAkSFwoPZGVyaXZhdGlvbl9wYXRoGAIgASgJEg0KBWluZGV4GAMgASgNEhAKCGV4aXN0aW5nGAQgASgIIqQBCgdLZXlJbmZvEg8KB2FkZHJlc3MYASABKAkSFwoPZGVyaXZhdGlvbl9wYXRoGAIgASgJEg8KB2FjY291bnQYAyABKA0SDQoFaW5kZXgYBCABKA0SDQoFbGFiZWwYBSABKAkSEAoIaW1wb3J0ZWQYBiABKAgSLgoKY3JlYXRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiEQoPTGlzdEtleXNSZXF1ZXN0IjwKEExpc3RLZXlzUmVzcG9uc2USKAoEa2V5cxgBIAMoCzIaLnRyb25wYXkuc2lnbmVyLnYxLktleUluZm8iOAoQSW1wb3J0S2V5UmVxdWVzdBIVCg1lbmNyeXB0ZWRfa2V5GAEgASgMEg0KBWxhYmVsGAIgASgJIjYKEUltcG9ydEtleVJlc3BvbnNlEg8KB2FkZHJlc3MYASABKAkSEAoIZXhpc3RpbmcYAiABKAgiJgoUUmVzdG9yZUJhY2t1cFJlcXVlc3QSDgoGYmFja3VwGAEgASgMIm0KFVJlc3RvcmVCYWNrdXBSZXNwb25zZRIoCgRrZXlzGAEgAygLMhoudHJvbnBheS5zaWduZXIudjEuS2V5SW5mbxITCgthZGRlZF9jb3VudBgCIAEoDRIVCg1wcmVzZW50X2NvdW50GAMgASgNIhUKE0V4cG9ydEJhY2t1cFJlcXVlc3QifQoURXhwb3J0QmFja3VwUmVzcG9uc2USDgoGYmFja3VwGAEgASgMEhIKCnJlY2lwaWVudHMYAiADKAkSEQoJa2V5X2NvdW50GAMgASgNEi4KCmNyZWF0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wInQKCEFzc2V0Q2FwEiAKBWFzc2V0GAEgASgOMhEudHJvbnBheS52MS5Bc3NldBIbChNwZXJfdHJhbnNhY3Rpb25fbWF4GAIgASgJEhcKD3JvbGxpbmdfMjRoX21heBgDIAEoCRIQCgh1c2VkXzI0aBgEIAEoCSISChBHZXRQb2xpY3lSZXF1ZXN0IowDChFHZXRQb2xpY3lSZXNwb25zZRIeChZhbGxvd2VkX2NvbnRyYWN0X3R5cGVzGAEgAygJEhUKDXVzZHRfY29udHJhY3QYAiABKAkSKQoEY2FwcxgDIAMoCzIbLnRyb25wYXkuc2lnbmVyLnYxLkFzc2V0Q2FwEhkKEWZlZV9saW1pdF9tYXhfc3VuGAQgASgDEjQKEWV4cGlyYXRpb25fd2luZG93GAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhcKD2FsbG93bGlzdF9jb3VudBgGIAEoDRIWCg5kZW55bGlzdF9jb3VudBgHIAEoDRIVCg1hZ2VfcmVjaXBpZW50GAggASgJEhMKC3BvbGljeV9oYXNoGAkgASgJEhQKDG1lbW9fYWxsb3dlZBgKIAEoCBIaChJvd25fcmVjZWl2ZXJzX29ubHkYCyABKAgSNQoScmVwbGFjZW1lbnRfbWFyZ2luGAwgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uKo8CCgpJbnRlbnRLaW5kEhsKF0lOVEVOVF9LSU5EX1VOU1BFQ0lGSUVEEAASHAoYSU5URU5UX0tJTkRfVFJYX1RSQU5TRkVSEAESHQoZSU5URU5UX0tJTkRfVVNEVF9UUkFOU0ZFUhACEhwKGElOVEVOVF9LSU5EX1VTRFRfQVBQUk9WRRADEhYKEklOVEVOVF9LSU5EX0ZSRUVaRRAEEhgKFElOVEVOVF9LSU5EX1VORlJFRVpFEAUSGAoUSU5URU5UX0tJTkRfREVMRUdBVEUQBhIaChZJTlRFTlRfS0lORF9VTkRFTEVHQVRFEAcSIQodSU5URU5UX0tJTkRfV0lUSERSQVdfVU5TVEFLRUQQCDKbBQoNU2lnbmVyU2VydmljZRJoCg9TaWduVHJhbnNhY3Rpb24SKS50cm9ucGF5LnNpZ25lci52MS5TaWduVHJhbnNhY3Rpb25SZXF1ZXN0GioudHJvbnBheS5zaWduZXIudjEuU2lnblRyYW5zYWN0aW9uUmVzcG9uc2USVgoJRGVyaXZlS2V5EiMudHJvbnBheS5zaWduZXIudjEuRGVyaXZlS2V5UmVxdWVzdBokLnRyb25wYXkuc2lnbmVyLnYxLkRlcml2ZUtleVJlc3BvbnNlElMKCExpc3RLZXlzEiIudHJvbnBheS5zaWduZXIudjEuTGlzdEtleXNSZXF1ZXN0GiMudHJvbnBheS5zaWduZXIudjEuTGlzdEtleXNSZXNwb25zZRJWCglJbXBvcnRLZXkSIy50cm9ucGF5LnNpZ25lci52MS5JbXBvcnRLZXlSZXF1ZXN0GiQudHJvbnBheS5zaWduZXIudjEuSW1wb3J0S2V5UmVzcG9uc2USXwoMRXhwb3J0QmFja3VwEiYudHJvbnBheS5zaWduZXIudjEuRXhwb3J0QmFja3VwUmVxdWVzdBonLnRyb25wYXkuc2lnbmVyLnYxLkV4cG9ydEJhY2t1cFJlc3BvbnNlEmIKDVJlc3RvcmVCYWNrdXASJy50cm9ucGF5LnNpZ25lci52MS5SZXN0b3JlQmFja3VwUmVxdWVzdBooLnRyb25wYXkuc2lnbmVyLnYxLlJlc3RvcmVCYWNrdXBSZXNwb25zZRJWCglHZXRQb2xpY3kSIy50cm9ucGF5LnNpZ25lci52MS5HZXRQb2xpY3lSZXF1ZXN0GiQudHJvbnBheS5zaWduZXIudjEuR2V0UG9saWN5UmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_tronpay_v1_common]);
 
 /**
  * SignIntent is what core says the transaction does. The signer decodes raw_data itself and
@@ -412,6 +412,62 @@ export const ImportKeyResponseSchema: GenMessage<ImportKeyResponse> = /*@__PURE_
   messageDesc(file_tronpay_signer_v1_signer, 9);
 
 /**
+ * RestoreBackupRequest carries an encrypted backup.
+ *
+ * @generated from message tronpay.signer.v1.RestoreBackupRequest
+ */
+export type RestoreBackupRequest = Message<"tronpay.signer.v1.RestoreBackupRequest"> & {
+  /**
+   * age-encrypted backup, at most 16 MiB.
+   *
+   * @generated from field: bytes backup = 1;
+   */
+  backup: Uint8Array;
+};
+
+/**
+ * Describes the message tronpay.signer.v1.RestoreBackupRequest.
+ * Use `create(RestoreBackupRequestSchema)` to create a new message.
+ */
+export const RestoreBackupRequestSchema: GenMessage<RestoreBackupRequest> = /*@__PURE__*/
+  messageDesc(file_tronpay_signer_v1_signer, 10);
+
+/**
+ * RestoreBackupResponse lists the backup's keys (never key material).
+ *
+ * @generated from message tronpay.signer.v1.RestoreBackupResponse
+ */
+export type RestoreBackupResponse = Message<"tronpay.signer.v1.RestoreBackupResponse"> & {
+  /**
+   * Every key in the backup, newly added or already held.
+   *
+   * @generated from field: repeated tronpay.signer.v1.KeyInfo keys = 1;
+   */
+  keys: KeyInfo[];
+
+  /**
+   * Keys the signer did not hold before.
+   *
+   * @generated from field: uint32 added_count = 2;
+   */
+  addedCount: number;
+
+  /**
+   * Keys the signer already held.
+   *
+   * @generated from field: uint32 present_count = 3;
+   */
+  presentCount: number;
+};
+
+/**
+ * Describes the message tronpay.signer.v1.RestoreBackupResponse.
+ * Use `create(RestoreBackupResponseSchema)` to create a new message.
+ */
+export const RestoreBackupResponseSchema: GenMessage<RestoreBackupResponse> = /*@__PURE__*/
+  messageDesc(file_tronpay_signer_v1_signer, 11);
+
+/**
  * ExportBackupRequest has no parameters: recipients come from configuration.
  *
  * @generated from message tronpay.signer.v1.ExportBackupRequest
@@ -424,7 +480,7 @@ export type ExportBackupRequest = Message<"tronpay.signer.v1.ExportBackupRequest
  * Use `create(ExportBackupRequestSchema)` to create a new message.
  */
 export const ExportBackupRequestSchema: GenMessage<ExportBackupRequest> = /*@__PURE__*/
-  messageDesc(file_tronpay_signer_v1_signer, 10);
+  messageDesc(file_tronpay_signer_v1_signer, 12);
 
 /**
  * ExportBackupResponse is the encrypted backup.
@@ -466,7 +522,7 @@ export type ExportBackupResponse = Message<"tronpay.signer.v1.ExportBackupRespon
  * Use `create(ExportBackupResponseSchema)` to create a new message.
  */
 export const ExportBackupResponseSchema: GenMessage<ExportBackupResponse> = /*@__PURE__*/
-  messageDesc(file_tronpay_signer_v1_signer, 11);
+  messageDesc(file_tronpay_signer_v1_signer, 13);
 
 /**
  * AssetCap is the signer's cap for one asset.
@@ -506,7 +562,7 @@ export type AssetCap = Message<"tronpay.signer.v1.AssetCap"> & {
  * Use `create(AssetCapSchema)` to create a new message.
  */
 export const AssetCapSchema: GenMessage<AssetCap> = /*@__PURE__*/
-  messageDesc(file_tronpay_signer_v1_signer, 12);
+  messageDesc(file_tronpay_signer_v1_signer, 14);
 
 /**
  * GetPolicyRequest has no parameters.
@@ -521,7 +577,7 @@ export type GetPolicyRequest = Message<"tronpay.signer.v1.GetPolicyRequest"> & {
  * Use `create(GetPolicyRequestSchema)` to create a new message.
  */
 export const GetPolicyRequestSchema: GenMessage<GetPolicyRequest> = /*@__PURE__*/
-  messageDesc(file_tronpay_signer_v1_signer, 13);
+  messageDesc(file_tronpay_signer_v1_signer, 15);
 
 /**
  * GetPolicyResponse is the policy in force.
@@ -619,7 +675,7 @@ export type GetPolicyResponse = Message<"tronpay.signer.v1.GetPolicyResponse"> &
  * Use `create(GetPolicyResponseSchema)` to create a new message.
  */
 export const GetPolicyResponseSchema: GenMessage<GetPolicyResponse> = /*@__PURE__*/
-  messageDesc(file_tronpay_signer_v1_signer, 14);
+  messageDesc(file_tronpay_signer_v1_signer, 16);
 
 /**
  * IntentKind is the kind of transaction core declares it wants signed; each maps to exactly one
@@ -761,6 +817,18 @@ export const SignerService: GenService<{
     methodKind: "unary";
     input: typeof ExportBackupRequestSchema;
     output: typeof ExportBackupResponseSchema;
+  },
+  /**
+   * RestoreBackup adds the keys of an age-encrypted backup (one ExportBackup made, readable with
+   * the signer's own credential) that the signer does not hold yet. A backup of a different HD
+   * seed is accepted only by a keystore that holds no keys yet.
+   *
+   * @generated from rpc tronpay.signer.v1.SignerService.RestoreBackup
+   */
+  restoreBackup: {
+    methodKind: "unary";
+    input: typeof RestoreBackupRequestSchema;
+    output: typeof RestoreBackupResponseSchema;
   },
   /**
    * GetPolicy returns the policy the signer enforces, for display and readiness checks.
