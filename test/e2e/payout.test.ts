@@ -1,4 +1,6 @@
+import { sql } from "slonik";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
 import { Asset } from "../../src/gen/tronpay/v1/common_pb.js";
 import { PayoutRoute, PayoutService, PayoutState } from "../../src/gen/tronpay/v1/payout_pb.js";
 import { WalletPurpose, WalletService } from "../../src/gen/tronpay/v1/wallet_pb.js";
@@ -163,4 +165,32 @@ describe("a payout end to end (devnet, signer and core processes)", () => {
       .catch((e) => e);
     expect(reasonOf(err)).toBe("payout.recipient_is_own_wallet");
   });
+});
+
+describe("a wallet that cannot pay", () => {
+  it("holds the payout with a visible reason and raises wallet.low_balance once", async () => {
+    const wallets = stack.client(WalletService);
+    const { wallet } = await wallets.createWallet({
+      idempotencyKey: "empty",
+      label: "empty",
+      purpose: WalletPurpose.PAYOUT,
+    });
+    const payouts = stack.client(PayoutService);
+    const { payout } = await payouts.createPayout({
+      idempotencyKey: "p-held",
+      walletId: wallet?.id ?? "",
+      recipient: { case: "recipientAddress", value: newTestAccount().address },
+      amount: { asset: Asset.USDT, value: "1" },
+      route: PayoutRoute.V0,
+    });
+    const held = await waitForState(payout?.id ?? "", [PayoutState.HELD]);
+    expect(held.holdReason).toBe("wallet.insufficient_usdt");
+    expect(held.attempts).toHaveLength(0);
+    const events = await stack.db.pool.anyFirst(
+      sql.type(
+        z.object({ type: z.string() }),
+      )`SELECT type FROM outbox WHERE subject_id = ${wallet?.id ?? ""}`,
+    );
+    expect(events).toEqual(["wallet.low_balance"]);
+  }, 30_000);
 });

@@ -1,4 +1,5 @@
 import { sql } from "slonik";
+import { emitEvent } from "../outbox.js";
 import { planAttempt } from "./build.js";
 import { ENGINE_ACTOR, type EngineDeps } from "./deps.js";
 import { failpoint } from "./failpoints.js";
@@ -23,8 +24,8 @@ export async function signAndSend(deps: EngineDeps, op: OperationRow): Promise<v
   if (await deps.isPaused()) return reschedule(pool, op.id, settings.holdRecheckMs);
   const hold = await holdReasonFor(chain, op, settings.feeLimitSun);
   if (hold) {
-    await pool.transaction((tx) =>
-      transition(
+    await pool.transaction(async (tx) => {
+      await transition(
         tx,
         op,
         "QUEUED",
@@ -32,8 +33,19 @@ export async function signAndSend(deps: EngineDeps, op: OperationRow): Promise<v
         { holdReason: hold, nextRunInMs: settings.holdRecheckMs },
         ENGINE_ACTOR,
         { reason: hold },
-      ),
-    );
+      );
+      // Integrators hear about the shortage once per hold, with what is short and where.
+      await emitEvent(tx, {
+        type: "wallet.low_balance",
+        subjectId: op.wallet_id,
+        payload: {
+          walletId: op.wallet_id,
+          address: op.owner_address,
+          reason: hold,
+          heldOperation: op.id,
+        },
+      });
+    });
     return;
   }
   const previous = await latestAttempt(pool, op.id);

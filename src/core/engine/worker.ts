@@ -1,3 +1,5 @@
+import { reasonOf } from "../../shared/errors.js";
+import { emitEvent } from "../outbox.js";
 import type { EngineDeps } from "./deps.js";
 import { follow } from "./follow.js";
 import { claimDue, type OperationRow, reschedule, StateChanged } from "./repo.js";
@@ -38,10 +40,23 @@ export function startEngine(
   let stopped = false;
   let wake: (() => void) | undefined;
 
+  // node.unreachable goes to the outbox at most once a minute per process, not per operation.
+  let lastNodeReport = 0;
+  const reportNodeUnreachable = async () => {
+    if (Date.now() - lastNodeReport < 60_000) return;
+    lastNodeReport = Date.now();
+    await emitEvent(deps.pool, {
+      type: "node.unreachable",
+      subjectId: "node",
+      payload: { reason: "node.unavailable", at: new Date(lastNodeReport).toISOString() },
+    }).catch(() => {});
+  };
+
   const runOne = (op: OperationRow) => {
     const p = step(deps, op)
       .catch(async (err) => {
         if (err instanceof StateChanged) return;
+        if (reasonOf(err) === "node.unavailable") await reportNodeUnreachable();
         deps.log.error(
           { operationId: op.id, state: op.state, err: errorText(err) },
           "engine step failed; will retry",
