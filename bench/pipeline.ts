@@ -1,3 +1,4 @@
+import { Code, ConnectError } from "@connectrpc/connect";
 import { sql } from "slonik";
 import { z } from "zod";
 import { type ChaosStack, fundedWallet } from "../chaos/stack.js";
@@ -38,11 +39,12 @@ export async function pipelineRun(
     route: PayoutRoute.V0,
   }));
   const t0 = performance.now();
-  const { batch } = await payouts.createPayoutBatch(
-    { idempotencyKey: `pipeline-${tag}`, items: list },
-    { timeoutMs: 120_000 },
+  const id = await acceptBatch(() =>
+    payouts.createPayoutBatch(
+      { idempotencyKey: `pipeline-${tag}`, items: list },
+      { timeoutMs: 120_000 },
+    ),
   );
-  const id = batch?.id ?? "";
   for (;;) {
     const { n } = await stack.db.pool.one(sql.type(COUNT)`
       SELECT count(*)::int AS n FROM payouts p JOIN operations o ON o.id = p.id
@@ -53,6 +55,18 @@ export async function pipelineRun(
   }
   const seconds = (performance.now() - t0) / 1000;
   return { items, seconds, payoutsPerSecond: items / seconds };
+}
+
+/** Retries with the same idempotency key until answered (a slow machine can time out). */
+async function acceptBatch(call: () => Promise<{ batch?: { id: string } }>): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return (await call()).batch?.id ?? "";
+    } catch (err) {
+      const code = ConnectError.from(err).code;
+      if (attempt >= 5 || (code !== Code.DeadlineExceeded && code !== Code.Unavailable)) throw err;
+    }
+  }
 }
 
 function randomAddress(): Uint8Array {

@@ -48,13 +48,19 @@ export async function startChaosStack(o: ChaosStackOptions): Promise<ChaosStack>
   const signer = await startSigner(dir, net.devnet.usdtAddress);
   const socket = join(dir, "signer", "signer.sock");
   const ports = await Promise.all(Array.from({ length: o.cores }, () => freePort()));
+  const adminPorts = await Promise.all(Array.from({ length: o.cores }, () => freePort()));
   const cores = ports.map(
     (port, i) =>
       new Supervised({
         name: `core-${String.fromCharCode(97 + i)}`,
         entry: "src/core/main.ts",
         readyMsg: "core ready",
-        env: coreEnv(db.url, net, socket, port, o.coreEnv),
+        env: {
+          ...coreEnv(db.url, net, socket, port, o.coreEnv),
+          // Metrics port and data dir per run; both cores share the data dir (one deployment).
+          TRONPAY_CORE_ADMIN_PORT: String(adminPorts[i]),
+          TRONPAY_CORE_DATA_DIR: join(dir, "core"),
+        },
       }),
   );
   // The first core applies the migrations; the others start after it.
@@ -106,6 +112,11 @@ function coreEnv(
     TRONPAY_CORE_PORT: String(port),
     // "core ready" is an info line; the ring buffer keeps memory flat.
     LOG_LEVEL: "info",
+    // The harness is one principal sending thousands of writes: not what rate limits are for.
+    TRONPAY_RATE_WRITE_PER_MIN: "10000000",
+    TRONPAY_RATE_READ_PER_MIN: "10000000",
+    TRONPAY_WEBHOOK_ALLOW_LOOPBACK: "true",
+    TRONPAY_WEBHOOK_BACKOFF_MS: "500",
     ...extra,
   };
 }

@@ -1,6 +1,7 @@
 import { ConnectError } from "@connectrpc/connect";
 import { Command } from "commander";
 import { reasonOf } from "../shared/errors.js";
+import { registerAuditCommands } from "./audit.js";
 import { registerBatchCommands } from "./batch.js";
 import { registerEdgeCommands } from "./edge.js";
 import { registerKeyCommands } from "./keys.js";
@@ -19,6 +20,7 @@ export function createProgram(): Command {
   registerBatchCommands(program);
   registerWalletCommands(program);
   registerEdgeCommands(program);
+  registerAuditCommands(program);
   return program;
 }
 

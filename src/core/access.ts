@@ -2,7 +2,11 @@ import { Redis } from "ioredis";
 import type { DatabasePool } from "slonik";
 import type { Logger } from "../shared/log.js";
 import { createJwtVerifier } from "./auth/jwt-verify.js";
-import { MemoryRevocationList, RedisRevocationList, type RevocationList } from "./auth/revocation.js";
+import {
+  MemoryRevocationList,
+  RedisRevocationList,
+  type RevocationList,
+} from "./auth/revocation.js";
 import { loadOrCreateSigningKey } from "./auth/signing-key.js";
 import { syncRevocations, type TokenSettings } from "./auth/tokens.js";
 import type { CoreConfig } from "./config.js";

@@ -8,8 +8,8 @@ import { createLogger, type Logger } from "../shared/log.js";
 import { parseAmount } from "../shared/money.js";
 import { createSocksFetch } from "../shared/tor-socks.js";
 import { setUpAccess } from "./access.js";
-import { serveAdminHttp } from "./admin-http.js";
 import { isPaused } from "./admin/pause.js";
+import { serveAdminHttp } from "./admin-http.js";
 import { createChain } from "./chain/index.js";
 import { type CoreConfig, coreConfigSpec } from "./config.js";
 import { migrate } from "./db/migrate.js";
@@ -102,7 +102,7 @@ export async function runCore(argv: readonly string[], env: NodeJS.ProcessEnv, l
     },
     { concurrency: config.workers, pollMs: config.pollMs },
   );
-  const metrics = createMetrics({ pool });
+  const metrics = createMetrics({ pool, node: () => chain.status() });
   const access = await setUpAccess(config, {
     pool,
     log: logger,
@@ -122,8 +122,19 @@ export async function runCore(argv: readonly string[], env: NodeJS.ProcessEnv, l
       ...webhooks,
       feeLimitSun: engineSettingsOf(config).feeLimitSun,
       payeeCoolingOffMs: config.payeeCoolingOffSec * 1000,
+      tokens: { settings: access.tokens, revocations: access.revocations },
     }),
-    interceptors: [errorInterceptor, createAuthInterceptor({ pool, log: logger, clock })],
+    interceptors: [
+      createObserveInterceptor({ log: logger, metrics }),
+      errorInterceptor,
+      createAuthInterceptor({
+        pool,
+        log: logger,
+        clock,
+        jwt: { verify: access.verify, revocations: access.revocations },
+        limits: access.limits,
+      }),
+    ],
     contextValues: clientContextValues,
   });
   const admin = await serveAdminHttp({
@@ -132,7 +143,15 @@ export async function runCore(argv: readonly string[], env: NodeJS.ProcessEnv, l
     metrics,
     checks: [
       { name: "postgres", check: async () => void (await pool.query(sql.unsafe`SELECT 1`)) },
-      ...(access.redis ? [{ name: "redis", check: async () => void (await access.redis?.ping()) }] : []),
+      {
+        name: "node",
+        check: async () => {
+          if (!chain.status().reachable) throw new Error("TRON node unreachable or breaker open");
+        },
+      },
+      ...(access.redis
+        ? [{ name: "redis", check: async () => void (await access.redis?.ping()) }]
+        : []),
     ],
   });
   const purge = setInterval(() => void purgeIdempotencyKeys(pool).catch(() => {}), 3_600_000);

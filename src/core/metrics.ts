@@ -11,7 +11,9 @@ export interface CoreMetrics {
 }
 
 /** Creates the registry; with a pool, payouts by state are counted at scrape time. */
-export function createMetrics(deps: { pool?: DatabasePool } = {}): CoreMetrics {
+export function createMetrics(
+  deps: { pool?: DatabasePool; node?: () => { nodeUrl: string; reachable: boolean } } = {},
+): CoreMetrics {
   const registry = new Registry();
   const rpcs = new Counter({
     name: "tronpay_rpc_total",
@@ -32,6 +34,20 @@ export function createMetrics(deps: { pool?: DatabasePool } = {}): CoreMetrics {
     labelNames: ["kind"] as const,
     registers: [registry],
   });
+  const node = deps.node;
+  if (node) {
+    new Gauge({
+      name: "tronpay_node_reachable",
+      help: "1 when the TRON node in use answers and its circuit breaker is closed.",
+      labelNames: ["node"] as const,
+      registers: [registry],
+      collect() {
+        const status = node();
+        this.reset();
+        this.set({ node: status.nodeUrl }, status.reachable ? 1 : 0);
+      },
+    });
+  }
   const pool = deps.pool;
   if (pool) {
     new Gauge({

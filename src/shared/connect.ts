@@ -17,7 +17,10 @@ export const errorInterceptor: Interceptor = (next) => async (req) => {
 };
 
 /** A Connect transport over HTTP/2 on a Unix socket (how core reaches the signer). */
-export function unixSocketTransport(socketPath: string, interceptors: Interceptor[] = []): Transport {
+export function unixSocketTransport(
+  socketPath: string,
+  interceptors: Interceptor[] = [],
+): Transport {
   return createConnectTransport({
     interceptors,
     httpVersion: "2",

@@ -71,7 +71,8 @@ export function toConnectError(err: unknown): ConnectError {
       err.message,
       err.code,
       undefined,
-      [{ desc: ErrorInfoSchema, value: info }],
+      // Typed details (e.g. per-item batch errors) travel after the ErrorInfo.
+      [{ desc: ErrorInfoSchema, value: info }, ...err.details],
       err,
     );
   }

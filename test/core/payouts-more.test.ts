@@ -45,7 +45,7 @@ const fail = (p: Promise<unknown>) => p.then(() => "no error", reasonOf);
 function input(patch: Partial<PayoutInput> = {}): PayoutInput {
   return {
     walletId: wallet.id,
-    recipientAddress: newTestAccount().address,
+    recipientAddress: patch.recipientAddress ?? newTestAccount().address,
     payeeTag: "",
     asset: "USDT",
     amount: "1",

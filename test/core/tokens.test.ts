@@ -46,7 +46,9 @@ beforeAll(async () => {
     clock: Date.now,
   });
   const make = (roles: Role[], name: string) =>
-    db.pool.transaction((tx) => createApiKey(tx, { name, roles, createdBy: "test", now: Date.now() }));
+    db.pool.transaction((tx) =>
+      createApiKey(tx, { name, roles, createdBy: "test", now: Date.now() }),
+    );
   adminKey = await make([Role.ADMIN], "admin");
   auditorKey = await make([Role.AUDITOR], "auditor");
   server = await serveCore({
@@ -84,7 +86,10 @@ function client(bearer?: string) {
 }
 
 async function failure(p: Promise<unknown>): Promise<ConnectError> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(ConnectError);
   return err as ConnectError;
 }
@@ -158,7 +163,12 @@ describe("tokens", () => {
 
   it("revoking the API key revokes the tokens issued from it", async () => {
     const key = await db.pool.transaction((tx) =>
-      createApiKey(tx, { name: "short", roles: [Role.AUDITOR], createdBy: "test", now: Date.now() }),
+      createApiKey(tx, {
+        name: "short",
+        roles: [Role.AUDITOR],
+        createdBy: "test",
+        now: Date.now(),
+      }),
     );
     const { token } = await client(key.key).issueToken({ idempotencyKey: idem() });
     await client(token?.accessToken).getPauseState({});

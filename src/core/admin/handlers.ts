@@ -19,9 +19,9 @@ import {
 import type { PageRequest } from "../../gen/tronpay/v1/common_pb.js";
 import { AppError } from "../../shared/errors.js";
 import { createApiKey, listApiKeys, revokeApiKey } from "../auth/keys.js";
+import { revokeTokensOfKey } from "../auth/tokens.js";
 import { type Principal, principalKey } from "../context.js";
 import { idempotent } from "../idempotency.js";
-import { revokeTokensOfKey } from "../auth/tokens.js";
 import { queryAuditLog, verifyAuditRange } from "./audit-query.js";
 import { getPauseState, pausePayouts, resumePayouts } from "./pause.js";
 import { createTokenHandlers, type TokenHandlerDeps } from "./token-handlers.js";
@@ -114,7 +114,8 @@ export function createAdminHandlers(deps: AdminDeps): Partial<ServiceImpl<typeof
             now: clock(),
           });
           // "Revokes an API key at once, and every token issued from it" (admin.proto).
-          if (tokens) await revokeTokensOfKey(tx, tokens.revocations, { apiKeyId: req.id, now: clock() });
+          if (tokens)
+            await revokeTokensOfKey(tx, tokens.revocations, { apiKeyId: req.id, now: clock() });
           return create(RevokeApiKeyResponseSchema, { apiKey });
         },
       );

@@ -4,10 +4,10 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import type { DatabasePool } from "slonik";
 import {
   type AdminService,
-  IssueTokenRequestSchema,
-  IssueTokenResponseSchema,
   type IssuedToken,
   IssuedTokenSchema,
+  IssueTokenRequestSchema,
+  IssueTokenResponseSchema,
   RefreshTokenRequestSchema,
   RefreshTokenResponseSchema,
   RevokeTokenRequestSchema,
@@ -16,7 +16,13 @@ import {
 import { Role } from "../../gen/tronpay/v1/options_pb.js";
 import { AppError } from "../../shared/errors.js";
 import type { RevocationList } from "../auth/revocation.js";
-import { type Issued, issueToken, refreshToken, revokeToken, type TokenSettings } from "../auth/tokens.js";
+import {
+  type Issued,
+  issueToken,
+  refreshToken,
+  revokeToken,
+  type TokenSettings,
+} from "../auth/tokens.js";
 import { principalOf } from "../context.js";
 import { idempotent } from "../idempotency.js";
 import { credentialKey } from "../interceptors/auth.js";
@@ -40,7 +46,10 @@ export function createTokenHandlers(deps: TokenHandlerDeps): TokenHandlers {
       const principal = principalOf(ctx);
       const credential = ctx.values.get(credentialKey);
       if (credential?.kind !== "api_key") {
-        throw new AppError("auth.permission_denied", "IssueToken needs an API key; refresh tokens renew JWTs");
+        throw new AppError(
+          "auth.permission_denied",
+          "IssueToken needs an API key; refresh tokens renew JWTs",
+        );
       }
       let issued: Issued | undefined;
       const answer = await idempotent(
@@ -81,7 +90,12 @@ export function createTokenHandlers(deps: TokenHandlerDeps): TokenHandlers {
           responseSchema: RefreshTokenResponseSchema,
         },
         async (tx) => {
-          issued = (await refreshToken(tx, tokens.settings, { refreshToken: req.refreshToken, now: clock() })).issued;
+          issued = (
+            await refreshToken(tx, tokens.settings, {
+              refreshToken: req.refreshToken,
+              now: clock(),
+            })
+          ).issued;
           return { token: withoutSecrets(issued) };
         },
       );

@@ -14,7 +14,10 @@ let own: SigningKey;
 let verify: JwtVerifier;
 let external: { privateKey: CryptoKey; jwk: JWK; file: string; dir: string };
 
-async function ownToken(claims: Record<string, unknown> = {}, header: Record<string, unknown> = {}) {
+async function ownToken(
+  claims: Record<string, unknown> = {},
+  header: Record<string, unknown> = {},
+) {
   // Claims in one object so a test can override or drop (undefined) any of them.
   return new SignJWT({
     roles: ["admin"],

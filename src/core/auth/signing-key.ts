@@ -5,8 +5,8 @@ import {
   exportJWK,
   generateKeyPair,
   importJWK,
-  type JWK,
   type CryptoKey as JoseKey,
+  type JWK,
 } from "jose";
 
 /** Core's token-signing key: an Ed25519 pair, identified by its JWK thumbprint (RFC 7638). */

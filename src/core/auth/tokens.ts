@@ -40,7 +40,13 @@ const REFRESH_FORMAT = /^tprt_([0-9a-f]{32})_([A-Za-z0-9_-]{43})$/;
 export async function issueToken(
   tx: CommonQueryMethods,
   s: TokenSettings,
-  input: { apiKeyId: string; keyRoles: readonly Role[]; roles: readonly Role[]; ttlMs?: number; now: number },
+  input: {
+    apiKeyId: string;
+    keyRoles: readonly Role[];
+    roles: readonly Role[];
+    ttlMs?: number;
+    now: number;
+  },
 ): Promise<Issued> {
   const requested = input.roles.length === 0 ? input.keyRoles : normalizeRoles(input.roles);
   if (requested.some((r) => !input.keyRoles.includes(r))) {
@@ -52,7 +58,12 @@ export async function issueToken(
     throw new AppError("request.invalid", "ttl must be positive", { metadata: { field: "ttl" } });
   }
   const ttlMs = Math.min(input.ttlMs ?? s.defaultTtlMs, s.maxTtlMs);
-  const issued = await mint(tx, s, { apiKeyId: input.apiKeyId, roles: requested, ttlMs, now: input.now });
+  const issued = await mint(tx, s, {
+    apiKeyId: input.apiKeyId,
+    roles: requested,
+    ttlMs,
+    now: input.now,
+  });
   await appendAudit(tx, {
     actor: `key:${input.apiKeyId}`,
     action: "token.issue",
@@ -130,7 +141,9 @@ export async function revokeToken(
         SELECT subject, expires_at, revoked_at FROM issued_tokens WHERE jti = ${input.jti} FOR UPDATE`)
     : null;
   if (row === null || (!input.isAdmin && row.subject !== input.by)) {
-    throw new AppError("request.not_found", "no token with that jti", { metadata: { field: "jti" } });
+    throw new AppError("request.not_found", "no token with that jti", {
+      metadata: { field: "jti" },
+    });
   }
   if (row.revoked_at !== null) return row.revoked_at;
   await tx.query(sql.unsafe`

@@ -45,7 +45,14 @@ beforeAll(async () => {
     host: "127.0.0.1",
     port: 0,
     metrics,
-    checks: [{ name: "postgres", check: async () => { if (!ready) throw new Error("down"); } }],
+    checks: [
+      {
+        name: "postgres",
+        check: async () => {
+          if (!ready) throw new Error("down");
+        },
+      },
+    ],
   });
 });
 
@@ -63,7 +70,9 @@ describe("observability", () => {
     await client().getPauseState({}, { headers: { "x-request-id": "bad id\twith spaces" } });
     expect(seenIds[0]).toBe("abc-123");
     expect(seenIds[1]).toMatch(/^[0-9a-f-]{36}$/);
-    const err = await client().pausePayouts({ idempotencyKey: "k", reason: "r" }).catch((e) => e);
+    const err = await client()
+      .pausePayouts({ idempotencyKey: "k", reason: "r" })
+      .catch((e) => e);
     expect(ConnectError.from(err).code).toBe(Code.InvalidArgument);
     expect(ConnectError.from(err).metadata.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
     const rpc = lines.filter((l) => l.msg === "rpc");
@@ -78,7 +87,9 @@ describe("observability", () => {
     expect(text).toMatch(
       /tronpay_rpc_total\{method="tronpay.v1.AdminService\/GetPauseState",code="ok"\} 2/,
     );
-    expect(text).toMatch(/tronpay_rpc_total\{method="tronpay.v1.AdminService\/PausePayouts",code="InvalidArgument"\} 1/);
+    expect(text).toMatch(
+      /tronpay_rpc_total\{method="tronpay.v1.AdminService\/PausePayouts",code="InvalidArgument"\} 1/,
+    );
     expect(text).toContain("tronpay_rpc_duration_seconds_bucket");
     expect(text).toMatch(/tronpay_rate_limited_total\{kind="write"\} 1/);
     expect((await fetch(`${admin.url}/readyz`)).status).toBe(200);

@@ -15,7 +15,10 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  * sane, else a new one), echoes it in the response headers, and after the call logs one line
  * (principal, method, code, duration) from a child logger and counts it in the metrics.
  */
-export function createObserveInterceptor(deps: { log: Logger; metrics?: CoreMetrics }): Interceptor {
+export function createObserveInterceptor(deps: {
+  log: Logger;
+  metrics?: CoreMetrics;
+}): Interceptor {
   return (next) => async (req) => {
     const presented = req.header.get("x-request-id") ?? "";
     const requestId = REQUEST_ID.test(presented) ? presented : randomUUID();

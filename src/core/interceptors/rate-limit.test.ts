@@ -34,7 +34,10 @@ async function settings(redisUrl: string, over: Partial<RateLimitSettings> = {})
 }
 
 async function refusal(p: Promise<unknown>): Promise<ConnectError> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(ConnectError);
   return err as ConnectError;
 }
@@ -51,7 +54,9 @@ async function closedPort(): Promise<number> {
 describe("rate limits", () => {
   it("refuses writes sooner than reads, per principal and method, with a retry-after", async () => {
     const rejected: string[] = [];
-    const limits = createRateLimits(await settings(REDIS_URL, { onReject: (k) => rejected.push(k) }));
+    const limits = createRateLimits(
+      await settings(REDIS_URL, { onReject: (k) => rejected.push(k) }),
+    );
     await limits.consume("key:a", "S/Write", true);
     await limits.consume("key:a", "S/Write", true);
     const err = await refusal(limits.consume("key:a", "S/Write", true));
