@@ -123,16 +123,24 @@ function checkReplacement(deps: SignerDeps, intent: Intent, now: number): void {
     }
     return;
   }
+  // The latest signature is named in the refusal: a core that crashed after this signer answered
+  // and before it stored the attempt learns of it here, and can replace it once it expired.
+  const metadata = {
+    latest_tx_id: latest.txId,
+    replace_after_ms: String(latest.expiration + deps.policy.replacementMarginMs),
+  };
   if (intent.previousTxId !== latest.txId) {
     throw new AppError(
       "signer.replacement_refused",
       "another transaction for this operation was signed; name it as previous_tx_id to replace it",
+      { metadata },
     );
   }
   if (now <= latest.expiration + deps.policy.replacementMarginMs) {
     throw new AppError(
       "signer.replacement_refused",
       "the previous transaction could still be included",
+      { metadata },
     );
   }
 }

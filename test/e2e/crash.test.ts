@@ -58,6 +58,7 @@ function expectOneIncluded(attempts: { state: PayoutAttemptState }[]) {
 
 describe("core killed with SIGKILL and restarted", () => {
   it.each([
+    ["after the signer answered, before the attempt is stored", "after_signed", "0.75"],
     ["after the signed attempt is stored, before broadcast", "after_attempt_stored", "1.25"],
     ["after broadcast, before it is recorded", "after_broadcast", "2.5"],
     ["while confirming", "before_settle", "3.75"],

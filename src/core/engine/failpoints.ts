@@ -5,6 +5,8 @@
  * failpoint is one string comparison.
  */
 export type Failpoint =
+  /** The signer answered; the attempt is not stored yet (the signature is an orphan). */
+  | "after_signed"
   /** The signed attempt is committed; nothing has been broadcast. */
   | "after_attempt_stored"
   /** The node answered the broadcast; the answer is not recorded yet. */

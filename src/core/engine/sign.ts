@@ -1,4 +1,12 @@
+import { create } from "@bufbuild/protobuf";
+import { ConnectError } from "@connectrpc/connect";
 import { sql } from "slonik";
+import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
+import {
+  type SignIntent,
+  SignIntentSchema,
+  type SignTransactionResponse,
+} from "../../gen/tronpay/signer/v1/signer_pb.js";
 import { emitEvent } from "../outbox.js";
 import { planAttempt } from "./build.js";
 import { ENGINE_ACTOR, type EngineDeps } from "./deps.js";
@@ -58,7 +66,9 @@ export async function signAndSend(deps: EngineDeps, op: OperationRow): Promise<v
     return reschedule(pool, op.id, previous.expiration + settings.replacementMarginMs - Date.now());
   }
   const { built, intent } = await planAttempt(chain, settings, op, previous?.tx_id);
-  const signed = await deps.signer.signTransaction({ intent, rawData: built.rawData });
+  const signed = await signRecoveringOrphans(deps, op, intent, built.rawData);
+  if (!signed) return;
+  failpoint("after_signed");
   if (signed.txId !== built.txId) throw new Error("the signer signed a different transaction id");
   try {
     await pool.transaction(async (tx) => {
@@ -101,4 +111,44 @@ export async function recheckHold(deps: EngineDeps, op: OperationRow): Promise<v
   await deps.pool.transaction((tx) =>
     transition(tx, op, "HELD", "QUEUED", { holdReason: null }, ENGINE_ACTOR),
   );
+}
+
+/**
+ * Signs, and recovers from an orphan signature: if core died after the signer journaled a
+ * signature but before the attempt was stored, that transaction was never broadcast (attempts
+ * are stored before they are sent), and the signer names it in its refusal. Once it has expired
+ * past the margin it is replaced like any expired attempt; until then the operation waits.
+ * Returns undefined when it must wait.
+ */
+async function signRecoveringOrphans(
+  deps: EngineDeps,
+  op: OperationRow,
+  intent: SignIntent,
+  rawData: Uint8Array,
+): Promise<SignTransactionResponse | undefined> {
+  try {
+    return await deps.signer.signTransaction({ intent, rawData });
+  } catch (err) {
+    const info = err instanceof ConnectError ? err.findDetails(ErrorInfoSchema)[0] : undefined;
+    const orphan = info?.metadata.latest_tx_id;
+    const replaceAfter = Number(info?.metadata.replace_after_ms);
+    if (info?.reason !== "signer.replacement_refused" || !orphan || !Number.isFinite(replaceAfter))
+      throw err;
+    const stored = await deps.pool.exists(
+      sql.unsafe`SELECT 1 FROM attempts WHERE tx_id = ${orphan}`,
+    );
+    if (stored) throw err;
+    deps.log.warn(
+      { operationId: op.id, orphanTxId: orphan },
+      "signature never stored (crash); replacing it once expired",
+    );
+    if (Date.now() <= replaceAfter) {
+      await reschedule(deps.pool, op.id, replaceAfter - Date.now() + 1);
+      return undefined;
+    }
+    return deps.signer.signTransaction({
+      intent: create(SignIntentSchema, { ...intent, previousTxId: orphan }),
+      rawData,
+    });
+  }
 }
