@@ -28,14 +28,16 @@ export type OutgoingDetail = { desc: DescMessage; value: MessageInitShape<DescMe
 export class AppError extends Error {
   readonly reason: Reason;
   readonly metadata: Record<string, string>;
-  readonly details: OutgoingDetail[];
+  declare readonly details: OutgoingDetail[];
 
   constructor(reason: Reason, message: string, options: AppErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "AppError";
     this.reason = reason;
     this.metadata = options.metadata ?? {};
-    this.details = options.details ?? [];
+    // Not enumerable: a detail holds its message descriptor, a graph of the whole proto registry,
+    // and error serializers (slonik logs a failed transaction's error) would walk it for ever.
+    Object.defineProperty(this, "details", { value: options.details ?? [], enumerable: false });
   }
 
   /** The Connect code this error's reason maps to. */
