@@ -57,8 +57,9 @@ try {
   // PausePayouts would make CreatePayout itself refuse (payout.paused), so the engine is idled
   // instead: core restarts with a one-day poll interval and finds nothing to do at start.
   core.spec.env.TRONPAY_CORE_POLL_MS = "86400000";
+  const before = core.pid();
   core.kill9();
-  await new Promise((r) => setTimeout(r, 500));
+  while (core.pid() === before) await new Promise((r) => setTimeout(r, 100));
   await withTimeout(core.whenReady(), 120_000, "core did not restart");
   const wallet = await fundedWallet(stack, "api", { trxSun: 1_000n * TRX, usdt: 10n ** 15n });
   const baseline = new Supervised({

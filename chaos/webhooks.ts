@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:http";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { sql } from "slonik";
 import { z } from "zod";
-import { WebhookService } from "../src/gen/tronpay/v1/webhook_pb.js";
+import { WebhookEventType, WebhookService } from "../src/gen/tronpay/v1/webhook_pb.js";
 import type { ChaosStack } from "./stack.js";
 
 /**
@@ -45,7 +45,10 @@ async function register(stack: ChaosStack, url: string): Promise<string> {
     await stack.client(WebhookService, stack.coreUrls[0] ?? "").createWebhookEndpoint({
       idempotencyKey: "chaos-webhook",
       url,
-      eventTypes: [],
+      // Every event type there is (the enum's numeric values, UNSPECIFIED left out).
+      eventTypes: Object.values(WebhookEventType).filter(
+        (v): v is number => typeof v === "number" && v > 0,
+      ),
       description: "chaos receiver",
     });
     return "";
