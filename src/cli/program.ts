@@ -5,6 +5,7 @@ import { registerAuditCommands } from "./audit.js";
 import { registerBatchCommands } from "./batch.js";
 import { registerEdgeCommands } from "./edge.js";
 import { registerKeyCommands } from "./keys.js";
+import { registerOpsCommands } from "./ops.js";
 import { registerPayoutCommands } from "./payouts.js";
 import { registerSignerCommands } from "./signer.js";
 import { registerWalletCommands } from "./wallets.js";
@@ -21,6 +22,7 @@ export function createProgram(): Command {
   registerWalletCommands(program);
   registerEdgeCommands(program);
   registerAuditCommands(program);
+  registerOpsCommands(program);
   return program;
 }
 
