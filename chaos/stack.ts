@@ -49,6 +49,8 @@ export async function startChaosStack(o: ChaosStackOptions): Promise<ChaosStack>
   const socket = join(dir, "signer", "signer.sock");
   const ports = await Promise.all(Array.from({ length: o.cores }, () => freePort()));
   const adminPorts = await Promise.all(Array.from({ length: o.cores }, () => freePort()));
+  // Webhook secrets are encrypted at rest with this key; one per run, shared by the cores.
+  const webhookKey = randomBytes(32).toString("base64");
   const cores = ports.map(
     (port, i) =>
       new Supervised({
@@ -60,6 +62,7 @@ export async function startChaosStack(o: ChaosStackOptions): Promise<ChaosStack>
           // Metrics port and data dir per run; both cores share the data dir (one deployment).
           TRONPAY_CORE_ADMIN_PORT: String(adminPorts[i]),
           TRONPAY_CORE_DATA_DIR: join(dir, "core"),
+          TRONPAY_WEBHOOK_SECRET_KEY: webhookKey,
         },
       }),
   );
