@@ -187,8 +187,23 @@ async function createVia(
   // 499 (canceled) and 408 come from a core killed under the edge: the answer was lost, retry.
   if (res.status >= 500 || res.status === 429 || res.status === 499 || res.status === 408)
     throw new ConnectError(`edge ${res.status}: ${text.slice(0, 200)}`, Code.Unavailable);
+  // The JSON error carries the Connect code: retry what the Connect path retries (ABORTED, as
+  // 409, is what the edge answers when core is killed under a request).
+  const code = res.status === 200 ? undefined : jsonErrorCode(text);
+  if (code !== undefined && RETRYABLE.has(code))
+    throw new ConnectError(`edge ${res.status}: ${text.slice(0, 200)}`, code);
   if (res.status !== 200) throw new Refused(`edge ${res.status}: ${text.slice(0, 200)}`);
   return String((JSON.parse(text) as { payout?: { id?: string } }).payout?.id ?? "");
+}
+
+/** The Connect code of an edge JSON error body, if it has one. */
+function jsonErrorCode(text: string): Code | undefined {
+  try {
+    const code = (JSON.parse(text) as { code?: unknown }).code;
+    return typeof code === "number" && code in Code ? (code as Code) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Calls `f` until it answers, a refusal is final, or the deadline passes. */

@@ -120,6 +120,9 @@ function coreEnv(
     TRONPAY_RATE_READ_PER_MIN: "10000000",
     TRONPAY_WEBHOOK_ALLOW_LOOPBACK: "true",
     TRONPAY_WEBHOOK_BACKOFF_MS: "500",
+    // The receiver is on loopback; a short send timeout keeps a killed core's claims (leased
+    // for twice the timeout plus 5 s) well inside the final webhook wait.
+    TRONPAY_WEBHOOK_TIMEOUT_MS: "5000",
     ...extra,
   };
 }
@@ -163,6 +166,9 @@ async function startEdge(
       TRONPAY_EDGE_PORT: String(port),
       TRONPAY_EDGE_DATA_DIR: join(dir, "edge"),
       TRONPAY_EDGE_MAX_CONCURRENT: "1024",
+      // The edge rate-limits too (like core, one principal sending thousands of writes).
+      TRONPAY_RATE_WRITE_PER_MIN: "10000000",
+      TRONPAY_RATE_READ_PER_MIN: "10000000",
       LOG_LEVEL: "info",
     },
   });

@@ -1,5 +1,6 @@
 // Container health checks for images without a shell or curl (distroless): exit 0 when healthy.
-//   node healthcheck.mjs grpc 127.0.0.1:50051   standard gRPC health Check, SERVING only
+//   node healthcheck.mjs grpc 127.0.0.1:50051 [SERVICE]   standard gRPC health Check, SERVING
+//     only; SERVICE "" (the default) is the whole server, grpc.health.v1.Health the process alone
 //   node healthcheck.mjs http http://127.0.0.1:8080/healthz   any 2xx
 //   node healthcheck.mjs socket /run/tronpay/signer.sock      the Unix socket accepts a connection
 // Plain JavaScript on Node's built-ins so that it runs in the image without tsx or a build.
@@ -11,8 +12,8 @@ const TIMEOUT_MS = 3000;
 // grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING
 const SERVING = 1;
 
-/** Resolves true when core's grpc.health.v1.Health/Check answers SERVING for the server. */
-export function checkGrpc(target, timeoutMs = TIMEOUT_MS) {
+/** Resolves true when core's grpc.health.v1.Health/Check answers SERVING for `service`. */
+export function checkGrpc(target, timeoutMs = TIMEOUT_MS, service = "") {
   return new Promise((resolve) => {
     const session = http2.connect(`http://${target}`);
     const finish = (ok) => {
@@ -42,9 +43,20 @@ export function checkGrpc(target, timeoutMs = TIMEOUT_MS) {
     req.on("end", () =>
       finish(grpcStatus === "0" && servingStatus(Buffer.concat(chunks)) === SERVING),
     );
-    // One length-prefixed frame holding an empty HealthCheckRequest (service "" = the server).
-    req.end(Buffer.from([0, 0, 0, 0, 0]));
+    req.end(checkRequestFrame(service));
   });
+}
+
+/** One length-prefixed gRPC frame holding HealthCheckRequest{service} (field 1, a string). */
+export function checkRequestFrame(service) {
+  const name = Buffer.from(service, "utf8");
+  // Service names are short: a one-byte length varint (under 128) is all this writes.
+  if (name.length > 127) throw new Error("service name too long");
+  const message = name.length === 0 ? Buffer.alloc(0) : Buffer.from([0x0a, name.length, ...name]);
+  const frame = Buffer.alloc(5 + message.length);
+  frame.writeUInt32BE(message.length, 1);
+  message.copy(frame, 5);
+  return frame;
 }
 
 /** The status field (1, varint) of a framed HealthCheckResponse; undefined when absent. */
@@ -85,11 +97,12 @@ export function checkSocket(path, timeoutMs = TIMEOUT_MS) {
 const CHECKS = { grpc: checkGrpc, http: checkHttp, socket: checkSocket };
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const [kind, target] = process.argv.slice(2);
+  const [kind, target, service] = process.argv.slice(2);
   const check = CHECKS[kind];
-  if (!check || !target) {
-    process.stderr.write("usage: healthcheck.mjs grpc|http|socket TARGET\n");
+  if (!check || !target || (service !== undefined && kind !== "grpc")) {
+    process.stderr.write("usage: healthcheck.mjs grpc TARGET [SERVICE] | http|socket TARGET\n");
     process.exit(2);
   }
-  check(target).then((ok) => process.exit(ok ? 0 : 1));
+  const checked = kind === "grpc" ? checkGrpc(target, TIMEOUT_MS, service) : check(target);
+  checked.then((ok) => process.exit(ok ? 0 : 1));
 }

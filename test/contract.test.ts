@@ -1,5 +1,7 @@
 import { ScalarType } from "@bufbuild/protobuf";
+import { createConnectRouter } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
+import { type RouteDeps, registerRoutes } from "../src/core/routes.js";
 import { SignerService } from "../src/gen/tronpay/signer/v1/signer_pb.js";
 import { Role } from "../src/gen/tronpay/v1/options_pb.js";
 import { accessOf, httpRuleOf, publicServices, rolesOf } from "../src/shared/api.js";
@@ -65,6 +67,28 @@ describe("the public contract", () => {
       visit(m.output.fields);
     }
     expect(seen.size).toBeGreaterThan(10);
+  });
+
+  it("is all core serves besides gRPC's own health and reflection services, which are not our API", () => {
+    const router = createConnectRouter();
+    // Handler factories only keep their deps: registering needs none of them.
+    registerRoutes({} as RouteDeps)(router);
+    const served = [...new Set(router.handlers.map((h) => h.service))];
+    const ours = served.filter((s) => publicServices.includes(s));
+    expect(ours.map((s) => s.typeName).sort()).toEqual(
+      publicServices.map((s) => s.typeName).sort(),
+    );
+    const standard = served.filter((s) => !publicServices.includes(s));
+    expect(standard.map((s) => s.typeName).sort()).toEqual([
+      "grpc.health.v1.Health",
+      "grpc.reflection.v1.ServerReflection",
+      "grpc.reflection.v1alpha.ServerReflection",
+    ]);
+    for (const method of standard.flatMap((s) => s.methods)) {
+      expect(method.parent.file.proto.package, method.name).toMatch(/^grpc\.(health|reflection)\./);
+      expect(httpRuleOf(method), method.name).toBeUndefined();
+      expect(accessOf(method), method.name).toBeUndefined();
+    }
   });
 
   it("keeps the signer's API internal: no HTTP rules, no access options", () => {

@@ -1,6 +1,7 @@
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import type { DatabasePool } from "slonik";
 import type { Logger } from "../shared/log.js";
+import { connectRedis, createRateLimits, type RateLimits } from "../shared/rate-limit.js";
 import { createJwtVerifier } from "./auth/jwt-verify.js";
 import {
   MemoryRevocationList,
@@ -10,7 +11,6 @@ import {
 import { loadOrCreateSigningKey } from "./auth/signing-key.js";
 import { syncRevocations, type TokenSettings } from "./auth/tokens.js";
 import type { CoreConfig } from "./config.js";
-import { createRateLimits, type RateLimits } from "./interceptors/rate-limit.js";
 
 /** Everything access control needs at run time, built from config. */
 export interface Access {
@@ -76,26 +76,4 @@ export async function setUpAccess(
     redis?.disconnect();
   };
   return { redis, limits, revocations, tokens, verify, stop };
-}
-
-/**
- * A Redis client that fails fast while Redis is down (no offline queue, one retry), so the
- * rate limiter's in-memory insurance takes over instead of calls hanging.
- */
-export function connectRedis(url: string, log: Logger): Redis {
-  const redis = new Redis(url, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    connectTimeout: 2_000,
-    retryStrategy: (times) => Math.min(times * 200, 5_000),
-  });
-  let warned = false;
-  redis.on("error", (err) => {
-    if (!warned) log.warn({ err: err.message }, "redis unreachable; using in-memory limits");
-    warned = true;
-  });
-  redis.on("ready", () => {
-    warned = false;
-  });
-  return redis;
 }

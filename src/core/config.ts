@@ -9,6 +9,8 @@ export const coreConfigSpec = {
     databaseUrl: z.string().min(1),
     /** Connections in core's pool; 1 for the embedded PGlite, which is a single backend. */
     databasePoolSize: zc.positiveInt().max(100).default(10),
+    /** How long core waits at start for the database to answer (s); 0: fail at once. */
+    databaseWaitSec: zc.nonNegativeInt().max(3600).default(0),
     /** Redis for rate limits; empty: in-memory limits only. */
     redisUrl: z.string().default(""),
     /** TRON full node URLs, tried in order. */
@@ -49,12 +51,27 @@ export const coreConfigSpec = {
     directMaxPerDay: z.string().default("1000000"),
     /** Payouts above this need a second principal's approval (whole units). */
     approvalThreshold: z.string().default("5000"),
+    /**
+     * Energy top-up policy (off while empty): the wallet whose staked energy is delegated to the
+     * payout wallet before a batch whose USDT transfers need more energy than it has.
+     */
+    energyTopUpStakingWallet: z.string().default(""),
+    /** The wallet kept topped up; empty: the first PAYOUT-purpose wallet created. */
+    energyTopUpPayoutWallet: z.string().default(""),
+    /** Most TRX one top-up delegates (whole TRX). */
+    energyTopUpMaxTrx: z.string().default("100000"),
+    /** No second top-up for the payout wallet within this long of the last one (s). */
+    energyTopUpCooldownSec: zc.nonNegativeInt().default(600),
+    /** How long a batch's transfers wait for the top-up to confirm before paying anyway (s). */
+    energyTopUpWaitSec: zc.nonNegativeInt().default(120),
     /** Hex secp256k1 public key (33 or 65 bytes) of the compliance signer for KYC payouts. */
     compliancePublicKey: z.string().default(""),
     /** Cooling-off before a new or changed payee address may be paid on DIRECT (s). */
     payeeCoolingOffSec: zc.nonNegativeInt().default(86_400),
     /** How often core re-checks in-flight and recently confirmed payouts against the chain (s). */
     reconcileIntervalSec: zc.positiveInt().default(600),
+    /** How often core verifies the whole audit hash chain (s); the result is a metric. */
+    auditVerifyIntervalSec: zc.positiveInt().default(3600),
     /** off: direct to the TRON node; required: only through Tor's SOCKS port, failing closed. */
     torMode: z.enum(["off", "required"]).default("off"),
     torSocksHost: z.string().default("127.0.0.1"),
@@ -100,6 +117,7 @@ export const coreConfigSpec = {
     port: { env: "TRONPAY_CORE_PORT", flag: "port" },
     databaseUrl: { env: "DATABASE_URL", flag: "database-url", secret: true },
     databasePoolSize: { env: "TRONPAY_DATABASE_POOL_SIZE" },
+    databaseWaitSec: { env: "TRONPAY_DATABASE_WAIT_SEC" },
     redisUrl: { env: "REDIS_URL", secret: true },
     nodeUrls: { env: "TRON_NODE_URL", flag: "node-url" },
     usdtContract: { env: "TRONPAY_USDT_CONTRACT", flag: "usdt-contract" },
@@ -120,9 +138,15 @@ export const coreConfigSpec = {
     directMaxPerPayout: { env: "TRONPAY_DIRECT_MAX_PER_PAYOUT" },
     directMaxPerDay: { env: "TRONPAY_DIRECT_MAX_PER_DAY" },
     approvalThreshold: { env: "TRONPAY_APPROVAL_THRESHOLD" },
+    energyTopUpStakingWallet: { env: "TRONPAY_ENERGY_TOPUP_STAKING_WALLET" },
+    energyTopUpPayoutWallet: { env: "TRONPAY_ENERGY_TOPUP_PAYOUT_WALLET" },
+    energyTopUpMaxTrx: { env: "TRONPAY_ENERGY_TOPUP_MAX_TRX" },
+    energyTopUpCooldownSec: { env: "TRONPAY_ENERGY_TOPUP_COOLDOWN_SEC" },
+    energyTopUpWaitSec: { env: "TRONPAY_ENERGY_TOPUP_WAIT_SEC" },
     compliancePublicKey: { env: "TRONPAY_COMPLIANCE_PUBLIC_KEY" },
     payeeCoolingOffSec: { env: "TRONPAY_PAYEE_COOLING_OFF_SEC" },
     reconcileIntervalSec: { env: "TRONPAY_RECONCILE_INTERVAL_SEC" },
+    auditVerifyIntervalSec: { env: "TRONPAY_AUDIT_VERIFY_INTERVAL_SEC" },
     torMode: { env: "TOR_MODE", flag: "tor-mode" },
     torSocksHost: { env: "TOR_SOCKS_HOST" },
     torSocksPort: { env: "TOR_SOCKS_PORT" },

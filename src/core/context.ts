@@ -1,13 +1,9 @@
 import { createContextKey, type HandlerContext } from "@connectrpc/connect";
-import type { Role } from "../gen/tronpay/v1/options_pb.js";
+import type { Principal } from "../shared/access-gate.js";
 import { AppError } from "../shared/errors.js";
 
 /** Who is calling: set by the auth interceptor, read by handlers. */
-export interface Principal {
-  /** Stable id: "key:<api key id>" or "jwt:<sub>". */
-  id: string;
-  roles: readonly Role[];
-}
+export type { Principal } from "../shared/access-gate.js";
 
 /** The authenticated principal of a call (undefined only before auth has run). */
 export const principalKey = createContextKey<Principal | undefined>(undefined, {

@@ -1,6 +1,5 @@
 import { createClient } from "@connectrpc/connect";
 import { hex } from "@scure/base";
-import { sql } from "slonik";
 import { SignerService } from "../gen/tronpay/signer/v1/signer_pb.js";
 import { describeConfig, loadConfig, parseFlags } from "../shared/config.js";
 import { errorInterceptor, unixSocketTransport } from "../shared/connect.js";
@@ -10,21 +9,25 @@ import { createSocksFetch } from "../shared/tor-socks.js";
 import { setUpAccess } from "./access.js";
 import { isPaused } from "./admin/pause.js";
 import { serveAdminHttp } from "./admin-http.js";
+import { startAuditJob } from "./audit-job.js";
 import { createChain } from "./chain/index.js";
 import { type CoreConfig, coreConfigSpec } from "./config.js";
 import { migrate } from "./db/migrate.js";
 import { openDatabase } from "./db/pool.js";
+import { openWhenUp } from "./db/wait.js";
 import type { EngineSettings } from "./engine/deps.js";
 import { startEngine } from "./engine/worker.js";
 import { startFollower } from "./follower/follower.js";
+import { startCoreHealth } from "./health/index.js";
 import { purgeIdempotencyKeys } from "./idempotency.js";
 import { clientContextValues, createAuthInterceptor } from "./interceptors/auth.js";
 import { createObserveInterceptor, forwardRequestId } from "./interceptors/observe.js";
-import { createMetrics } from "./metrics.js";
+import { createMetrics, nodeObserver, signerMetricsInterceptor } from "./metrics.js";
 import { startReconcileJob } from "./payouts/reconcile-job.js";
 import type { PayoutRules } from "./payouts/validate.js";
 import { registerRoutes } from "./routes.js";
 import { serveCore } from "./server.js";
+import { createEnergyTopUp, topUpSettingsOf } from "./staking/topup.js";
 import { startWebhooks, webhookDepsOf } from "./webhooks/setup.js";
 
 /** The engine settings from config. */
@@ -72,9 +75,18 @@ export async function runCore(argv: readonly string[], env: NodeJS.ProcessEnv, l
   });
   const logger = log ?? createLogger({ name: "core", level: config.logLevel });
   logger.info({ config: describeConfig(coreConfigSpec, config) }, "core starting");
-  const pool = await openDatabase(config.databaseUrl, config.databasePoolSize);
+  const pool = await openWhenUp(() => openDatabase(config.databaseUrl, config.databasePoolSize), {
+    waitMs: config.databaseWaitSec * 1000,
+    log: logger,
+  });
   const applied = await migrate(pool);
   if (applied.length > 0) logger.info({ applied }, "migrations applied");
+  // Scrape-time series read the chain created just below (scrapes start once serving).
+  const metrics = createMetrics({
+    pool,
+    node: () => chain.status(),
+    balances: (address) => chain.balances(address),
+  });
   const chain = createChain({
     nodeUrls: [...config.nodeUrls],
     usdtContract: config.usdtContract,
@@ -84,13 +96,15 @@ export async function runCore(argv: readonly string[], env: NodeJS.ProcessEnv, l
       config.torMode === "required"
         ? createSocksFetch({ host: config.torSocksHost, port: config.torSocksPort })
         : undefined,
+    observer: nodeObserver(metrics),
   });
   const signer = createClient(
     SignerService,
-    unixSocketTransport(config.signerSocket, [forwardRequestId]),
+    unixSocketTransport(config.signerSocket, [forwardRequestId, signerMetricsInterceptor(metrics)]),
   );
   const clock = Date.now;
   const webhooks = webhookDepsOf(config);
+  const energyTopUp = topUpSettingsOf(config);
   const engine = startEngine(
     {
       pool,
@@ -99,15 +113,32 @@ export async function runCore(argv: readonly string[], env: NodeJS.ProcessEnv, l
       log: logger.child({ component: "engine" }),
       isPaused: () => isPaused(pool),
       settings: engineSettingsOf(config),
+      onPayoutConfirmed: (asset, seconds) =>
+        metrics.payoutConfirmSeconds.observe({ asset }, seconds),
+      beforeSign:
+        energyTopUp &&
+        createEnergyTopUp({
+          pool,
+          chain,
+          log: logger.child({ component: "energy-topup" }),
+          settings: energyTopUp,
+          leaseMs: config.leaseMs,
+        }),
     },
     { concurrency: config.workers, pollMs: config.pollMs },
   );
-  const metrics = createMetrics({ pool, node: () => chain.status() });
   const access = await setUpAccess(config, {
     pool,
     log: logger,
     clock,
     onReject: (kind) => metrics.rateLimited.inc({ kind }),
+  });
+  const health = await startCoreHealth({
+    pool,
+    redis: access.redis,
+    signer,
+    chain,
+    log: logger.child({ component: "health" }),
   });
   const server = await serveCore({
     host: config.host,
@@ -122,7 +153,9 @@ export async function runCore(argv: readonly string[], env: NodeJS.ProcessEnv, l
       ...webhooks,
       feeLimitSun: engineSettingsOf(config).feeLimitSun,
       payeeCoolingOffMs: config.payeeCoolingOffSec * 1000,
+      energyTopUp,
       tokens: { settings: access.tokens, revocations: access.revocations },
+      health: health.monitor,
     }),
     interceptors: [
       createObserveInterceptor({ log: logger, metrics }),
@@ -141,18 +174,8 @@ export async function runCore(argv: readonly string[], env: NodeJS.ProcessEnv, l
     host: config.adminHost,
     port: config.adminPort,
     metrics,
-    checks: [
-      { name: "postgres", check: async () => void (await pool.query(sql.unsafe`SELECT 1`)) },
-      {
-        name: "node",
-        check: async () => {
-          if (!chain.status().reachable) throw new Error("TRON node unreachable or breaker open");
-        },
-      },
-      ...(access.redis
-        ? [{ name: "redis", check: async () => void (await access.redis?.ping()) }]
-        : []),
-    ],
+    // The same checks as the gRPC health service: PostgreSQL, Redis, the signer, the node.
+    checks: health.probes,
   });
   const purge = setInterval(() => void purgeIdempotencyKeys(pool).catch(() => {}), 3_600_000);
   purge.unref();
@@ -175,14 +198,26 @@ export async function runCore(argv: readonly string[], env: NodeJS.ProcessEnv, l
     pool,
     logger.child({ component: "webhooks" }),
     webhooks,
+    (endpoint, ok) => metrics.webhookDeliveries.inc({ endpoint, outcome: ok ? "ok" : "error" }),
   );
+  const auditJob = startAuditJob({
+    pool,
+    log: logger.child({ component: "audit" }),
+    intervalMs: config.auditVerifyIntervalSec * 1000,
+    onVerified: (ok, atMs) => {
+      metrics.auditChainOk.set(ok ? 1 : 0);
+      metrics.auditVerifiedAt.set(atMs / 1000);
+    },
+  });
   logger.info({ url: server.url, adminUrl: admin.url }, "core ready");
   const stop = async () => {
     clearInterval(purge);
+    await auditJob.stop();
     await webhookWorker.stop();
     await reconcile.stop();
     await follower.stop();
     await server.close();
+    health.stop();
     await admin.close();
     await engine.stop();
     await access.stop();

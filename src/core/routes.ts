@@ -1,4 +1,5 @@
 import type { ConnectRouter } from "@connectrpc/connect";
+import { Health } from "../gen/health/v1/health_pb.js";
 import { AdminService } from "../gen/tronpay/v1/admin_pb.js";
 import { NetworkService } from "../gen/tronpay/v1/network_pb.js";
 import { PayeeService } from "../gen/tronpay/v1/payee_pb.js";
@@ -8,9 +9,11 @@ import { UsdtService } from "../gen/tronpay/v1/usdt_pb.js";
 import { WalletService } from "../gen/tronpay/v1/wallet_pb.js";
 import { WebhookService } from "../gen/tronpay/v1/webhook_pb.js";
 import { type AdminDeps, createAdminHandlers } from "./admin/handlers.js";
+import { createHealthHandlers, type HealthMonitor } from "./health/index.js";
 import { createNetworkHandlers, type NetworkHandlerDeps } from "./network/handlers.js";
 import { createPayeeHandlers, type PayeeHandlerDeps } from "./payees/handlers.js";
 import { createPayoutHandlers, type PayoutHandlerDeps } from "./payouts/handlers.js";
+import { registerReflection } from "./reflection/service.js";
 import { createStakingHandlers, type StakingHandlerDeps } from "./staking/handlers.js";
 import { createUsdtHandlers, type UsdtHandlerDeps } from "./usdt/handlers.js";
 import { createWalletHandlers, type WalletHandlerDeps } from "./wallets/handlers.js";
@@ -23,7 +26,7 @@ export type RouteDeps = PayoutHandlerDeps &
   PayeeHandlerDeps &
   WebhookHandlerDeps &
   UsdtHandlerDeps &
-  StakingHandlerDeps;
+  StakingHandlerDeps & { health: HealthMonitor };
 
 /**
  * Every service core serves, registered in one place. An RPC whose handler is not built yet is
@@ -39,5 +42,8 @@ export function registerRoutes(deps: RouteDeps): (router: ConnectRouter) => void
     router.service(AdminService, createAdminHandlers(deps));
     router.service(PayeeService, createPayeeHandlers(deps));
     router.service(WebhookService, createWebhookHandlers(deps));
+    // The standard gRPC services: health (probes), then reflection, which describes all above.
+    router.service(Health, createHealthHandlers(deps.health));
+    registerReflection(router);
   };
 }

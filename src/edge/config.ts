@@ -52,6 +52,27 @@ export const edgeConfigSpec = {
      * next to the onion, e.g. behind a reverse proxy). Off by default.
      */
     clearnet: zc.bool().default(false),
+    /**
+     * How long the edge keeps core's answer about a credential (WhoAmI) before asking again
+     * (s): a revoked or expired API key stops passing the edge within this time (core refuses
+     * it at once anyway). Rejections are kept as long, so a wrong key does not reach core
+     * again and again. 0 asks core on every request.
+     */
+    authCacheTtlSec: zc.nonNegativeInt().default(30),
+    /** Credentials remembered at most; the oldest are dropped first. */
+    authCacheSize: zc.positiveInt().default(10_000),
+    /** Calls per window per principal and read method (the same setting as core's). */
+    rateReadPerMin: zc.positiveInt().default(1200),
+    /** Calls per window per principal and write method. */
+    rateWritePerMin: zc.positiveInt().default(120),
+    /** Failed authentications per window per client address before it is refused. */
+    rateAuthFailuresPerMin: zc.positiveInt().default(20),
+    /** The rate-limit window (s); the per-minute figures count per window. Tests shorten it. */
+    rateWindowSec: zc.positiveInt().default(60),
+    /** Redis for the edge's counters (shared by several edges); empty: in memory. */
+    redisUrl: z.string().default(""),
+    /** Key prefix in Redis; the edge adds "edge:" so its counts stay apart from core's. */
+    redisKeyPrefix: z.string().default("tronpay:"),
     logLevel: z.string().default("info"),
   }),
   sources: {
@@ -76,6 +97,14 @@ export const edgeConfigSpec = {
     onionPort: { env: "TRONPAY_ONION_PORT", flag: "onion-port" },
     onionClientAuth: { env: "TRONPAY_ONION_CLIENT_AUTH" },
     clearnet: { env: "TRONPAY_EDGE_CLEARNET", flag: "clearnet" },
+    authCacheTtlSec: { env: "TRONPAY_EDGE_AUTH_CACHE_TTL_SEC" },
+    authCacheSize: { env: "TRONPAY_EDGE_AUTH_CACHE_SIZE" },
+    rateReadPerMin: { env: "TRONPAY_RATE_READ_PER_MIN" },
+    rateWritePerMin: { env: "TRONPAY_RATE_WRITE_PER_MIN" },
+    rateAuthFailuresPerMin: { env: "TRONPAY_RATE_AUTH_FAILURES_PER_MIN" },
+    rateWindowSec: { env: "TRONPAY_EDGE_RATE_WINDOW_SEC" },
+    redisUrl: { env: "REDIS_URL", secret: true },
+    redisKeyPrefix: { env: "TRONPAY_REDIS_KEY_PREFIX" },
     logLevel: { env: "LOG_LEVEL", flag: "log-level" },
   },
 } satisfies ConfigSpec<z.AnyZodObject>;

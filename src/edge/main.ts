@@ -3,6 +3,7 @@ import type http2 from "node:http2";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { describeConfig, loadConfig, parseFlags } from "../shared/config.js";
 import { createLogger, type Logger } from "../shared/log.js";
+import { createEdgeAccess } from "./access/gate.js";
 import { checkTorListener, type EdgeConfig, edgeConfigSpec } from "./config.js";
 import { renderDocs } from "./docs.js";
 import { buildOpenApi } from "./openapi.js";
@@ -52,11 +53,13 @@ export async function runEdge(
     nodeOptions: options.coreSessionOptions ?? {},
   });
   const probe = new CoreProxy(config.coreUrl, 0, options.coreSessionOptions);
+  const access = createEdgeAccess(config, { transport, log });
   let onion: EdgeOnion | undefined;
   const server = await startEdgeServer({
     config,
     transport,
     routes,
+    access,
     log,
     coreSessionOptions: options.coreSessionOptions,
     pages: {
@@ -74,6 +77,7 @@ export async function runEdge(
       // Invalid onion options (a malformed client key): no REST without its onion.
       probe.close();
       await server.close();
+      await access.stop();
       throw err;
     }
   }
@@ -82,6 +86,7 @@ export async function runEdge(
     await onion?.stop();
     probe.close();
     await server.close();
+    await access.stop();
   };
   return { url: server.url, onionAddress: () => onion?.address(), stop };
 }

@@ -84,6 +84,16 @@ describe("the OpenAPI document", () => {
     ]);
     expect(JSON.stringify(watch["403"])).toContain("#/components/schemas/google.rpc.Status");
   });
+
+  it("documents the RateLimit-* headers on answers and Retry-After on 429", () => {
+    const responses = op("/v1/payouts", "post").responses as Record<string, Json>;
+    expect(Object.keys(responses["200"]?.headers as Json)).toEqual([
+      "RateLimit-Limit",
+      "RateLimit-Remaining",
+      "RateLimit-Reset",
+    ]);
+    expect(Object.keys(responses["429"]?.headers as Json)).toContain("Retry-After");
+  });
 });
 
 describe("the docs page", () => {

@@ -1,6 +1,5 @@
 import type { DescField, DescMessage } from "@bufbuild/protobuf";
-import { roleProtoName } from "../core/auth/roles.js";
-import { rolesOf } from "../shared/api.js";
+import { roleProtoName, rolesOf } from "../shared/api.js";
 import { type Schema, SchemaRegistry } from "./openapi-schema.js";
 import type { RestRoute } from "./transcode/rules.js";
 
@@ -12,7 +11,10 @@ type Operation = Record<string, unknown>;
 
 const STATUS_SCHEMA: Schema = {
   type: "object",
-  description: "google.rpc.Status; details carry a google.rpc.ErrorInfo with our stable reason.",
+  description:
+    "google.rpc.Status. details holds every error detail as google.protobuf.Any JSON: first a " +
+    "google.rpc.ErrorInfo with our stable reason (docs/errors.md), then any others the error " +
+    "carries (google.rpc.BadRequest, google.rpc.RetryInfo, tronpay.v1.PayoutBatchItemErrors, …).",
   properties: {
     code: { type: "integer", format: "int32", description: "gRPC / Connect code number" },
     message: { type: "string" },
@@ -21,15 +23,44 @@ const STATUS_SCHEMA: Schema = {
       items: {
         type: "object",
         properties: {
-          "@type": { type: "string", const: "type.googleapis.com/google.rpc.ErrorInfo" },
-          reason: { type: "string", description: "Stable reason, see docs/errors.md" },
-          domain: { type: "string", const: "tronpay" },
-          metadata: { type: "object", additionalProperties: { type: "string" } },
+          "@type": {
+            type: "string",
+            description: "type.googleapis.com/<message name>, e.g. google.rpc.ErrorInfo",
+          },
+          reason: { type: "string", description: "ErrorInfo: stable reason, see docs/errors.md" },
+          domain: { type: "string", description: 'ErrorInfo: always "tronpay"' },
+          metadata: {
+            type: "object",
+            additionalProperties: { type: "string" },
+            description: "ErrorInfo: safe facts, e.g. field, required, retry_after_ms",
+          },
         },
+        required: ["@type"],
+        additionalProperties: true,
       },
     },
   },
   required: ["code", "message", "details"],
+};
+
+/** RateLimit-* (draft-ietf-httpapi-ratelimit-headers-06) and Retry-After, documented once. */
+const RATE_HEADERS: Record<string, Schema> = {
+  "RateLimit-Limit": {
+    description: "Calls allowed per window for this principal and operation.",
+    schema: { type: "integer" },
+  },
+  "RateLimit-Remaining": {
+    description: "Calls left in the current window.",
+    schema: { type: "integer" },
+  },
+  "RateLimit-Reset": {
+    description: "Seconds until the window ends.",
+    schema: { type: "integer" },
+  },
+};
+const RETRY_AFTER: Schema = {
+  description: "Seconds to wait before retrying.",
+  schema: { type: "integer" },
 };
 
 const ERROR_STATUSES: Record<string, string> = {
@@ -194,6 +225,7 @@ function responses(route: RestRoute, registry: SchemaRegistry): Record<string, u
       status,
       {
         description,
+        ...(status === "429" ? { headers: { "Retry-After": RETRY_AFTER, ...RATE_HEADERS } } : {}),
         content: {
           "application/json": { schema: { $ref: "#/components/schemas/google.rpc.Status" } },
         },
@@ -210,6 +242,7 @@ function responses(route: RestRoute, registry: SchemaRegistry): Record<string, u
       "200": {
         description:
           "A stream: newline-delimited JSON, or Server-Sent Events with Accept: text/event-stream.",
+        headers: RATE_HEADERS,
         content: {
           "application/x-ndjson": { schema: line },
           "text/event-stream": { schema: { type: "string" } },
@@ -219,7 +252,11 @@ function responses(route: RestRoute, registry: SchemaRegistry): Record<string, u
     };
   }
   return {
-    "200": { description: "OK", content: { "application/json": { schema: body } } },
+    "200": {
+      description: "OK",
+      headers: RATE_HEADERS,
+      content: { "application/json": { schema: body } },
+    },
     ...errors,
   };
 }

@@ -39,9 +39,9 @@ export async function serveRest(
   route: RestRoute,
   segments: string[],
   query: URLSearchParams,
+  requestId: string = requestIdOf(req),
 ): Promise<void> {
   const input = await buildRequest(deps, req, route, segments, query);
-  const requestId = requestIdOf(req);
   const headers = forwardHeaders(req, requestId);
   const abort = new AbortController();
   res.once("close", () => abort.abort());
@@ -147,7 +147,8 @@ function responseJson(schema: DescMessage, message: Message, responseBody: strin
   return field ? (json[field.jsonName] ?? null) : json;
 }
 
-function requestIdOf(req: EdgeRequest): string {
+/** The request's correlation id: the client's x-request-id when it is sane, else a new one. */
+export function requestIdOf(req: EdgeRequest): string {
   const given = header(req, "x-request-id");
   // Only a short printable id is passed on; anything else is replaced, not trusted.
   return given && /^[\x21-\x7e]{1,128}$/.test(given) ? given : randomUUID();

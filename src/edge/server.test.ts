@@ -1,13 +1,29 @@
+import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, createRouterTransport } from "@connectrpc/connect";
+import {
+  Code,
+  ConnectError,
+  createClient,
+  createRouterTransport,
+  type Interceptor,
+} from "@connectrpc/connect";
+import {
+  createConnectTransport,
+  createGrpcTransport,
+  createGrpcWebTransport,
+} from "@connectrpc/connect-node";
 import { afterEach, describe, expect, it } from "vitest";
+import { AdminService } from "../gen/tronpay/v1/admin_pb.js";
+import { Role } from "../gen/tronpay/v1/options_pb.js";
 import { PayoutSchema, PayoutService } from "../gen/tronpay/v1/payout_pb.js";
 import { loadConfig } from "../shared/config.js";
+import { AppError, reasonOf, toConnectError } from "../shared/errors.js";
 import { createLogger } from "../shared/log.js";
+import { createEdgeAccess, type EdgeAccess } from "./access/gate.js";
 import { edgeConfigSpec } from "./config.js";
 import { type EdgeServer, startEdgeServer } from "./server.js";
 import type { StaticPages, TorReadiness } from "./static.js";
@@ -17,7 +33,24 @@ import { restRoutesOf } from "./transcode/rules.js";
 const seen: { header?: Headers; timeoutMs?: number | undefined; key?: string } = {};
 let release: () => void = () => {};
 
+/** Well-formed API keys the stub core knows: an admin's and an auditor's. */
+const newKey = () =>
+  `tp_${randomBytes(12).toString("hex")}_${randomBytes(32).toString("base64url")}`;
+const KEY = newKey();
+const AUDITOR_KEY = newKey();
+const whoAmIAsked: string[] = [];
+
 const transport = createRouterTransport(({ service }) => {
+  // The stub core's answer about a credential, as core's WhoAmI gives it.
+  service(AdminService, {
+    whoAmI(_req, ctx) {
+      const presented = (ctx.requestHeader.get("authorization") ?? "").replace(/^Bearer /, "");
+      whoAmIAsked.push(presented);
+      if (presented === KEY) return { principal: "key:admin", roles: [Role.ADMIN] };
+      if (presented === AUDITOR_KEY) return { principal: "key:auditor", roles: [Role.AUDITOR] };
+      throw toConnectError(new AppError("auth.unauthenticated", "missing or invalid credentials"));
+    },
+  });
   service(PayoutService, {
     createPayout(req, ctx) {
       seen.header = ctx.requestHeader;
@@ -34,18 +67,30 @@ const transport = createRouterTransport(({ service }) => {
 });
 
 let server: EdgeServer | undefined;
+let access: EdgeAccess | undefined;
 afterEach(async () => {
   release();
   await server?.close();
+  await access?.stop();
 });
+
+/** fetch with the admin key, as an API client sends it. */
+function authed(url: string, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (!headers.has("authorization")) headers.set("authorization", `Bearer ${KEY}`);
+  return fetch(url, { ...init, headers });
+}
 
 async function start(env: Record<string, string> = {}, pages: Partial<StaticPages> = {}) {
   const config = loadConfig(edgeConfigSpec, {
     env: { TRONPAY_EDGE_PORT: "0", TRONPAY_CORE_URL: "http://127.0.0.1:9", ...env },
   });
+  const log = createLogger({ name: "edge", level: "silent" });
+  access = createEdgeAccess(config, { transport, log });
   server = await startEdgeServer({
     config,
     transport,
+    access,
     routes: restRoutesOf(),
     log: createLogger({ name: "edge", level: "silent" }),
     pages: { openapiJson: "{}", docsHtml: "<p>x</p>", ready: async () => false, ...pages },
@@ -56,12 +101,12 @@ async function start(env: Record<string, string> = {}, pages: Partial<StaticPage
 describe("the edge server", () => {
   it("fills idempotency_key from the header, forwards credentials, request id and a deadline", async () => {
     const url = await start({ TRONPAY_EDGE_DEADLINE_MS: "7000" });
-    const res = await fetch(`${url}/v1/payouts`, {
+    const res = await authed(`${url}/v1/payouts`, {
       method: "POST",
       headers: {
         "content-type": "application/json",
         "idempotency-key": "k-1",
-        authorization: "Bearer tp_x",
+        authorization: `Bearer ${KEY}`,
         "x-request-id": "req-42",
         cookie: "not=forwarded",
       },
@@ -72,7 +117,7 @@ describe("the edge server", () => {
       payout: expect.objectContaining({ id: "p_1", clientReference: "ref" }),
     });
     expect(seen.key).toBe("k-1");
-    expect(seen.header?.get("authorization")).toBe("Bearer tp_x");
+    expect(seen.header?.get("authorization")).toBe(`Bearer ${KEY}`);
     expect(seen.header?.get("x-request-id")).toBe("req-42");
     expect(seen.header?.get("cookie")).toBeNull();
     expect(seen.timeoutMs).toBeGreaterThan(6000);
@@ -82,7 +127,7 @@ describe("the edge server", () => {
 
   it("prefers the body's idempotency_key over the header", async () => {
     const url = await start();
-    await fetch(`${url}/v1/payouts`, {
+    await authed(`${url}/v1/payouts`, {
       method: "POST",
       headers: { "content-type": "application/json", "idempotency-key": "header" },
       body: JSON.stringify({ idempotencyKey: "body" }),
@@ -92,7 +137,7 @@ describe("the edge server", () => {
 
   it("sets security headers on API answers", async () => {
     const url = await start();
-    const res = await fetch(`${url}/v1/payouts/p_9`);
+    const res = await authed(`${url}/v1/payouts/p_9`);
     expect(res.headers.get("cache-control")).toBe("no-store");
     expect(res.headers.get("x-content-type-options")).toBe("nosniff");
     expect(res.headers.get("referrer-policy")).toBe("no-referrer");
@@ -100,9 +145,9 @@ describe("the edge server", () => {
 
   it("answers 503 once the concurrency cap is reached", async () => {
     const url = await start({ TRONPAY_EDGE_MAX_CONCURRENT: "1" });
-    const slow = fetch(`${url}/v1/payouts/slow`);
+    const slow = authed(`${url}/v1/payouts/slow`);
     await new Promise((r) => setTimeout(r, 100));
-    const over = await fetch(`${url}/v1/payouts/p_2`);
+    const over = await authed(`${url}/v1/payouts/p_2`);
     expect(over.status).toBe(503);
     expect(((await over.json()) as { details: { reason: string }[] }).details[0]?.reason).toBe(
       "edge.overloaded",
@@ -113,7 +158,7 @@ describe("the edge server", () => {
 
   it("hides internal error text from core", async () => {
     const url = await start();
-    const res = await fetch(`${url}/v1/payouts/boom`);
+    const res = await authed(`${url}/v1/payouts/boom`);
     expect(res.status).toBe(500);
     expect(await res.text()).not.toContain("10.9.8.7");
   });
@@ -152,6 +197,111 @@ describe("the edge server", () => {
   });
 });
 
+describe("the edge's own access check", () => {
+  type Protocol = "connect" | "grpc" | "grpc-web";
+  const payouts = (url: string, key: string | undefined, protocol: Protocol = "connect") => {
+    const options = {
+      baseUrl: url,
+      httpVersion: "2" as const,
+      interceptors: [
+        ((next) => (req) => {
+          if (key !== undefined) req.header.set("authorization", `Bearer ${key}`);
+          return next(req);
+        }) satisfies Interceptor,
+      ],
+    };
+    const transport =
+      protocol === "grpc"
+        ? createGrpcTransport(options)
+        : protocol === "grpc-web"
+          ? createGrpcWebTransport(options)
+          : createConnectTransport(options);
+    return createClient(PayoutService, transport);
+  };
+
+  it("answers 401 without credentials or with a malformed one, without asking core", async () => {
+    const url = await start();
+    const asked = whoAmIAsked.length;
+    for (const authorization of [undefined, "Bearer tp_x", "Basic dXNlcjpwdw=="]) {
+      const res = await fetch(`${url}/v1/payouts/p_1`, {
+        headers: authorization ? { authorization } : {},
+      });
+      expect(res.status).toBe(401);
+      const body = (await res.json()) as { details: { reason: string }[] };
+      expect(body.details[0]?.reason).toBe("auth.unauthenticated");
+    }
+    expect(whoAmIAsked.length).toBe(asked);
+  });
+
+  it("asks core once per credential, keeps refusals too, and refuses a role itself", async () => {
+    const url = await start();
+    const before = whoAmIAsked.length;
+    for (let i = 0; i < 3; i++) expect((await authed(`${url}/v1/payouts/p_1`)).status).toBe(200);
+    const unknown = newKey();
+    for (let i = 0; i < 2; i++) {
+      const res = await authed(`${url}/v1/payouts/p_1`, {
+        headers: { authorization: `Bearer ${unknown}` },
+      });
+      expect(res.status).toBe(401);
+    }
+    expect(whoAmIAsked.slice(before)).toEqual([KEY, unknown]);
+    seen.key = undefined;
+    const denied = await authed(`${url}/v1/payouts`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${AUDITOR_KEY}`,
+        "content-type": "application/json",
+        "idempotency-key": "k-denied",
+      },
+      body: "{}",
+    });
+    expect(denied.status).toBe(403);
+    const body = (await denied.json()) as { details: { metadata: Record<string, string> }[] };
+    expect(body.details[0]?.metadata.required).toContain("ROLE_OPERATOR");
+    expect(seen.key).toBeUndefined();
+  });
+
+  it("counts calls per principal and method, with RateLimit-* headers and Retry-After", async () => {
+    const url = await start({ TRONPAY_RATE_READ_PER_MIN: "2", TRONPAY_EDGE_RATE_WINDOW_SEC: "1" });
+    const first = await authed(`${url}/v1/payouts/p_1`);
+    expect(first.headers.get("ratelimit-limit")).toBe("2");
+    expect(first.headers.get("ratelimit-remaining")).toBe("1");
+    expect(Number(first.headers.get("ratelimit-reset"))).toBe(1);
+    expect((await authed(`${url}/v1/payouts/p_1`)).headers.get("ratelimit-remaining")).toBe("0");
+    const over = await authed(`${url}/v1/payouts/p_1`);
+    expect(over.status).toBe(429);
+    expect(over.headers.get("retry-after")).toBe("1");
+    expect(over.headers.get("ratelimit-remaining")).toBe("0");
+    const types = ((await over.json()) as { details: { "@type": string }[] }).details.map(
+      (d) => d["@type"],
+    );
+    expect(types).toContain("type.googleapis.com/google.rpc.RetryInfo");
+    await new Promise((r) => setTimeout(r, 1_100));
+    expect((await authed(`${url}/v1/payouts/p_1`)).status).toBe(200);
+  });
+
+  it("refuses pass-through RPCs in the client's own protocol", async () => {
+    const url = await start();
+    for (const rpc of ["connect", "grpc", "grpc-web"] as const) {
+      const err = await payouts(url, undefined, rpc)
+        .getPayout({ id: "p_1" })
+        .catch((e: unknown) => e);
+      expect(err, rpc).toBeInstanceOf(ConnectError);
+      expect((err as ConnectError).code, rpc).toBe(Code.Unauthenticated);
+      expect(reasonOf(err), rpc).toBe("auth.unauthenticated");
+      const denied = await payouts(url, AUDITOR_KEY, rpc)
+        .createPayout({ idempotencyKey: "k" })
+        .catch((e: unknown) => e);
+      expect(reasonOf(denied), rpc).toBe("auth.permission_denied");
+      // A server stream (Connect answers it with an end-stream message).
+      const stream = async () => {
+        for await (const _ of payouts(url, undefined, rpc).watchPayoutBatch({ id: "b_1" }));
+      };
+      expect(reasonOf(await stream().catch((e: unknown) => e)), rpc).toBe("auth.unauthenticated");
+    }
+  });
+});
+
 describe("CORS", () => {
   const preflight = (url: string, origin: string) =>
     fetch(`${url}/v1/payouts`, {
@@ -174,7 +324,7 @@ describe("CORS", () => {
     expect(ok.headers.get("access-control-allow-headers")).toContain("idempotency-key");
     const other = await preflight(url, "http://127.0.0.1:6666");
     expect(other.headers.get("access-control-allow-origin")).toBeNull();
-    const get = await fetch(`${url}/v1/payouts/p_1`, {
+    const get = await authed(`${url}/v1/payouts/p_1`, {
       headers: { origin: "http://127.0.0.1:5555" },
     });
     expect(get.headers.get("access-control-allow-origin")).toBe("http://127.0.0.1:5555");

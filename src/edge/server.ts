@@ -1,14 +1,16 @@
 import type http2 from "node:http2";
 import type { AddressInfo } from "node:net";
-import type { Transport } from "@connectrpc/connect";
+import { Code, ConnectError, type Transport } from "@connectrpc/connect";
 import { AppError } from "../shared/errors.js";
 import type { Logger } from "../shared/log.js";
+import { type EdgeAccess, rpcMethodOf } from "./access/gate.js";
 import type { EdgeConfig } from "./config.js";
 import { applyCors } from "./cors.js";
-import { type EdgeRequest, type EdgeResponse, sendError } from "./http.js";
+import { type EdgeRequest, type EdgeResponse, header, sendError } from "./http.js";
 import { createDualServer } from "./listener.js";
 import { CoreProxy, isRpcRequest } from "./proxy.js";
-import { serveRest } from "./rest.js";
+import { requestIdOf, serveRest } from "./rest.js";
+import { sendRpcError } from "./rpc-errors.js";
 import { type StaticPages, serveStatic } from "./static.js";
 import { buildRouteTrie, type RestRoute } from "./transcode/rules.js";
 import type { RouteTrie } from "./transcode/trie.js";
@@ -20,6 +22,8 @@ export interface EdgeServerDeps {
   transport: Transport;
   routes: readonly RestRoute[];
   pages: StaticPages;
+  /** The edge's own auth and rate-limit check, run before anything reaches core. */
+  access: EdgeAccess;
   log: Logger;
   /** Options for the pass-through's HTTP/2 session to core. */
   coreSessionOptions?: http2.ClientSessionOptions | undefined;
@@ -33,10 +37,9 @@ export interface EdgeServer {
 }
 
 /**
- * Auth is left to core on purpose: core's interceptor checks the key against the database,
- * the roles the proto declares and its lockout, and every request the edge forwards goes
- * through it. A second check here would double the database reads per request and could
- * disagree with core's; the edge adds nothing a client could bypass core with.
+ * Serves REST (transcoded to Connect calls on core) and passes Connect, gRPC and gRPC-Web
+ * through. Every API call is checked here first (deps.access: credentials, roles, rate limit),
+ * so refused calls never reach core; core checks every forwarded call again.
  */
 export async function startEdgeServer(deps: EdgeServerDeps): Promise<EdgeServer> {
   const trie = buildRouteTrie(deps.routes);
@@ -105,7 +108,7 @@ async function dispatch(
   if (applyCors(deps.config.corsOrigins, req, res)) return;
   const url = new URL(req.url ?? "/", "http://edge");
   if (await serveStatic(deps.pages, req, res, url.pathname)) return;
-  if (isRpcRequest(req, url.pathname)) return proxy.forward(req, res);
+  if (isRpcRequest(req, url.pathname)) return passThrough(deps, proxy, req, res, url.pathname);
   const match = trie.match(req.method ?? "GET", url.pathname);
   if (!match) {
     throw new AppError("request.invalid", "the path is not valid percent-encoding", {
@@ -123,7 +126,43 @@ async function dispatch(
       metadata: { allow: match.allow.join(",") },
     });
   }
-  await serveRest(restDepsOf(deps), req, res, match.route, match.segments, url.searchParams);
+  const requestId = requestIdOf(req);
+  // On refusals too, so a client can quote the id of a request the edge answered itself.
+  res.setHeader("x-request-id", requestId);
+  setHeaders(res, await deps.access.admit(match.route.method, req, requestId));
+  await serveRest(
+    restDepsOf(deps),
+    req,
+    res,
+    match.route,
+    match.segments,
+    url.searchParams,
+    requestId,
+  );
+}
+
+/** An RPC for core: checked like REST, refused in the client's protocol, else proxied. */
+async function passThrough(
+  deps: EdgeServerDeps,
+  proxy: CoreProxy,
+  req: EdgeRequest,
+  res: EdgeResponse,
+  path: string,
+): Promise<void> {
+  try {
+    const method = rpcMethodOf(path);
+    if (!method) throw new ConnectError("no such RPC", Code.Unimplemented);
+    setHeaders(res, await deps.access.admit(method, req, header(req, "x-request-id")));
+  } catch (err) {
+    sendRpcError(req, res, err);
+    return;
+  }
+  await proxy.forward(req, res);
+}
+
+/** Headers for the answer (RateLimit-*), kept when it is written later. */
+function setHeaders(res: EdgeResponse, headers: Record<string, string>): void {
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
 }
 
 function restDepsOf(deps: EdgeServerDeps) {

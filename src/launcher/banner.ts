@@ -3,6 +3,8 @@ export interface BannerFacts {
   coreUrl: string;
   restUrl?: string;
   adminKey: string;
+  /** The previous run's key, revoked now that this one is printed. */
+  revokedKeyId?: string;
   payoutWallet: { id: string; address: string };
   /** A fresh address to pay in the example (its key was never kept). */
   exampleRecipient: string;
@@ -46,8 +48,8 @@ export function renderBanner(f: BannerFacts): string {
     `  database         ${f.databaseNote}`,
     "",
     `  admin API key    ${f.adminKey}`,
-    "    A local demo: this key is shown here and nowhere else. Every run makes a new one;",
-    "    revoke old ones with `npx tronpay keys revoke <id>` against a real database.",
+    "    A local demo: this key is shown here and nowhere else. Every run makes a new one",
+    `    and revokes the one the run before printed${f.revokedKeyId ? ` (${f.revokedKeyId}, revoked now)` : ""}.`,
     "",
     `  payout wallet    ${f.payoutWallet.id}  ${f.payoutWallet.address}`,
     `                   ${f.fundingNote ?? "funded on the devnet: 10,000 TRX and 100,000 USDT"}`,

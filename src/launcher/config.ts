@@ -22,8 +22,14 @@ export const launcherConfigSpec = {
     edgePort: zc.port().default(8080),
     /** 0 picks a free port for the embedded database. */
     pgPort: zc.port().default(0),
-    /** scrypt work factor (log2) for the generated keystore; tests lower it. */
-    scryptLogN: zc.positiveInt().max(22).default(18),
+    /**
+     * scrypt work factor (log2) for the generated keystore. Lower than the signer's 18 on
+     * purpose: the launcher's passphrase is 32 random bytes (256 bits), which no work factor
+     * makes harder or easier to guess (it only slows guessing of a chosen passphrase), and it
+     * sits in the same directory as the keystore anyway. At 18, the four scrypt runs of a first
+     * start (create, the signer's unlock, one save per demo wallet) were about a third of it.
+     */
+    scryptLogN: zc.positiveInt().max(22).default(14),
     logLevel: z.string().default("info"),
   }),
   sources: {
@@ -62,6 +68,8 @@ export function launcherPaths(dataDir: string) {
     passphrase: join(root, "signer", "passphrase"),
     keystore: join(root, "signer", "keystore.age"),
     signerSocket: join(root, "signer", "signer.sock"),
+    core: join(root, "core"),
+    edge: join(root, "edge"),
     logs: join(root, "logs"),
     state: join(root, "launcher.json"),
   };

@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
 import { join } from "node:path";
 import { type RunningDevnet, startDevnet } from "../devnet/devnet.js";
 import type { Logger } from "../shared/log.js";
@@ -6,21 +7,49 @@ import { type Child, startChild } from "./child.js";
 import type { LauncherConfig, LauncherPaths } from "./config.js";
 import { type EmbeddedPostgres, PGLITE_POOL_SIZE, startEmbeddedPostgres } from "./postgres.js";
 
-/** The database the system uses: the embedded one, or the operator's DATABASE_URL. */
-export interface Database {
+/**
+ * Where core finds its database: DATABASE_URL, or 127.0.0.1:`embeddedPort`, where the embedded
+ * database serves core once the launcher has set it up (core waits for it meanwhile).
+ */
+export interface DatabasePlan {
   url: string;
   poolSize: number;
-  embedded?: EmbeddedPostgres;
+  embeddedPort?: number;
 }
 
-/** Starts PGlite in dataDir/pg unless DATABASE_URL is set. */
-export async function openSystemDatabase(
-  config: LauncherConfig,
-  paths: LauncherPaths,
-): Promise<Database> {
+/** The database plan: DATABASE_URL when set, else PGlite on TRONPAY_PG_PORT or a free port. */
+export async function planDatabase(config: LauncherConfig): Promise<DatabasePlan> {
   if (config.databaseUrl !== "") return { url: config.databaseUrl, poolSize: 10 };
-  const embedded = await startEmbeddedPostgres(paths.pg, config.pgPort);
-  return { url: embedded.url, poolSize: PGLITE_POOL_SIZE, embedded };
+  const port = config.pgPort !== 0 ? config.pgPort : await freePort();
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    poolSize: PGLITE_POOL_SIZE,
+    embeddedPort: port,
+  };
+}
+
+/**
+ * Opens PGlite in dataDir/pg for the plan's embedded database, serving the launcher's own
+ * setup on a port of its own (core's port opens only after: one client at a time).
+ */
+export async function openEmbedded(
+  plan: DatabasePlan,
+  paths: LauncherPaths,
+): Promise<EmbeddedPostgres | undefined> {
+  if (plan.embeddedPort === undefined) return undefined;
+  return startEmbeddedPostgres(paths.pg, 0);
+}
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 /** The TRON node: the in-process devnet (persisted in dataDir/devnet) unless TRON_NODE_URL is set. */
@@ -78,11 +107,14 @@ export function startSignerChild(
   );
 }
 
+/** How long core waits for the database, and the launcher for core (s). */
+export const CORE_DATABASE_WAIT_SEC = 300;
+
 /** The core process against the chosen database, node and signer socket. */
 export function startCoreChild(
   config: LauncherConfig,
   paths: LauncherPaths,
-  db: Database,
+  db: DatabasePlan,
   node: Node,
 ): Child {
   const env: NodeJS.ProcessEnv = {
@@ -90,6 +122,10 @@ export function startCoreChild(
     LOG_LEVEL: config.logLevel,
     DATABASE_URL: db.url,
     TRONPAY_DATABASE_POOL_SIZE: String(db.poolSize),
+    // Core starts with the devnet, before the database is ready (PGlite's first start takes
+    // tens of seconds): it loads its code meanwhile and waits for the database.
+    TRONPAY_DATABASE_WAIT_SEC: String(CORE_DATABASE_WAIT_SEC),
+    TRONPAY_CORE_DATA_DIR: paths.core,
     TRON_NODE_URL: node.url,
     TRONPAY_USDT_CONTRACT: node.usdtContract,
     TRONPAY_SIGNER_SOCKET: paths.signerSocket,
@@ -116,6 +152,8 @@ export function startEdgeChild(
       LOG_LEVEL: config.logLevel,
       TRONPAY_CORE_URL: coreUrl,
       TRONPAY_EDGE_PORT: String(config.edgePort),
+      // The onion service's key and the edge's other files follow the data directory.
+      TRONPAY_EDGE_DATA_DIR: paths.edge,
     },
     join(paths.logs, "edge.log"),
   );

@@ -14,6 +14,11 @@ export const launcherStateSchema = z.object({
   feeWallet: WALLET.optional(),
   /** Addresses already funded on this data directory's devnet. */
   funded: z.array(z.string()).default([]),
+  /**
+   * Id (never the secret) of the admin key printed by the latest run; the next run revokes it
+   * when it prints a new one.
+   */
+  adminKeyId: z.string().optional(),
 });
 
 export type LauncherState = z.infer<typeof launcherStateSchema>;

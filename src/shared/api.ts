@@ -3,7 +3,7 @@ import { getOption, hasOption } from "@bufbuild/protobuf";
 import { http } from "../gen/google/api/annotations_pb.js";
 import { AdminService } from "../gen/tronpay/v1/admin_pb.js";
 import { NetworkService } from "../gen/tronpay/v1/network_pb.js";
-import { type Access, access, Role } from "../gen/tronpay/v1/options_pb.js";
+import { type Access, access, Role, RoleSchema } from "../gen/tronpay/v1/options_pb.js";
 import { PayeeService } from "../gen/tronpay/v1/payee_pb.js";
 import { PayoutService } from "../gen/tronpay/v1/payout_pb.js";
 import { StakingService } from "../gen/tronpay/v1/staking_pb.js";
@@ -32,6 +32,11 @@ export function accessOf(method: DescMethod): Access | undefined {
 export function rolesOf(method: DescMethod): Role[] {
   const declared = accessOf(method)?.roles ?? [];
   return declared.includes(Role.ADMIN) ? [...declared] : [Role.ADMIN, ...declared];
+}
+
+/** The proto name of a role ("ROLE_ADMIN"), as clients see it in the API. */
+export function roleProtoName(role: Role): string {
+  return RoleSchema.value[role]?.name ?? String(role);
 }
 
 /** The google.api.http rule of an RPC, if it has one. */

@@ -91,7 +91,7 @@ const entries = [
   [
     "auth.rate_limited",
     Code.ResourceExhausted,
-    "Too many requests; metadata.retry_after_ms says when to retry.",
+    "Too many requests; metadata.retry_after_ms says when to retry (and metadata.limit the bucket's size). REST answers 429 with Retry-After.",
   ],
   // payouts
   ["payout.not_found", Code.NotFound, "No payout with that id."],

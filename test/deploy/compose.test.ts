@@ -106,6 +106,22 @@ describe("deploy/pi/docker-compose.yml", () => {
     expect(modes.filter(([, m]) => m === "service:edge").map(([n]) => n)).toEqual(["tor"]);
   });
 
+  it("checks core with the gRPC health service, on the process alone (the node is behind Tor)", () => {
+    // Core reaches the node through Tor, which starts after the edge, which waits for core's
+    // health: checking "" (every dependency) here would keep all three waiting on each other.
+    expect(obj(service("core").healthcheck, "core").test).toEqual([
+      "CMD",
+      "/nodejs/bin/node",
+      "healthcheck.mjs",
+      "grpc",
+      "127.0.0.1:50051",
+      "grpc.health.v1.Health",
+    ]);
+    expect(obj(obj(service("edge").depends_on, "edge").core, "core").condition).toBe(
+      "service_healthy",
+    );
+  });
+
   it("publishes no port on the host", () => {
     for (const name of Object.keys(services)) expect(service(name).ports, name).toBeUndefined();
   });

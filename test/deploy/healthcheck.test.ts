@@ -6,8 +6,10 @@ import type { AddressInfo } from "node:net";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fromBinary } from "@bufbuild/protobuf";
 import { afterAll, describe, expect, it } from "vitest";
 import { checkGrpc, checkHttp, checkSocket } from "../../deploy/healthcheck.mjs";
+import { HealthCheckRequestSchema } from "../../src/gen/health/v1/health_pb.js";
 import { ROOT } from "./files.js";
 
 const closers: (() => void)[] = [];
@@ -43,6 +45,28 @@ describe("deploy/healthcheck.mjs", () => {
     expect(await checkGrpc(await grpcServer("0", [0x08, 0x01]))).toBe(true);
     expect(await checkGrpc(await grpcServer("0", [0x08, 0x02]))).toBe(false); // NOT_SERVING
     expect(await checkGrpc(await grpcServer("12", []))).toBe(false); // unimplemented
+  });
+
+  it('grpc: asks for the named service ("" by default) in a HealthCheckRequest', async () => {
+    const asked: string[] = [];
+    const server = http2.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        const frame = Buffer.concat(chunks);
+        const request = fromBinary(HealthCheckRequestSchema, frame.subarray(5));
+        expect(frame.readUInt32BE(1)).toBe(frame.length - 5);
+        asked.push(request.service);
+        const status = request.service === "grpc.health.v1.Health" ? 0x01 : 0x02;
+        res.addTrailers({ "grpc-status": "0" });
+        res.writeHead(200, { "content-type": "application/grpc" });
+        res.end(Buffer.from([0, 0, 0, 0, 2, 0x08, status]));
+      });
+    });
+    const host = await listen(server);
+    expect(await checkGrpc(host)).toBe(false);
+    expect(await checkGrpc(host, 1000, "grpc.health.v1.Health")).toBe(true);
+    expect(asked).toEqual(["", "grpc.health.v1.Health"]);
   });
 
   it("grpc: unhealthy when nothing listens", async () => {
@@ -84,5 +108,6 @@ describe("deploy/healthcheck.mjs", () => {
     expect(await exitCode(["http", `http://${host}/ok`])).toBe(0);
     expect(await exitCode(["http", `http://${host}/bad`])).toBe(1);
     expect(await exitCode(["ping"])).toBe(2);
+    expect(await exitCode(["http", `http://${host}/ok`, "extra"])).toBe(2);
   });
 });

@@ -3,7 +3,7 @@ import { Deployment } from "kubernetes-models/apps/v1";
 import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2";
 import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
-import { ConfigMap, Namespace, Service, ServiceAccount } from "kubernetes-models/v1";
+import { ConfigMap, Namespace, Pod, Service, ServiceAccount } from "kubernetes-models/v1";
 import { z } from "zod";
 import { obj, readYamlDocuments, type Tree, yamlFilesUnder } from "./files.js";
 
@@ -84,6 +84,7 @@ export const VALIDATORS: Record<string, Validate> = {
   "v1/Service": model(Service),
   "v1/ServiceAccount": model(ServiceAccount),
   "v1/ConfigMap": model(ConfigMap),
+  "v1/Pod": model(Pod),
   "v1/Namespace": model(Namespace),
   "autoscaling/v2/HorizontalPodAutoscaler": model(HorizontalPodAutoscaler),
   "policy/v1/PodDisruptionBudget": model(PodDisruptionBudget),

@@ -198,8 +198,18 @@ describe("deploy/k8s manifests", () => {
   it("probes core on the standard gRPC health service at its API port", () => {
     const core = container("tronpay-core", "core");
     const port = (core.ports as Tree[])[0]?.containerPort;
-    for (const probe of ["startupProbe", "readinessProbe", "livenessProbe"])
-      expect(obj(core[probe], probe).grpc, probe).toEqual({ port });
+    // Readiness: the whole server (every dependency); startup and liveness: the process only.
+    expect(obj(core.readinessProbe, "readinessProbe").grpc).toEqual({ port });
+    for (const probe of ["startupProbe", "livenessProbe"])
+      expect(obj(core[probe], probe).grpc, probe).toEqual({
+        port,
+        service: "grpc.health.v1.Health",
+      });
+  });
+
+  it("keeps Tor's SOCKS Service routed while the edge is not ready (core needs it to recover)", () => {
+    const socks = obj(find("Service", "tronpay-tor-socks").spec, "tor-socks");
+    expect(socks.publishNotReadyAddresses).toBe(true);
   });
 
   it("points the HPA, PDBs and Services at workloads that exist", () => {
@@ -249,3 +259,102 @@ describe("deploy/k8s manifests", () => {
 function envNames(sources: Record<string, { env?: string } | undefined>): Set<string> {
   return new Set(Object.values(sources).flatMap((s) => (s?.env ? [s.env] : [])));
 }
+
+describe("deploy/k8s: core replicas and their signers (README, Replicas and their signers)", () => {
+  const envOf = (c: Tree) => (c.env ?? []) as Tree[];
+  const envValue = (c: Tree, name: string) => envOf(c).find((e) => e.name === name)?.value;
+  const configData = () => obj(find("ConfigMap", "tronpay-config").data, "data");
+  const adminPod = loadManifests("deploy/k8s/tools", ["wallet-admin.yaml"])[0] as Manifest;
+  const adminSpec = obj(adminPod.doc.spec, "wallet-admin spec");
+  const adminContainer = (name: string) =>
+    (adminSpec.containers as Container[]).find((c) => c.name === name) as Container;
+
+  it("gives every pod's signer the same keystore, read-only from the Secret, and its own journal", () => {
+    const signer = container("tronpay-core", "signer");
+    const mounts = signer.volumeMounts as Tree[];
+    const secretMount = mounts.find((m) => m.name === "signer-secret");
+    expect(secretMount).toMatchObject({ mountPath: "/secrets/signer", readOnly: true });
+    expect(envValue(signer, "TRONPAY_SIGNER_KEYSTORE")).toBe("/secrets/signer/keystore.age");
+    expect(envValue(signer, "TRONPAY_SIGNER_PASSPHRASE_FILE")).toBe("/secrets/signer/passphrase");
+    const volumes = podSpec("tronpay-core").volumes as Tree[];
+    const secret = obj(volumes.find((v) => v.name === "signer-secret")?.secret, "secret");
+    expect(secret.secretName).toBe("tronpay-signer");
+    expect((secret.items as Tree[]).map((i) => i.key).sort()).toEqual([
+      "keystore.age",
+      "passphrase",
+    ]);
+    // The journal: the data dir's default (no TRONPAY_SIGNER_JOURNAL), on a per-pod emptyDir.
+    expect(envValue(signer, "TRONPAY_SIGNER_JOURNAL")).toBeUndefined();
+    const dataDir = String(envValue(signer, "TRONPAY_SIGNER_DATA_DIR"));
+    const dataMount = mounts.find((m) => m.mountPath === dataDir);
+    expect(volumes.find((v) => v.name === dataMount?.name)?.emptyDir).toBeDefined();
+    // Nothing makes a per-pod copy of the keystore any more.
+    expect(containers("tronpay-core", true)).toEqual([]);
+  });
+
+  it("sizes each pod's signer caps so that one pod may sign a whole day of core's global limits", () => {
+    const data = configData();
+    const whole = (key: string) => {
+      expect(data[key], key).toMatch(/^\d+$/);
+      return BigInt(String(data[key]));
+    };
+    const routes = ["V0", "KYC", "DIRECT"];
+    let largestPayout = 0n;
+    for (const r of routes) {
+      const max = whole(`TRONPAY_${r}_MAX_PER_PAYOUT`);
+      if (max > largestPayout) largestPayout = max;
+    }
+    const dayTotal = routes.map((r) => whole(`TRONPAY_${r}_MAX_PER_DAY`)).reduce((a, b) => a + b);
+    for (const asset of ["TRX", "USDT"]) {
+      expect(whole(`TRONPAY_SIGNER_MAX_PER_TX_${asset}`)).toBeGreaterThanOrEqual(largestPayout);
+      expect(whole(`TRONPAY_SIGNER_MAX_PER_24H_${asset}`)).toBeGreaterThanOrEqual(dayTotal);
+    }
+    // Each process reads its limits from those keys, not from values of its own.
+    const fromConfig = (c: Tree, name: string) =>
+      (
+        (envOf(c).find((e) => e.name === name)?.valueFrom as Tree | undefined)?.configMapKeyRef as
+          | Tree
+          | undefined
+      )?.key;
+    for (const r of routes)
+      for (const kind of ["PAYOUT", "DAY"]) {
+        const name = `TRONPAY_${r}_MAX_PER_${kind}`;
+        expect(fromConfig(container("tronpay-core", "core"), name), name).toBe(name);
+      }
+    for (const asset of ["TRX", "USDT"])
+      for (const kind of ["TX", "24H"]) {
+        const name = `TRONPAY_SIGNER_MAX_PER_${kind}_${asset}`;
+        expect(fromConfig(container("tronpay-core", "signer"), name), name).toBe(name);
+      }
+  });
+
+  it("has a one-off wallet-admin pod: the Deployment's pod with a writable copy of the keystore", () => {
+    expect(() => VALIDATORS["v1/Pod"]?.(adminPod.doc)).not.toThrow();
+    expect(baseKustomization.resources.some((r) => r.includes("wallet-admin"))).toBe(false);
+    // Same label as core: the same NetworkPolicies apply to it.
+    expect(obj(obj(adminPod.doc.metadata, "m").labels, "labels")["app.kubernetes.io/name"]).toBe(
+      "tronpay-core",
+    );
+    expect(envOf(adminContainer("core"))).toEqual(envOf(container("tronpay-core", "core")));
+    const signerEnv = envOf(container("tronpay-core", "signer")).filter(
+      (e) => e.name !== "TRONPAY_SIGNER_KEYSTORE",
+    );
+    expect(envOf(adminContainer("signer"))).toEqual(signerEnv);
+    // Its keystore: the default path in the data dir, where the init container copies it.
+    const copy = JSON.stringify((adminSpec.initContainers as Tree[])[0]?.command);
+    const dataDir = String(envValue(adminContainer("signer"), "TRONPAY_SIGNER_DATA_DIR"));
+    expect(copy).toContain(`${dataDir}/keystore.age`);
+    for (const c of [
+      ...(adminSpec.initContainers as Tree[]),
+      ...(adminSpec.containers as Tree[]),
+    ]) {
+      const sc = obj(c.securityContext, String(c.name));
+      expect(sc).toMatchObject({
+        runAsNonRoot: true,
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ["ALL"] },
+      });
+    }
+  });
+});

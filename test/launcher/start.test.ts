@@ -1,16 +1,27 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, describe, expect, it } from "vitest";
 import { connectClient } from "../../src/cli/client.js";
 import { createRequest, watchPayout } from "../../src/cli/payouts.js";
 import { PayoutService, PayoutState } from "../../src/gen/tronpay/v1/payout_pb.js";
+import { WalletService } from "../../src/gen/tronpay/v1/wallet_pb.js";
+import { readLauncherState } from "../../src/launcher/state.js";
 import { newTestAccount } from "../devnet/helpers.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const dataDir = mkdtempSync(join(tmpdir(), "tp-launch-"));
 let running: ChildProcess | undefined;
+// A fixed core port, as `npm start` has by default: the launcher then starts the edge at once.
+const corePort = await new Promise<number>((resolve) => {
+  const probe = createServer().listen(0, "127.0.0.1", () => {
+    const { port } = probe.address() as AddressInfo;
+    probe.close(() => resolve(port));
+  });
+});
 
 /** Starts `npm start`'s entry point on dataDir; resolves with its output once the block is printed. */
 function launch(): Promise<{ child: ChildProcess; out: () => string }> {
@@ -22,7 +33,8 @@ function launch(): Promise<{ child: ChildProcess; out: () => string }> {
       TRONPAY_DEVNET_BLOCK_MS: "200",
       TRONPAY_DEVNET_SOLID_LAG: "2",
       TRONPAY_DEVNET_PORT: "0",
-      TRONPAY_CORE_PORT: "0",
+      TRONPAY_CORE_PORT: String(corePort),
+      TRONPAY_CORE_ADMIN_PORT: "0",
       TRONPAY_EDGE_PORT: "0",
       TRONPAY_SIGNER_SCRYPT_LOG_N: "4",
     },
@@ -71,6 +83,16 @@ function printed(text: string) {
   };
 }
 
+/** The config a child logged when it started (its latest start), from its log file. */
+function startedWith(name: string): Record<string, unknown> {
+  const lines = readFileSync(join(dataDir, "logs", `${name}.log`), "utf8")
+    .split("\n")
+    .filter((l) => l.includes(`"msg":"${name} starting"`));
+  const last = lines.at(-1);
+  if (!last) throw new Error(`${name} logged no start`);
+  return (JSON.parse(last) as { config: Record<string, unknown> }).config;
+}
+
 afterAll(async () => {
   if (running && running.exitCode === null) await stopLauncher(running);
   rmSync(dataDir, { recursive: true, force: true });
@@ -100,6 +122,9 @@ describe("npm start (the launcher as a real process)", () => {
     expect(await stopLauncher(first.child)).toBe(0);
     expect(first.out()).toContain("tronpay: stopped.");
 
+    const firstKeyId = readLauncherState(join(dataDir, "launcher.json")).adminKeyId;
+    expect(firstKeyId).toBeTruthy();
+
     const second = await launch();
     const again = printed(second.out());
     expect(again.walletId).toBe(facts.walletId);
@@ -108,6 +133,23 @@ describe("npm start (the launcher as a real process)", () => {
     const { payout: kept } = await after.getPayout({ id });
     expect(PayoutState[kept?.state ?? 0]).toBe("CONFIRMED");
     expect(kept?.attempts).toHaveLength(1);
+
+    // The previous run's key stops working; only the id of the new one is kept, never a secret.
+    expect(second.out()).toContain(`(${firstKeyId}, revoked now)`);
+    const stale = connectClient(WalletService, { url: again.coreUrl, key: facts.key });
+    const refused = await stale.listWallets({}).catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(ConnectError);
+    expect((refused as ConnectError).code).toBe(Code.Unauthenticated);
+    const stateText = readFileSync(join(dataDir, "launcher.json"), "utf8");
+    expect(readLauncherState(join(dataDir, "launcher.json")).adminKeyId).not.toBe(firstKeyId);
+    expect(stateText).not.toContain(again.key);
+    expect(stateText).not.toContain(facts.key);
+
+    // Every process keeps its files under TRONPAY_DATA_DIR (the onion key goes to edge/).
+    expect(startedWith("core").dataDir).toBe(join(dataDir, "core"));
+    expect(second.out()).toMatch(/REST\s+http:\/\/127\.0\.0\.1:\d+/);
+    expect(startedWith("edge").dataDir).toBe(join(dataDir, "edge"));
+    expect(startedWith("edge").coreUrl).toBe(`http://127.0.0.1:${corePort}`);
     expect(await stopLauncher(second.child)).toBe(0);
-  }, 150_000);
+  }, 300_000);
 });

@@ -1,11 +1,12 @@
 import { create, type DescMethod } from "@bufbuild/protobuf";
-import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { DatabasePool } from "slonik";
 import {
   AdminService,
   CreateApiKeyRequestSchema,
   CreateApiKeyResponseSchema,
+  CredentialKind,
   GetPauseStateResponseSchema,
   ListApiKeysResponseSchema,
   PausePayoutsRequestSchema,
@@ -15,6 +16,7 @@ import {
   ResumePayoutsResponseSchema,
   RevokeApiKeyRequestSchema,
   RevokeApiKeyResponseSchema,
+  WhoAmIResponseSchema,
 } from "../../gen/tronpay/v1/admin_pb.js";
 import type { PageRequest } from "../../gen/tronpay/v1/common_pb.js";
 import { AppError } from "../../shared/errors.js";
@@ -22,6 +24,7 @@ import { createApiKey, listApiKeys, revokeApiKey } from "../auth/keys.js";
 import { revokeTokensOfKey } from "../auth/tokens.js";
 import { type Principal, principalKey } from "../context.js";
 import { idempotent } from "../idempotency.js";
+import { credentialKey } from "../interceptors/auth.js";
 import { queryAuditLog, verifyAuditRange } from "./audit-query.js";
 import { getPauseState, pausePayouts, resumePayouts } from "./pause.js";
 import { createTokenHandlers, type TokenHandlerDeps } from "./token-handlers.js";
@@ -181,6 +184,18 @@ export function createAdminHandlers(deps: AdminDeps): Partial<ServiceImpl<typeof
 
     async getPauseState() {
       return create(GetPauseStateResponseSchema, { state: await getPauseState(pool) });
+    },
+
+    async whoAmI(_req, ctx) {
+      const principal = principalOf(ctx);
+      const credential = ctx.values.get(credentialKey);
+      const expiresAt = credential?.expiresAt;
+      return create(WhoAmIResponseSchema, {
+        principal: principal.id,
+        roles: [...principal.roles],
+        credentialKind: credential?.kind === "jwt" ? CredentialKind.JWT : CredentialKind.API_KEY,
+        expiresAt: expiresAt === undefined ? undefined : timestampFromMs(expiresAt),
+      });
     },
   };
 }

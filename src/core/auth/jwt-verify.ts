@@ -58,11 +58,6 @@ export class TokenRejected extends Error {}
 /** A verifier: resolves to the token's claims or rejects with TokenRejected. */
 export type JwtVerifier = (token: string) => Promise<VerifiedToken>;
 
-/** True when a presented credential has the shape of a JWS compact serialization. */
-export function looksLikeJwt(credential: string): boolean {
-  return /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(credential);
-}
-
 /** Builds the verifier; throws at start when the external JWKS file cannot be read. */
 export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
   const ownKeys = createLocalJWKSet({ keys: [options.own.key.publicJwk] });

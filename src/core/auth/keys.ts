@@ -4,12 +4,13 @@ import { type CommonQueryMethods, type DatabasePool, sql } from "slonik";
 import { z } from "zod";
 import { type ApiKey, ApiKeySchema } from "../../gen/tronpay/v1/admin_pb.js";
 import { Role } from "../../gen/tronpay/v1/options_pb.js";
+import { parseKey, unauthenticated } from "../../shared/credentials.js";
 import { AppError } from "../../shared/errors.js";
 import { appendAudit } from "../audit.js";
 import type { Principal } from "../context.js";
 import { ipAllowed, normalizeAllowedIps } from "./ip.js";
 import { normalizeRoles, roleFromDb, roleToDb } from "./roles.js";
-import { hashSecret, mintKey, parseKey, sameHash } from "./secret.js";
+import { hashSecret, mintKey, sameHash } from "./secret.js";
 
 /**
  * API keys: created (secret shown once, only its hash stored), listed, revoked, and verified
@@ -156,8 +157,8 @@ export interface PresentedFrom {
   viaOnion?: boolean;
 }
 
-/** The same answer for every failure, so a caller cannot tell which check failed. */
-export const UNAUTHENTICATED_MESSAGE = "missing or invalid credentials";
+export { UNAUTHENTICATED_MESSAGE } from "../../shared/credentials.js";
+
 // Compared against when the id is unknown, so that case costs the same as a wrong secret.
 const DUMMY_HASH = Buffer.alloc(32);
 const LAST_USED_RESOLUTION_MS = 60_000;
@@ -208,10 +209,6 @@ export async function verifyApiKey(
       UPDATE api_keys SET last_used_at = ${sql.timestamp(new Date(from.now))} WHERE id = ${parsed.id}`);
   }
   return { id: `key:${parsed.id}`, roles: row.roles.map(roleFromDb) };
-}
-
-function unauthenticated(cause: string): AppError {
-  return new AppError("auth.unauthenticated", UNAUTHENTICATED_MESSAGE, { cause: new Error(cause) });
 }
 
 // Arbitrary constant: serializes concurrent bootstraps (launcher and CLI, several replicas).

@@ -1,4 +1,4 @@
-import { Role, RoleSchema } from "../../gen/tronpay/v1/options_pb.js";
+import { Role } from "../../gen/tronpay/v1/options_pb.js";
 import { AppError } from "../../shared/errors.js";
 
 /** How roles are spelled in the database (api_keys.roles has a CHECK on these). */
@@ -35,10 +35,8 @@ export function parseRoleName(text: string): Role | undefined {
   return BY_DB_NAME.get(lower);
 }
 
-/** The proto name of a role ("ROLE_ADMIN"), as clients see it in the API. */
-export function roleProtoName(role: Role): string {
-  return RoleSchema.value[role]?.name ?? String(role);
-}
+/** The proto name of a role ("ROLE_ADMIN"); shared with the edge. */
+export { roleProtoName } from "../../shared/api.js";
 
 /** Sorted, de-duplicated roles, checked to be known and non-empty. */
 export function normalizeRoles(roles: readonly Role[]): Role[] {

@@ -12,7 +12,7 @@ import {
 import { readBlock, readHead, readSolidified } from "./blocks.js";
 import { broadcast } from "./broadcast.js";
 import { build } from "./builder.js";
-import { NodeClient } from "./node-client.js";
+import { NodeClient, type NodeObserver } from "./node-client.js";
 import { planStake, planTransfer } from "./plans.js";
 import { readAvailableUnfreezeCount, readDelegations, readStakingState } from "./staking.js";
 import { readBlockTransfers } from "./transfers.js";
@@ -32,6 +32,8 @@ export interface ChainDeps {
   fetch?: typeof fetch;
   /** ms since the epoch; default Date.now. */
   clock?: () => number;
+  /** Told about every node call and breaker change (metrics). */
+  observer?: NodeObserver;
 }
 
 /** The TRON node adapter over one or more java-tron HTTP nodes (tried in order). */
@@ -41,6 +43,7 @@ export function createChain(deps: ChainDeps): Chain {
     timeoutMs: deps.timeoutMs ?? 5_000,
     log: deps.log.child({ component: "chain" }),
     fetch: deps.fetch ?? globalThis.fetch,
+    observer: deps.observer,
   });
   const usdt = parseAddress(deps.usdtContract, "usdtContract");
   const reads = { client, usdt };
@@ -88,5 +91,7 @@ export function createChain(deps: ChainDeps): Chain {
     availableUnfreezeCount: (address) => readAvailableUnfreezeCount(client, address),
     blockTransfers: (number) => readBlockTransfers(client, usdt, number),
     status: () => client.status(),
+    anyNodeAvailable: () => client.anyNodeAvailable(),
+    onAvailabilityChange: (listener) => client.onAvailabilityChange(listener),
   };
 }

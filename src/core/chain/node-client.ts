@@ -24,6 +24,19 @@ export interface NodeClientOptions {
   timeoutMs: number;
   log: Logger;
   fetch: typeof fetch;
+  /** Told about every call and breaker change (metrics); optional. */
+  observer?: NodeObserver;
+}
+
+/** How a call to one node ended: answered (possibly with a refusal), or why it did not. */
+export type NodeCallOutcome = "ok" | "bad_response" | "timeout" | "transport" | "circuit_open";
+
+/** Watches node calls per node, named by nodeLabel (host:port, never credentials). */
+export interface NodeObserver {
+  /** One call to one node; `seconds` is undefined when the open breaker refused it unsent. */
+  call(node: string, outcome: NodeCallOutcome, seconds: number | undefined): void;
+  /** The node's breaker opened (true) or let calls through again (false). */
+  breaker(node: string, open: boolean): void;
 }
 
 /** The node could not be reached or did not answer in time (the request may have arrived). */
@@ -39,6 +52,8 @@ interface Node {
   base: URL;
   /** Scheme, host, port, path: safe to log and show. */
   display: string;
+  /** host:port, the metrics label. */
+  label: string;
   authorization?: string;
   breaker: CircuitBreakerPolicy;
   policy: IPolicy;
@@ -57,6 +72,8 @@ export class NodeClient {
   private readonly nodes: Node[];
   private preferred = 0;
   private lastOk = false;
+  private available = true;
+  private readonly availabilityListeners = new Set<(available: boolean) => void>();
   private readonly readRetry = retry(handleType(TransportError), {
     maxAttempts: 1,
     backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 1000 }),
@@ -65,6 +82,19 @@ export class NodeClient {
   constructor(private readonly opts: NodeClientOptions) {
     if (opts.urls.length === 0) throw new AppError("config.invalid", "no TRON node URL configured");
     this.nodes = opts.urls.map((u) => makeNode(u, opts.timeoutMs));
+    for (const node of this.nodes) node.breaker.onStateChange(() => this.noteAvailability());
+    const observer = opts.observer;
+    if (observer) {
+      for (const node of this.nodes) {
+        observer.breaker(node.label, false);
+        node.breaker.onStateChange((state) =>
+          observer.breaker(
+            node.label,
+            state === CircuitState.Open || state === CircuitState.Isolated,
+          ),
+        );
+      }
+    }
   }
 
   /** POSTs a read to the first node that answers; throws node.unavailable / node.bad_response. */
@@ -85,7 +115,7 @@ export class NodeClient {
   async send(path: string, body: unknown): Promise<SendAnswer> {
     const node = this.nodeForSend();
     try {
-      const json = await node.policy.execute(({ signal }) => this.post(node, path, body, signal));
+      const json = await this.call(node, path, body);
       this.lastOk = true;
       return { ok: true, json };
     } catch (err) {
@@ -94,6 +124,27 @@ export class NodeClient {
       this.lastOk = false;
       return { ok: false, detail: describe(err) };
     }
+  }
+
+  /**
+   * False while no node's circuit breaker is closed: every node failed repeatedly, and calls
+   * are refused unsent or only let through one at a time as a half-open probe.
+   */
+  anyNodeAvailable(): boolean {
+    return this.nodes.some((n) => n.breaker.state === CircuitState.Closed);
+  }
+
+  /** Calls `listener` each time anyNodeAvailable() changes; returns what unsubscribes it. */
+  onAvailabilityChange(listener: (available: boolean) => void): () => void {
+    this.availabilityListeners.add(listener);
+    return () => this.availabilityListeners.delete(listener);
+  }
+
+  private noteAvailability(): void {
+    const available = this.anyNodeAvailable();
+    if (available === this.available) return;
+    this.available = available;
+    for (const listener of this.availabilityListeners) listener(available);
   }
 
   /** The node in use and whether it answers. */
@@ -111,7 +162,7 @@ export class NodeClient {
       const i = (this.preferred + k) % this.nodes.length;
       const node = this.nodes[i] as Node;
       try {
-        const json = await node.policy.execute(({ signal }) => this.post(node, path, body, signal));
+        const json = await this.call(node, path, body);
         if (i !== this.preferred) this.opts.log.warn({ node: node.display }, "TRON node failover");
         this.preferred = i;
         this.lastOk = true;
@@ -131,6 +182,21 @@ export class NodeClient {
       (_, k) => this.nodes[(this.preferred + k) % this.nodes.length] as Node,
     );
     return order.find((n) => n.breaker.state !== CircuitState.Open) ?? (order[0] as Node);
+  }
+
+  /** One call to one node through its breaker and timeout, told to the observer. */
+  private async call(node: Node, path: string, body: unknown): Promise<unknown> {
+    const started = performance.now();
+    let outcome: NodeCallOutcome = "ok";
+    try {
+      return await node.policy.execute(({ signal }) => this.post(node, path, body, signal));
+    } catch (err) {
+      outcome = outcomeOf(err);
+      throw err;
+    } finally {
+      const seconds = outcome === "circuit_open" ? undefined : (performance.now() - started) / 1000;
+      this.opts.observer?.call(node.label, outcome, seconds);
+    }
   }
 
   private async post(
@@ -182,7 +248,27 @@ function makeNode(text: string, timeoutMs: number): Node {
     breaker: new ConsecutiveBreaker(5),
   });
   const policy = wrap(breaker, timeout(timeoutMs, TimeoutStrategy.Aggressive));
-  return { base, display: displayUrl(base), authorization, breaker, policy };
+  return {
+    base,
+    display: displayUrl(base),
+    label: nodeLabel(base),
+    authorization,
+    breaker,
+    policy,
+  };
+}
+
+/** A node as a metrics label: host and port (the scheme's default when none is given). */
+export function nodeLabel(url: URL): string {
+  const port = url.port || (url.protocol === "https:" ? "443" : "80");
+  return `${url.hostname}:${port}`;
+}
+
+function outcomeOf(err: unknown): NodeCallOutcome {
+  if (err instanceof BrokenCircuitError) return "circuit_open";
+  if (err instanceof TaskCancelledError) return "timeout";
+  if (err instanceof TransportError) return "transport";
+  return "bad_response";
 }
 
 /** A node URL as it may be logged or shown: scheme, host, port and path only. */

@@ -231,4 +231,8 @@ export interface Chain {
   /** Transfers of a solidified block; undefined when that block is not solidified yet. */
   blockTransfers(number: bigint): Promise<BlockTransfers | undefined>;
   status(): NodeStatus;
+  /** False while every node's circuit breaker is open (or probing): signing waits then. */
+  anyNodeAvailable(): boolean;
+  /** Calls `listener` each time anyNodeAvailable() changes; returns what unsubscribes it. */
+  onAvailabilityChange(listener: (available: boolean) => void): () => void;
 }

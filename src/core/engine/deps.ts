@@ -3,6 +3,7 @@ import type { DatabasePool } from "slonik";
 import type { SignerService } from "../../gen/tronpay/signer/v1/signer_pb.js";
 import type { Logger } from "../../shared/log.js";
 import type { Chain } from "../chain/types.js";
+import type { OperationRow } from "./repo.js";
 
 /** What the engine needs; passed in (no singletons) so tests can swap any part. */
 export interface EngineDeps {
@@ -12,6 +13,13 @@ export interface EngineDeps {
   log: Logger;
   isPaused: () => Promise<boolean>;
   settings: EngineSettings;
+  /** Told when a payout is CONFIRMED, with the seconds since it was accepted (metrics). */
+  onPayoutConfirmed?: (asset: string, seconds: number) => void;
+  /**
+   * Asked before a QUEUED operation is signed: ms to wait first, or undefined to go ahead
+   * (the energy top-up policy, staking/topup.ts).
+   */
+  beforeSign?: (op: OperationRow) => Promise<number | undefined>;
 }
 
 export interface EngineSettings {

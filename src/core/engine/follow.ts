@@ -1,3 +1,5 @@
+import { sql } from "slonik";
+import { z } from "zod";
 import { ENGINE_ACTOR, type EngineDeps } from "./deps.js";
 import { failpoint } from "./failpoints.js";
 import {
@@ -90,7 +92,9 @@ async function settle(
   failpoint("before_settle");
   const ok = info.result === "SUCCESS";
   const cost = { feeSun: info.feeSun, energyUsed: info.energyUsed, bandwidthUsed: info.netUsed };
-  await deps.pool.transaction(async (tx) => {
+  // A USDT transfer is a payout too (same id); its time to confirm is measured for metrics.
+  const timed = deps.onPayoutConfirmed && (op.kind === "PAYOUT" || op.kind === "USDT_TRANSFER");
+  const acceptedToConfirmed = await deps.pool.transaction(async (tx) => {
     await setAttemptState(tx, attempt, ok ? "INCLUDED" : "FAILED", {
       blockNumber: info.blockNumber,
       receiptResult: info.result,
@@ -114,6 +118,9 @@ async function settle(
         ENGINE_ACTOR,
         details,
       );
+      if (!timed) return undefined;
+      return tx.oneFirst(sql.type(z.object({ s: z.number() }))`
+        SELECT extract(epoch FROM confirmed_at - created_at)::float8 AS s FROM operations WHERE id = ${op.id}`);
     } else {
       await transition(
         tx,
@@ -128,8 +135,10 @@ async function settle(
         ENGINE_ACTOR,
         details,
       );
+      return undefined;
     }
   });
+  if (acceptedToConfirmed !== undefined) deps.onPayoutConfirmed?.(op.asset, acceptedToConfirmed);
   deps.log.info(
     { operationId: op.id, txId: attempt.tx_id, result: info.result },
     ok ? "confirmed" : "failed on chain",

@@ -59,6 +59,8 @@ export async function claimDue(
   pool: DatabasePool,
   limit: number,
   leaseMs: number,
+  /** False: only operations already signed (SIGNED, BROADCAST), none that would sign. */
+  signing = true,
 ): Promise<OperationRow[]> {
   if (limit <= 0) return [];
   const rows = await pool.any(sql.type(OperationRow)`
@@ -66,6 +68,7 @@ export async function claimDue(
     WHERE id IN (
       SELECT id FROM operations
       WHERE state IN ('QUEUED', 'HELD', 'SIGNED', 'BROADCAST') AND next_run_at <= now()
+        AND (${signing}::boolean OR state IN ('SIGNED', 'BROADCAST'))
       ORDER BY priority DESC, next_run_at
       LIMIT ${limit}
       FOR UPDATE SKIP LOCKED)

@@ -22,6 +22,9 @@ import {
   transition,
 } from "./repo.js";
 
+/** How soon a QUEUED operation is looked at again while no TRON node is available (ms). */
+const NODE_DOWN_RECHECK_MS = 2_000;
+
 /**
  * QUEUED → SIGNED → BROADCAST (every operation kind): check funds, build from a recent block,
  * have the signer sign,
@@ -30,6 +33,11 @@ import {
 export async function signAndSend(deps: EngineDeps, op: OperationRow): Promise<void> {
   const { pool, chain, settings } = deps;
   if (await deps.isPaused()) return reschedule(pool, op.id, settings.holdRecheckMs);
+  // Every node's breaker is open: sign nothing new until one closes (node-gate.ts).
+  if (!chain.anyNodeAvailable()) return reschedule(pool, op.id, NODE_DOWN_RECHECK_MS);
+  // The energy top-up policy may ask a batch's transfer to wait for its delegation (bounded).
+  const wait = await deps.beforeSign?.(op);
+  if (wait !== undefined) return reschedule(pool, op.id, wait);
   const hold = await holdReasonFor(chain, op, settings.feeLimitSun);
   if (hold) {
     await pool.transaction(async (tx) => {
@@ -66,6 +74,8 @@ export async function signAndSend(deps: EngineDeps, op: OperationRow): Promise<v
     return reschedule(pool, op.id, previous.expiration + settings.replacementMarginMs - Date.now());
   }
   const { built, intent } = await planAttempt(chain, settings, op, previous?.tx_id);
+  // A breaker may have opened while this one was being built.
+  if (!chain.anyNodeAvailable()) return reschedule(pool, op.id, NODE_DOWN_RECHECK_MS);
   const signed = await signRecoveringOrphans(deps, op, intent, built.rawData);
   if (!signed) return;
   failpoint("after_signed");

@@ -2,8 +2,12 @@ import { reasonOf } from "../../shared/errors.js";
 import { emitEvent } from "../outbox.js";
 import type { EngineDeps } from "./deps.js";
 import { follow } from "./follow.js";
+import { watchNodeGate } from "./node-gate.js";
 import { claimDue, type OperationRow, reschedule, StateChanged } from "./repo.js";
 import { recheckHold, signAndSend } from "./sign.js";
+
+/** While signing is paused for the node, how often the engine reads the head as a probe (ms). */
+const NODE_PROBE_MS = 2_000;
 
 /** A running engine in this process. */
 export interface Engine {
@@ -38,6 +42,7 @@ export function startEngine(
 ): Engine {
   const inflight = new Set<Promise<void>>();
   let stopped = false;
+  const gate = watchNodeGate({ ...deps, probeMs: NODE_PROBE_MS });
   let wake: (() => void) | undefined;
 
   // node.unreachable goes to the outbox at most once a minute per process, not per operation.
@@ -71,10 +76,12 @@ export function startEngine(
   };
 
   const tick = async (): Promise<number> => {
+    // While every node's breaker is open, QUEUED and HELD work waits where it is (node-gate.ts).
     const ops = await claimDue(
       deps.pool,
       options.concurrency - inflight.size,
       deps.settings.leaseMs,
+      deps.chain.anyNodeAvailable(),
     );
     for (const op of ops) runOne(op);
     return ops.length;
@@ -105,6 +112,7 @@ export function startEngine(
     tick,
     async stop() {
       stopped = true;
+      gate.stop();
       wake?.();
       await running;
       await Promise.allSettled([...inflight]);

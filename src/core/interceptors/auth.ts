@@ -1,4 +1,3 @@
-import type { DescMethod } from "@bufbuild/protobuf";
 import {
   type ContextValues,
   createContextKey,
@@ -6,34 +5,23 @@ import {
   type Interceptor,
 } from "@connectrpc/connect";
 import type { DatabasePool } from "slonik";
-import { accessOf, rolesOf } from "../../shared/api.js";
+import {
+  type Authenticated,
+  type Credential,
+  createAccessGate,
+  type FailureCounter,
+} from "../../shared/access-gate.js";
+import { looksLikeJwt, unauthenticated } from "../../shared/credentials.js";
 import { AppError } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
-import { type JwtVerifier, looksLikeJwt, TokenRejected } from "../auth/jwt-verify.js";
-import { UNAUTHENTICATED_MESSAGE, verifyApiKey } from "../auth/keys.js";
+import type { RateLimits } from "../../shared/rate-limit.js";
+import { type JwtVerifier, TokenRejected } from "../auth/jwt-verify.js";
+import { verifyApiKey } from "../auth/keys.js";
 import { FailureLockout, type LockoutOptions } from "../auth/lockout.js";
 import type { RevocationList } from "../auth/revocation.js";
-import { roleProtoName } from "../auth/roles.js";
-import { type Principal, principalKey } from "../context.js";
-import type { RateLimits } from "./rate-limit.js";
+import { principalKey } from "../context.js";
 
-/** The standard services that answer without credentials (probes and tooling use them). */
-const OPEN_SERVICES: ReadonlySet<string> = new Set([
-  "grpc.health.v1.Health",
-  "grpc.reflection.v1.ServerReflection",
-  "grpc.reflection.v1alpha.ServerReflection",
-]);
-
-/** RefreshToken authenticates by the refresh token in its request, not by a header. */
-const SELF_AUTHENTICATED: ReadonlySet<string> = new Set(["tronpay.v1.AdminService/RefreshToken"]);
-
-/** How the caller authenticated: IssueToken needs an API key, RevokeToken looks at jti. */
-export interface Credential {
-  kind: "api_key" | "jwt";
-  /** The API key presented, or the one our JWT descends from ("" for external JWTs). */
-  apiKeyId: string;
-  jti?: string;
-}
+export type { Credential } from "../../shared/access-gate.js";
 
 /** The credential of the call (undefined for open and self-authenticated methods). */
 export const credentialKey = createContextKey<Credential | undefined>(undefined, {
@@ -68,40 +56,31 @@ export interface AuthDeps {
 }
 
 /**
- * Authenticates every call (API key in `authorization: Bearer tp_…` or `x-api-key`),
- * authorizes it against the roles its proto declares (rolesOf), and puts the principal in the
- * call's context. Throws AppErrors; errorInterceptor, outermost, turns them into responses.
+ * Authenticates every call (API key in `authorization: Bearer tp_…` or `x-api-key`, or a JWT),
+ * authorizes it against the roles its proto declares (rolesOf), counts it against the
+ * principal's rate limit, and puts the principal in the call's context. The checks are the
+ * shared access gate the edge runs too; here credentials are verified against the database and
+ * the JWT keys. Throws AppErrors; errorInterceptor, outermost, turns them into responses.
  */
 export function createAuthInterceptor(deps: AuthDeps): Interceptor {
   const lockout = new FailureLockout(deps.lockout ?? { maxFailures: 20, windowMs: 60_000 });
-  const failures = deps.limits ?? memoryFailures(lockout, deps.clock);
+  const gate = createAccessGate({
+    authenticate: (presented, from) => authenticate(deps, presented, from.ip),
+    failures: deps.limits ?? memoryFailures(lockout, deps.clock),
+    limits: deps.limits,
+    log: deps.log,
+  });
   return (next) => async (req) => {
-    if (OPEN_SERVICES.has(req.service.typeName)) return next(req);
-    const method = `${req.service.typeName}/${req.method.name}`;
-    const ip = req.contextValues.get(clientIpKey);
-    // Without a peer address all callers share one bucket: still bounded, but one noisy
+    // Without a peer address all callers share one failure bucket: still bounded, but one noisy
     // client can then lock out the rest. serveCore should pass clientContextValues.
-    const bucket = ip ?? "unknown";
-    await failures.checkAuthFailures(bucket);
-    if (SELF_AUTHENTICATED.has(method)) {
-      await deps.limits?.consume(`ip:${bucket}`, method, true);
-      return next(req);
-    }
-    let auth: { principal: Principal; credential: Credential };
-    try {
-      auth = await authenticate(deps, req.header, ip);
-    } catch (err) {
-      if (err instanceof AppError && err.reason === "auth.unauthenticated") {
-        await failures.failedAuth(bucket);
-        const cause = err.cause instanceof Error ? err.cause.message : "unknown";
-        deps.log.warn({ ip, method, cause }, "authentication failed");
-      }
-      throw err;
-    }
-    authorize(auth.principal, req.method);
-    await deps.limits?.consume(auth.principal.id, method, accessOf(req.method)?.write === true);
-    req.contextValues.set(principalKey, auth.principal);
-    req.contextValues.set(credentialKey, auth.credential);
+    const admitted = await gate.admit({
+      service: req.service.typeName,
+      method: req.method,
+      header: req.header,
+      ip: req.contextValues.get(clientIpKey),
+    });
+    if (admitted.principal) req.contextValues.set(principalKey, admitted.principal);
+    if (admitted.credential) req.contextValues.set(credentialKey, admitted.credential);
     return next(req);
   };
 }
@@ -109,10 +88,9 @@ export function createAuthInterceptor(deps: AuthDeps): Interceptor {
 /** Verifies the presented credential: an API key, or a JWT that is not revoked. */
 async function authenticate(
   deps: AuthDeps,
-  header: Headers,
+  presented: string,
   ip: string | undefined,
-): Promise<{ principal: Principal; credential: Credential }> {
-  const presented = presentedKey(header);
+): Promise<Authenticated> {
   if (!presented.startsWith("tp_") && looksLikeJwt(presented)) {
     if (!deps.jwt) throw unauthenticated("JWTs are not accepted by this server");
     const token = await deps.jwt.verify(presented).catch((err: unknown) => {
@@ -123,7 +101,12 @@ async function authenticate(
     }
     return {
       principal: token.principal,
-      credential: { kind: "jwt", apiKeyId: token.apiKeyId, jti: token.jti },
+      credential: {
+        kind: "jwt",
+        apiKeyId: token.apiKeyId,
+        jti: token.jti,
+        expiresAt: token.expiresAt,
+      },
     };
   }
   const principal = await verifyApiKey(deps.pool, presented, { ip, now: deps.clock() });
@@ -131,10 +114,7 @@ async function authenticate(
 }
 
 /** The process-local failure lockout behind the RateLimits failure interface. */
-function memoryFailures(
-  lockout: FailureLockout,
-  clock: () => number,
-): Pick<RateLimits, "checkAuthFailures" | "failedAuth"> {
+function memoryFailures(lockout: FailureLockout, clock: () => number): FailureCounter {
   return {
     async checkAuthFailures(bucket) {
       const wait = lockout.retryAfter(bucket, clock());
@@ -148,32 +128,4 @@ function memoryFailures(
       lockout.fail(bucket, clock());
     },
   };
-}
-
-/** The presented API key from the headers; throws auth.unauthenticated when there is none. */
-function presentedKey(header: Headers): string {
-  const authorization = header.get("authorization");
-  if (authorization !== null) {
-    const m = /^Bearer +(\S+)$/i.exec(authorization.trim());
-    if (!m) throw unauthenticated("authorization header is not a Bearer credential");
-    return m[1] as string;
-  }
-  const apiKey = header.get("x-api-key");
-  if (apiKey !== null) return apiKey.trim();
-  throw unauthenticated("no credentials presented");
-}
-
-/** Passes when the principal holds any role the method allows. */
-function authorize(principal: Principal, method: DescMethod): void {
-  const allowed = rolesOf(method);
-  if (principal.roles.some((role) => allowed.includes(role))) return;
-  throw new AppError("auth.permission_denied", "your roles do not allow this call", {
-    metadata: { required: allowed.map(roleProtoName).join(",") },
-  });
-}
-
-function unauthenticated(cause: string): AppError {
-  return new AppError("auth.unauthenticated", UNAUTHENTICATED_MESSAGE, {
-    cause: new Error(cause),
-  });
 }

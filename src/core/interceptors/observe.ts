@@ -41,9 +41,11 @@ export function createObserveInterceptor(deps: {
       deps.metrics?.rpcs.inc({ method, code });
       deps.metrics?.rpcSeconds.observe({ method }, seconds);
       const principal = req.contextValues.get(principalKey)?.id;
+      // Health checks come every few seconds from probes: counted, but logged at debug only.
+      const level = req.service.typeName === "grpc.health.v1.Health" ? "debug" : "info";
       deps.log
         .child({ request_id: requestId })
-        .info({ principal, method, code, duration_ms: Math.round(seconds * 1000) }, "rpc");
+        [level]({ principal, method, code, duration_ms: Math.round(seconds * 1000) }, "rpc");
     }
   };
 }

@@ -8,7 +8,15 @@ import { type OperationState, UNSIGNED_STATES } from "../engine/state.js";
 import { newId } from "../ids.js";
 import { emitEvent } from "../outbox.js";
 import { insertBatch } from "./batch-repo.js";
-import { findPayout, insertPayout, lockLimits, type PayoutRow, usedToday } from "./repo.js";
+import {
+  findPayout,
+  insertPayout,
+  lockLimits,
+  lockPayout,
+  type PayoutKind,
+  type PayoutRow,
+  usedToday,
+} from "./repo.js";
 import {
   type PayoutInput,
   type PayoutRules,
@@ -24,7 +32,8 @@ export interface Caller {
 
 /**
  * Creates one payout: validate, check the route's daily limit under a lock, store payout,
- * audit row and event together (inside the caller's idempotent transaction).
+ * audit row and event together (inside the caller's idempotent transaction). `kind` is
+ * USDT_TRANSFER for UsdtService.Transfer, which is a payout in all but name.
  */
 export async function createPayout(
   tx: DatabaseTransactionConnection,
@@ -32,6 +41,7 @@ export async function createPayout(
   caller: Caller,
   idempotencyKey: string,
   input: PayoutInput,
+  kind: PayoutKind = "PAYOUT",
 ): Promise<PayoutRow> {
   await refuseWhilePaused(tx);
   const valid = await validatePayout(tx, rules, input, caller.now);
@@ -40,6 +50,7 @@ export async function createPayout(
   await insertPayout(tx, {
     ...valid,
     id,
+    kind,
     principal: caller.principal,
     idempotencyKey,
     batchId: null,
@@ -149,6 +160,7 @@ export async function createBatch(
     await insertPayout(tx, {
       ...v,
       id,
+      kind: "PAYOUT",
       principal: caller.principal,
       idempotencyKey: null,
       batchId,
@@ -232,7 +244,7 @@ export async function cancelPayout(
   await tx.query(
     sql.unsafe`UPDATE payouts SET cancel_reason = ${reason.slice(0, 500)} WHERE id = ${id}`,
   );
-  await transition(tx, { id, kind: "PAYOUT" }, state, "CANCELLED", {}, caller.principal, {
+  await transition(tx, payout, state, "CANCELLED", {}, caller.principal, {
     reason,
   });
   return (await findPayout(tx, id)) as PayoutRow;
@@ -266,29 +278,14 @@ export async function approvePayout(
   await tx.query(
     sql.unsafe`UPDATE payouts SET approved_by = ${caller.principal}, approved_at = now() WHERE id = ${id}`,
   );
-  await transition(
-    tx,
-    { id, kind: "PAYOUT" },
-    "AWAITING_APPROVAL",
-    "QUEUED",
-    {},
-    caller.principal,
-    { approvedBy: caller.principal, comment },
-  );
+  await transition(tx, payout, "AWAITING_APPROVAL", "QUEUED", {}, caller.principal, {
+    approvedBy: caller.principal,
+    comment,
+  });
   await emitEvent(tx, {
     type: "payout.approved",
     subjectId: id,
     payload: { id, approvedBy: caller.principal },
   });
   return (await findPayout(tx, id)) as PayoutRow;
-}
-
-async function lockPayout(tx: CommonQueryMethods, id: string): Promise<PayoutRow> {
-  await tx.query(
-    sql.unsafe`SELECT 1 FROM operations WHERE id = ${id} AND kind = 'PAYOUT' FOR UPDATE`,
-  );
-  const payout = await findPayout(tx, id);
-  if (!payout)
-    throw new AppError("payout.not_found", "no payout with that id", { metadata: { field: "id" } });
-  return payout;
 }

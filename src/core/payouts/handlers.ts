@@ -1,6 +1,7 @@
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { DatabasePool } from "slonik";
+import { BadRequestSchema } from "../../gen/google/rpc/error_details_pb.js";
 import {
   ApprovePayoutRequestSchema,
   ApprovePayoutResponseSchema,
@@ -146,7 +147,20 @@ export function createPayoutHandlers(deps: PayoutHandlerDeps): Partial<Impl> {
             if (err instanceof BatchInvalid) {
               throw new AppError("payout.batch_invalid", err.message, {
                 metadata: { field: "items", count: String(err.items.length) },
-                details: [{ desc: PayoutBatchItemErrorsSchema, value: { errors: err.items } }],
+                details: [
+                  { desc: PayoutBatchItemErrorsSchema, value: { errors: err.items } },
+                  // The standard form too, for clients that read google.rpc.BadRequest.
+                  {
+                    desc: BadRequestSchema,
+                    value: {
+                      fieldViolations: err.items.map((item) => ({
+                        field: item.field || `items[${item.index}]`,
+                        description: item.message,
+                        reason: item.reason,
+                      })),
+                    },
+                  },
+                ],
               });
             }
             throw err;

@@ -1,14 +1,13 @@
 import type { CommonQueryMethods } from "slonik";
 import { sql } from "slonik";
 import { z } from "zod";
-import { AppError } from "../../shared/errors.js";
 import { formatAmount } from "../../shared/money.js";
 import { appendAudit } from "../audit.js";
 import type { Chain, TxInfo } from "../chain/types.js";
 import { AttemptRow, setAttemptState, transition } from "../engine/repo.js";
 import type { OperationState } from "../engine/state.js";
 import { emitEvent } from "../outbox.js";
-import { findPayout, type PayoutRow } from "./repo.js";
+import { findPayout, lockPayout, PAYOUT_KINDS, type PayoutRow } from "./repo.js";
 
 /** One difference between our records and the solidified chain. */
 export interface Discrepancy {
@@ -41,12 +40,7 @@ export async function reconcilePayout(
   actor: string,
   id: string,
 ): Promise<Reconciliation> {
-  await tx.query(
-    sql.unsafe`SELECT 1 FROM operations WHERE id = ${id} AND kind = 'PAYOUT' FOR UPDATE`,
-  );
-  const payout = await findPayout(tx, id);
-  if (!payout)
-    throw new AppError("payout.not_found", "no payout with that id", { metadata: { field: "id" } });
+  const payout = await lockPayout(tx, id);
   const attempts = await tx.any(sql.type(AttemptRow)`
     SELECT ${ATTEMPT_COLUMNS} FROM attempts WHERE operation_id = ${id} ORDER BY attempt_no`);
   // The solidified head first: anything absent below is absent from a state at least this new.
@@ -132,7 +126,7 @@ async function advance(
   if (state !== "SIGNED" && state !== "BROADCAST") return [];
   if (attempt.state !== "SIGNED" && attempt.state !== "BROADCAST") return [];
   const ok = info.result === "SUCCESS";
-  const op = { id: payout.id, kind: "PAYOUT" };
+  const op = { id: payout.id, kind: payout.kind };
   const details = {
     txId: attempt.tx_id,
     blockNumber: info.blockNumber.toString(),
@@ -188,7 +182,7 @@ export async function payoutsToReconcile(
 ): Promise<string[]> {
   const rows = await db.anyFirst(sql.type(z.object({ id: z.string() }))`
     SELECT id FROM operations
-    WHERE kind = 'PAYOUT' AND (state IN ('SIGNED', 'BROADCAST')
+    WHERE kind = ANY(${sql.array([...PAYOUT_KINDS], "text")}) AND (state IN ('SIGNED', 'BROADCAST')
       OR (state = 'CONFIRMED' AND confirmed_at > now() - ${recentMs} * interval '1 millisecond'))
     ORDER BY updated_at LIMIT ${limit}`);
   return [...rows];

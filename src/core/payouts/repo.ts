@@ -1,11 +1,17 @@
 import { type CommonQueryMethods, sql } from "slonik";
 import { z } from "zod";
+import { AppError } from "../../shared/errors.js";
 import { appendAudit } from "../audit.js";
 import { emitEvent } from "../outbox.js";
+
+/** Operation kinds that are payouts: a USDT transfer through UsdtService is a payout too. */
+export const PAYOUT_KINDS = ["PAYOUT", "USDT_TRANSFER"] as const;
+export type PayoutKind = (typeof PAYOUT_KINDS)[number];
 
 /** A payout as stored: its operation, its payout details and its attempts. */
 export const PayoutRow = z.object({
   id: z.string(),
+  kind: z.enum(PAYOUT_KINDS),
   state: z.string(),
   asset: z.enum(["TRX", "USDT"]),
   amount: z.bigint(),
@@ -54,7 +60,7 @@ export const PayoutAttemptRow = z.object({
 export type PayoutAttemptRow = z.infer<typeof PayoutAttemptRow>;
 
 const PAYOUT_SELECT = sql.fragment`
-  SELECT o.id, o.state, o.asset, o.amount, o.wallet_id, o.owner_address, o.counterparty_address, o.memo, o.priority,
+  SELECT o.id, o.kind, o.state, o.asset, o.amount, o.wallet_id, o.owner_address, o.counterparty_address, o.memo, o.priority,
          o.hold_reason, o.failure_reason, o.failure_detail, o.created_by, o.created_at, o.updated_at, o.confirmed_at,
          o.fee_sun, o.energy_used, o.bandwidth_used, o.activated_recipient,
          p.route, p.payee_tag, p.client_reference, p.metadata, p.kyc_hash, p.batch_id, p.batch_item_reference,
@@ -65,6 +71,7 @@ const PAYOUT_SELECT = sql.fragment`
 /** What a new payout stores. */
 export interface NewPayout {
   id: string;
+  kind: PayoutKind;
   principal: string;
   idempotencyKey: string | null;
   walletId: string;
@@ -91,7 +98,7 @@ export async function insertPayout(tx: CommonQueryMethods, p: NewPayout): Promis
   await tx.query(sql.unsafe`
     INSERT INTO operations (id, kind, state, asset, amount, wallet_id, owner_address, counterparty_address, memo,
                             priority, created_by)
-    VALUES (${p.id}, 'PAYOUT', ${state}, ${p.asset}, ${p.amount}, ${p.walletId}, ${p.ownerAddress},
+    VALUES (${p.id}, ${p.kind}, ${state}, ${p.asset}, ${p.amount}, ${p.walletId}, ${p.ownerAddress},
             ${p.recipientAddress}, ${p.memo}, ${p.priority}, ${p.principal})`);
   await tx.query(sql.unsafe`
     INSERT INTO payouts (id, principal, idempotency_key, route, payee_tag, client_reference, metadata, kyc_hash,
@@ -118,6 +125,20 @@ export async function insertPayout(tx: CommonQueryMethods, p: NewPayout): Promis
 /** One payout, or null. */
 export async function findPayout(db: CommonQueryMethods, id: string): Promise<PayoutRow | null> {
   return db.maybeOne(sql.type(PayoutRow)`${PAYOUT_SELECT} WHERE o.id = ${id}`);
+}
+
+/**
+ * Locks a payout's operation row (either payout kind) until the transaction ends and returns
+ * the payout; throws payout.not_found.
+ */
+export async function lockPayout(tx: CommonQueryMethods, id: string): Promise<PayoutRow> {
+  await tx.query(sql.unsafe`
+    SELECT 1 FROM operations WHERE id = ${id} AND kind = ANY(${sql.array([...PAYOUT_KINDS], "text")})
+    FOR UPDATE`);
+  const payout = await findPayout(tx, id);
+  if (!payout)
+    throw new AppError("payout.not_found", "no payout with that id", { metadata: { field: "id" } });
+  return payout;
 }
 
 /** The attempts of the given payouts, oldest first. */

@@ -5,7 +5,7 @@ import { appendAudit } from "../audit.js";
 import { transition } from "../engine/repo.js";
 import { emitEvent } from "../outbox.js";
 import type { Caller } from "./flows.js";
-import { findPayout, lockLimits, type PayoutRow, usedToday } from "./repo.js";
+import { findPayout, lockLimits, lockPayout, type PayoutRow, usedToday } from "./repo.js";
 import type { PayoutRules } from "./validate.js";
 
 const Sent = z.object({ sent: z.boolean() });
@@ -21,24 +21,11 @@ export async function retryPayout(
   caller: Caller,
   id: string,
 ): Promise<PayoutRow> {
-  await tx.query(
-    sql.unsafe`SELECT 1 FROM operations WHERE id = ${id} AND kind = 'PAYOUT' FOR UPDATE`,
-  );
-  const payout = await findPayout(tx, id);
-  if (!payout)
-    throw new AppError("payout.not_found", "no payout with that id", { metadata: { field: "id" } });
+  const payout = await lockPayout(tx, id);
   if (payout.state === "HELD") {
-    await transition(
-      tx,
-      { id, kind: "PAYOUT" },
-      "HELD",
-      "QUEUED",
-      { holdReason: null },
-      caller.principal,
-      {
-        retry: true,
-      },
-    );
+    await transition(tx, payout, "HELD", "QUEUED", { holdReason: null }, caller.principal, {
+      retry: true,
+    });
   } else if (payout.state === "FAILED") {
     if (await everBroadcast(tx, id)) {
       throw new AppError(
@@ -112,6 +99,6 @@ async function requeueFailed(
   await emitEvent(tx, {
     type: "payout.queued",
     subjectId: payout.id,
-    payload: { id: payout.id, kind: "PAYOUT", ...details },
+    payload: { id: payout.id, kind: payout.kind, ...details },
   });
 }

@@ -24,11 +24,14 @@ import { idempotent } from "../idempotency.js";
 import { operationToProto } from "../operations/repo.js";
 import { delegate, stake, undelegate, unstake, withdrawUnstaked } from "./flows.js";
 import { resourcesToProto, stakingStatus } from "./status.js";
+import type { TopUpSettings } from "./topup.js";
 import { lockBlocks, resourceOf, walletOf } from "./validate.js";
 
 export interface StakingHandlerDeps {
   pool: DatabasePool;
   chain: Chain;
+  /** The energy top-up policy's settings, when it is on (GetStakingStatus reports it). */
+  energyTopUp?: TopUpSettings;
 }
 
 type Impl = ServiceImpl<typeof StakingService>;
@@ -127,7 +130,7 @@ export function createStakingHandlers(deps: StakingHandlerDeps): Partial<Impl> {
       return { address, resources: resourcesToProto(b, s), blockNumber: head.number };
     },
     async getStakingStatus(req) {
-      return stakingStatus(pool, chain, await walletOf(pool, req.walletId));
+      return stakingStatus(pool, chain, await walletOf(pool, req.walletId), deps.energyTopUp);
     },
   };
 }

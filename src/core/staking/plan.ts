@@ -77,3 +77,34 @@ export function planEnergy(
 function ceilDiv(a: bigint, b: bigint): bigint {
   return (a + b - 1n) / b;
 }
+
+/** What an energy top-up is computed from (energy units and sun). */
+export interface TopUpInputs {
+  /** Energy the batch's unsigned USDT transfers are estimated to need. */
+  estimatedEnergy: bigint;
+  /** Energy the payout wallet has left now. */
+  availableEnergy: bigint;
+  /** Network energy per day and total staked TRX weight (energy per TRX = limit / weight). */
+  totalEnergyLimit: bigint;
+  totalEnergyWeight: bigint;
+  /** Staked energy the staking wallet can still lend (sun). */
+  lendableSun: bigint;
+  /** Most one top-up may delegate (sun). */
+  maxSun: bigint;
+}
+
+/**
+ * The energy a batch lacks and the TRX to delegate for it: rounded up to whole TRX (the chain
+ * delegates at least 1 TRX), then capped by what may and can be lent; 0 when under 1 TRX.
+ */
+export function topUpDelegation(i: TopUpInputs): { shortfall: bigint; amountSun: bigint } {
+  const shortfall =
+    i.estimatedEnergy > i.availableEnergy ? i.estimatedEnergy - i.availableEnergy : 0n;
+  if (shortfall === 0n || i.totalEnergyLimit <= 0n) return { shortfall, amountSun: 0n };
+  const needSun = ceilDiv(shortfall * i.totalEnergyWeight * SUN_PER_TRX, i.totalEnergyLimit);
+  const wholeTrx = ceilDiv(needSun, SUN_PER_TRX) * SUN_PER_TRX;
+  let amount = wholeTrx;
+  if (amount > i.maxSun) amount = i.maxSun;
+  if (amount > i.lendableSun) amount = i.lendableSun;
+  return { shortfall, amountSun: amount < SUN_PER_TRX ? 0n : amount };
+}

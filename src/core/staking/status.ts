@@ -9,6 +9,11 @@ import {
 import {
   type Delegation as DelegationProto,
   DelegationSchema,
+  type EnergyTopUp,
+  EnergyTopUpOutcome,
+  type EnergyTopUpPolicy,
+  EnergyTopUpPolicySchema,
+  EnergyTopUpSchema,
   type GetStakingStatusResponse,
   GetStakingStatusResponseSchema,
 } from "../../gen/tronpay/v1/staking_pb.js";
@@ -16,6 +21,8 @@ import { formatAmount } from "../../shared/money.js";
 import type { Balances, Chain, Delegation, StakingState } from "../chain/types.js";
 import type { WalletRow } from "../wallets/repo.js";
 import { planEnergy, recentEnergyUse } from "./plan.js";
+import type { TopUpSettings } from "./topup.js";
+import { latestTopUps, policyWallet, type TopUpRow } from "./topup-repo.js";
 
 /** How far back the energy planner looks at payouts. */
 export const PLAN_LOOKBACK_MS = 7 * 86_400_000;
@@ -56,6 +63,7 @@ export async function stakingStatus(
   pool: DatabasePool,
   chain: Chain,
   wallet: WalletRow,
+  topUp?: TopUpSettings,
 ): Promise<GetStakingStatusResponse> {
   const [state, balances, delegations, head, params] = await Promise.all([
     chain.stakingState(wallet.address),
@@ -98,5 +106,37 @@ export async function stakingStatus(
       savingsPerDay: formatAmount(plan.savingsPerDaySun),
     },
     blockNumber: head.number,
+    energyTopUp: await topUpPolicy(pool, topUp),
+  });
+}
+
+/** The energy top-up policy's settings and its latest decisions for its payout wallet. */
+async function topUpPolicy(
+  pool: DatabasePool,
+  settings: TopUpSettings | undefined,
+): Promise<EnergyTopUpPolicy> {
+  if (!settings) return create(EnergyTopUpPolicySchema, { enabled: false });
+  const payout = await policyWallet(pool, settings.payoutWalletId);
+  const latest = payout ? await latestTopUps(pool, payout.id) : undefined;
+  return create(EnergyTopUpPolicySchema, {
+    enabled: true,
+    stakingWalletId: settings.stakingWalletId,
+    payoutWalletId: payout?.id ?? settings.payoutWalletId,
+    maxDelegation: formatAmount(settings.maxSun),
+    cooldown: durationFromMs(settings.cooldownMs),
+    lastTopUp: latest?.delegation ? topUpToProto(latest.delegation) : undefined,
+    lastDecision: latest?.decision ? topUpToProto(latest.decision) : undefined,
+  });
+}
+
+function topUpToProto(row: TopUpRow): EnergyTopUp {
+  return create(EnergyTopUpSchema, {
+    batchId: row.batch_id,
+    outcome: EnergyTopUpOutcome[row.state as keyof typeof EnergyTopUpOutcome],
+    operationId: row.operation_id ?? "",
+    estimatedEnergy: row.estimated_energy ?? 0n,
+    availableEnergy: row.available_energy ?? 0n,
+    amount: formatAmount(row.amount),
+    decidedAt: timestampFromMs(row.decided_at),
   });
 }

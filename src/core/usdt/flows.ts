@@ -1,5 +1,4 @@
 import type { DatabaseTransactionConnection } from "slonik";
-import { sql } from "slonik";
 import { normalizeAddress } from "../../shared/address.js";
 import { parseAmount } from "../../shared/money.js";
 import { insertOperation, type OperationView } from "../operations/repo.js";
@@ -11,7 +10,7 @@ import { walletOf } from "../staking/validate.js";
 /**
  * A USDT transfer is a payout with the payout rules (route limits, four eyes, own-wallet and
  * address checks), stored as an operation of kind USDT_TRANSFER so that lists can tell them
- * apart. Same transaction as the payout, so no one sees it as a PAYOUT.
+ * apart. PayoutService's Get, List, Approve, Cancel, Retry and Reconcile take it like any payout.
  */
 export async function transferUsdt(
   tx: DatabaseTransactionConnection,
@@ -20,15 +19,14 @@ export async function transferUsdt(
   idempotencyKey: string,
   input: Omit<PayoutInput, "asset" | "payeeTag" | "kycHash" | "metadata">,
 ): Promise<PayoutRow> {
-  const row = await createPayout(tx, rules, caller, idempotencyKey, {
-    ...input,
-    asset: "USDT",
-    payeeTag: "",
-    kycHash: "",
-    metadata: {},
-  });
-  await tx.query(sql.unsafe`UPDATE operations SET kind = 'USDT_TRANSFER' WHERE id = ${row.id}`);
-  return row;
+  return createPayout(
+    tx,
+    rules,
+    caller,
+    idempotencyKey,
+    { ...input, asset: "USDT", payeeTag: "", kycHash: "", metadata: {} },
+    "USDT_TRANSFER",
+  );
 }
 
 /** A TRC-20 approve from a tronpay wallet; "0" revokes. The signer checks the spender too. */

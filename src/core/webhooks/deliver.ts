@@ -38,6 +38,8 @@ export interface WebhookWorkerDeps {
   settings: WebhookSettings;
   /** Jitter source in [0, 1); replaceable in tests. */
   random?: () => number;
+  /** Told the outcome of every attempt: a 2xx answer or not (metrics). */
+  onAttempt?: (endpointId: string, ok: boolean) => void;
 }
 
 /** The delay before retry number `attempt` (1-based), with jitter. */
@@ -68,6 +70,7 @@ export async function attemptDelivery(deps: WebhookWorkerDeps, d: ClaimedDeliver
     error = err.kind;
     deps.log.warn({ deliveryId: d.id, error, cause: String(err.cause) }, "webhook send failed");
   }
+  deps.onAttempt?.(d.endpoint_id, status >= 200 && status < 300);
   await recordOutcome(deps, d, status, error);
 }
 

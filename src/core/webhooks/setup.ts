@@ -23,6 +23,7 @@ export function startWebhooks(
   pool: DatabasePool,
   log: Logger,
   deps: Pick<WebhookHandlerDeps, "webhookBox">,
+  onAttempt?: (endpointId: string, ok: boolean) => void,
 ): WebhookWorker {
   const torFetch =
     config.torMode === "required"
@@ -36,6 +37,7 @@ export function startWebhooks(
     pool,
     log,
     box: deps.webhookBox,
+    onAttempt,
     send: createSender({
       policy: { allowLoopback: config.webhookAllowLoopback },
       timeoutMs: config.webhookTimeoutMs,

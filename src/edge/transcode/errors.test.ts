@@ -1,9 +1,22 @@
-import { create } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { DurationSchema, durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { errorFromJson, errorToJson } from "@connectrpc/connect/protocol-connect";
 import { describe, expect, it } from "vitest";
-import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
+import {
+  BadRequestSchema,
+  ErrorInfoSchema,
+  RetryInfoSchema,
+} from "../../gen/google/rpc/error_details_pb.js";
+import { PayoutBatchItemErrorsSchema } from "../../gen/tronpay/v1/payout_pb.js";
 import { AppError, toConnectError } from "../../shared/errors.js";
 import { toHttpError } from "./errors.js";
+
+/** An error as a Connect client receives it from core: details as bytes, headers as metadata. */
+function received(err: ConnectError, headers: Record<string, string> = {}): ConnectError {
+  const json = errorToJson(err, undefined);
+  return errorFromJson(json, headers, new ConnectError("unparseable", Code.Internal));
+}
 
 describe("toHttpError", () => {
   it.each([
@@ -67,5 +80,105 @@ describe("toHttpError", () => {
     const answer = toHttpError(new Error("stack at /srv/app.ts:1"));
     expect(answer.status).toBe(500);
     expect(JSON.stringify(answer.body)).not.toContain("/srv");
+  });
+
+  it("keeps every detail core sent, each as JSON with @type, in order", () => {
+    const fromCore = received(
+      toConnectError(
+        new AppError("payout.batch_invalid", "2 batch item(s) are invalid", {
+          metadata: { field: "items", count: "2" },
+          details: [
+            {
+              desc: PayoutBatchItemErrorsSchema,
+              value: {
+                errors: [
+                  { index: 0, reason: "address.invalid", field: "items[0].recipient_address" },
+                  { index: 2, reason: "money.invalid_amount", field: "items[2].amount.value" },
+                ],
+              },
+            },
+            {
+              desc: BadRequestSchema,
+              value: {
+                fieldViolations: [
+                  { field: "items[0].recipient_address", description: "bad checksum" },
+                  { field: "items[2].amount.value", description: "not a decimal" },
+                ],
+              },
+            },
+            { desc: RetryInfoSchema, value: { retryDelay: durationFromMs(1500) } },
+            { desc: DurationSchema, value: durationFromMs(2000) },
+          ],
+        }),
+      ),
+    );
+    // As a Connect client sees them: bytes with a type name, not messages.
+    expect(fromCore.details.every((d) => "type" in d)).toBe(true);
+    const { status, body } = toHttpError(fromCore);
+    expect(status).toBe(400);
+    expect(body.details).toEqual([
+      {
+        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+        reason: "payout.batch_invalid",
+        domain: "tronpay",
+        metadata: { field: "items", count: "2" },
+      },
+      {
+        "@type": "type.googleapis.com/tronpay.v1.PayoutBatchItemErrors",
+        errors: [
+          { reason: "address.invalid", field: "items[0].recipient_address" },
+          { index: 2, reason: "money.invalid_amount", field: "items[2].amount.value" },
+        ],
+      },
+      {
+        "@type": "type.googleapis.com/google.rpc.BadRequest",
+        fieldViolations: [
+          { field: "items[0].recipient_address", description: "bad checksum" },
+          { field: "items[2].amount.value", description: "not a decimal" },
+        ],
+      },
+      { "@type": "type.googleapis.com/google.rpc.RetryInfo", retryDelay: "1.500s" },
+      { "@type": "type.googleapis.com/google.protobuf.Duration", value: "2s" },
+    ]);
+  });
+
+  it("keeps a detail of a type it does not know as base64 under value", () => {
+    const info = create(ErrorInfoSchema, { reason: "payout.not_found", domain: "tronpay" });
+    const err = new ConnectError("no payout", Code.NotFound);
+    // As they arrive from the wire: type names and bytes.
+    err.details = [
+      { type: "google.rpc.ErrorInfo", value: toBinary(ErrorInfoSchema, info) },
+      { type: "example.v1.Unknown", value: new Uint8Array([8, 1]) },
+    ];
+    expect(toHttpError(err).body.details).toEqual([
+      {
+        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+        reason: "payout.not_found",
+        domain: "tronpay",
+        metadata: {},
+      },
+      { "@type": "type.googleapis.com/example.v1.Unknown", value: "CAE=" },
+    ]);
+  });
+
+  it("maps core's rate-limit refusal to 429 with Retry-After and RateLimit-* headers", () => {
+    const refused = new AppError("auth.rate_limited", "too many requests; retry later", {
+      metadata: { retry_after_ms: "2400", limit: "120" },
+    });
+    // Core sets retry-after (seconds) as a response header; it wins over retry_after_ms.
+    const viaHeader = toHttpError(received(toConnectError(refused), { "retry-after": "4" }));
+    expect(viaHeader.status).toBe(429);
+    expect(viaHeader.headers).toEqual({
+      "retry-after": "4",
+      "ratelimit-limit": "120",
+      "ratelimit-remaining": "0",
+      "ratelimit-reset": "4",
+    });
+    // Without the header, retry_after_ms is rounded up to whole seconds.
+    expect(toHttpError(received(toConnectError(refused))).headers["retry-after"]).toBe("3");
+    // The edge's own refusal (an AppError) gets the same headers.
+    expect(toHttpError(refused).headers["retry-after"]).toBe("3");
+    // No Retry-After on other errors.
+    expect(toHttpError(new AppError("request.invalid", "m")).headers).toEqual({});
   });
 });

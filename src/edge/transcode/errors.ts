@@ -2,18 +2,20 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus } from "@connectrpc/connect/protocol-connect";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { AppError, ERROR_DOMAIN } from "../../shared/errors.js";
+import { refusalHeaders } from "../access/headers.js";
+import { type DetailJson, detailsToJson } from "./details.js";
 
 /** The google.rpc.Status JSON the REST side answers errors with. */
 export interface StatusJson {
   /** The gRPC / Connect code number. */
   code: number;
   message: string;
-  details: {
-    "@type": "type.googleapis.com/google.rpc.ErrorInfo";
-    reason: string;
-    domain: string;
-    metadata: Record<string, string>;
-  }[];
+  /**
+   * Every detail of the error: first a google.rpc.ErrorInfo with our stable reason, then any
+   * others core or the edge attached (google.rpc.BadRequest, google.rpc.RetryInfo,
+   * tronpay.v1.PayoutBatchItemErrors, …), each as JSON with "@type".
+   */
+  details: DetailJson[];
 }
 
 /** An error ready to send: HTTP status, extra headers and the Status body. */
@@ -45,7 +47,8 @@ const GENERIC: Partial<Record<Code, string>> = {
 
 /**
  * Turns anything thrown while serving a REST request into the HTTP answer: AppErrors (the
- * edge's own) and core's ConnectErrors carrying our ErrorInfo keep their reason and message;
+ * edge's own) and core's ConnectErrors carrying our ErrorInfo keep their reason, message and
+ * every detail; a refusal for too many requests gets Retry-After (and RateLimit-*) headers;
  * any other error gets a generic message for its code, so no internal detail leaks.
  */
 export function toHttpError(err: unknown, headers: Record<string, string> = {}): HttpError {
@@ -53,8 +56,12 @@ export function toHttpError(err: unknown, headers: Record<string, string> = {}):
     const status = STATUS_OVERRIDES[err.reason] ?? codeToHttpStatus(err.code);
     return {
       status,
-      headers,
-      body: statusJson(err.code, err.message, err.reason, err.metadata),
+      headers: { ...headers, ...refusalHeaders(err) },
+      body: {
+        code: err.code,
+        message: err.message,
+        details: [errorInfo(err.reason, err.metadata), ...detailsToJson(err.details)],
+      },
     };
   }
   if (err instanceof ConnectError) {
@@ -63,40 +70,33 @@ export function toHttpError(err: unknown, headers: Record<string, string> = {}):
     if (info) {
       return {
         status,
-        headers,
-        body: statusJson(err.code, err.rawMessage, info.reason, info.metadata),
+        headers: { ...headers, ...refusalHeaders(err) },
+        body: { code: err.code, message: err.rawMessage, details: detailsToJson(err.details) },
       };
     }
     const message = GENERIC[err.code] ?? "internal error";
     if (err.code === Code.Unavailable || err.code === Code.DeadlineExceeded) {
       // Core unreachable or too slow: say so with our own reason.
-      return { status, headers, body: statusJson(err.code, message, "edge.core_unavailable", {}) };
+      return {
+        status,
+        headers,
+        body: { code: err.code, message, details: [errorInfo("edge.core_unavailable", {})] },
+      };
     }
     return { status, headers, body: { code: err.code, message, details: [] } };
   }
   return {
     status: 500,
     headers,
-    body: statusJson(Code.Internal, "internal error", "internal", {}),
+    body: { code: Code.Internal, message: "internal error", details: [errorInfo("internal", {})] },
   };
 }
 
-function statusJson(
-  code: Code,
-  message: string,
-  reason: string,
-  metadata: Record<string, string>,
-): StatusJson {
+function errorInfo(reason: string, metadata: Record<string, string>): DetailJson {
   return {
-    code,
-    message,
-    details: [
-      {
-        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
-        reason,
-        domain: ERROR_DOMAIN,
-        metadata: { ...metadata },
-      },
-    ],
+    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+    reason,
+    domain: ERROR_DOMAIN,
+    metadata: { ...metadata },
   };
 }

@@ -2,8 +2,8 @@
 // @generated from file tronpay/v1/staking.proto (package tronpay.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_google_api_annotations } from "../../google/api/annotations_pb.js";
 import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tronpay/v1/staking.proto.
  */
 export const file_tronpay_v1_staking: GenFile = /*@__PURE__*/
-  fileDesc("Chh0cm9ucGF5L3YxL3N0YWtpbmcucHJvdG8SCnRyb25wYXkudjEiRwoNU3Rha2VkQmFsYW5jZRImCghyZXNvdXJjZRgBIAEoDjIULnRyb25wYXkudjEuUmVzb3VyY2USDgoGYW1vdW50GAIgASgJInsKD1BlbmRpbmdVbmZyZWV6ZRImCghyZXNvdXJjZRgBIAEoDjIULnRyb25wYXkudjEuUmVzb3VyY2USDgoGYW1vdW50GAIgASgJEjAKDGF2YWlsYWJsZV9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAilAEKCkRlbGVnYXRpb24SHAoUY291bnRlcnBhcnR5X2FkZHJlc3MYASABKAkSJgoIcmVzb3VyY2UYAiABKA4yFC50cm9ucGF5LnYxLlJlc291cmNlEg4KBmFtb3VudBgDIAEoCRIwCgxsb2NrZWRfdW50aWwYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIsIBCgtTdGFraW5nUGxhbhIrCghsb29rYmFjaxgBIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIeChZlc3RpbWF0ZWRfZGFpbHlfZW5lcmd5GAIgASgDEhsKE3N0YWtlZF9kYWlseV9lbmVyZ3kYAyABKAMSGgoSdHJ4X2J1cm5lZF9wZXJfZGF5GAQgASgJEhQKDHRyeF90b19zdGFrZRgFIAEoCRIXCg9zYXZpbmdzX3Blcl9kYXkYBiABKAkicgoMU3Rha2VSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRIRCgl3YWxsZXRfaWQYAiABKAkSDgoGYW1vdW50GAMgASgJEiYKCHJlc291cmNlGAQgASgOMhQudHJvbnBheS52MS5SZXNvdXJjZSI5Cg1TdGFrZVJlc3BvbnNlEigKCW9wZXJhdGlvbhgBIAEoCzIVLnRyb25wYXkudjEuT3BlcmF0aW9uInQKDlVuc3Rha2VSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRIRCgl3YWxsZXRfaWQYAiABKAkSDgoGYW1vdW50GAMgASgJEiYKCHJlc291cmNlGAQgASgOMhQudHJvbnBheS52MS5SZXNvdXJjZSKEAQoPVW5zdGFrZVJlc3BvbnNlEigKCW9wZXJhdGlvbhgBIAEoCzIVLnRyb25wYXkudjEuT3BlcmF0aW9uEhUKDXBlbmRpbmdfY291bnQYAiABKA0SMAoMYXZhaWxhYmxlX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLNAQoPRGVsZWdhdGVSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRIRCgl3YWxsZXRfaWQYAiABKAkSGAoQcmVjZWl2ZXJfYWRkcmVzcxgDIAEoCRImCghyZXNvdXJjZRgEIAEoDjIULnRyb25wYXkudjEuUmVzb3VyY2USDgoGYW1vdW50GAUgASgJEgwKBGxvY2sYBiABKAgSLgoLbG9ja19wZXJpb2QYByABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iPAoQRGVsZWdhdGVSZXNwb25zZRIoCglvcGVyYXRpb24YASABKAsyFS50cm9ucGF5LnYxLk9wZXJhdGlvbiKRAQoRVW5kZWxlZ2F0ZVJlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJEhEKCXdhbGxldF9pZBgCIAEoCRIYChByZWNlaXZlcl9hZGRyZXNzGAMgASgJEiYKCHJlc291cmNlGAQgASgOMhQudHJvbnBheS52MS5SZXNvdXJjZRIOCgZhbW91bnQYBSABKAkiPgoSVW5kZWxlZ2F0ZVJlc3BvbnNlEigKCW9wZXJhdGlvbhgBIAEoCzIVLnRyb25wYXkudjEuT3BlcmF0aW9uIkUKF1dpdGhkcmF3VW5zdGFrZWRSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRIRCgl3YWxsZXRfaWQYAiABKAkiVAoYV2l0aGRyYXdVbnN0YWtlZFJlc3BvbnNlEigKCW9wZXJhdGlvbhgBIAEoCzIVLnRyb25wYXkudjEuT3BlcmF0aW9uEg4KBmFtb3VudBgCIAEoCSJIChNHZXRSZXNvdXJjZXNSZXF1ZXN0EhMKCXdhbGxldF9pZBgBIAEoCUgAEhEKB2FkZHJlc3MYAiABKAlIAEIJCgdhY2NvdW50Im4KFEdldFJlc291cmNlc1Jlc3BvbnNlEg8KB2FkZHJlc3MYASABKAkSLwoJcmVzb3VyY2VzGAIgASgLMhwudHJvbnBheS52MS5BY2NvdW50UmVzb3VyY2VzEhQKDGJsb2NrX251bWJlchgDIAEoAyIsChdHZXRTdGFraW5nU3RhdHVzUmVxdWVzdBIRCgl3YWxsZXRfaWQYASABKAki1QIKGEdldFN0YWtpbmdTdGF0dXNSZXNwb25zZRIRCgl3YWxsZXRfaWQYASABKAkSDwoHYWRkcmVzcxgCIAEoCRIpCgZzdGFrZWQYAyADKAsyGS50cm9ucGF5LnYxLlN0YWtlZEJhbGFuY2USNgoRcGVuZGluZ191bmZyZWV6ZXMYBCADKAsyGy50cm9ucGF5LnYxLlBlbmRpbmdVbmZyZWV6ZRIUCgx3aXRoZHJhd2FibGUYBSABKAkSLwoPZGVsZWdhdGlvbnNfb3V0GAYgAygLMhYudHJvbnBheS52MS5EZWxlZ2F0aW9uEi4KDmRlbGVnYXRpb25zX2luGAcgAygLMhYudHJvbnBheS52MS5EZWxlZ2F0aW9uEiUKBHBsYW4YCCABKAsyFy50cm9ucGF5LnYxLlN0YWtpbmdQbGFuEhQKDGJsb2NrX251bWJlchgJIAEoAzKtBwoOU3Rha2luZ1NlcnZpY2UScAoFU3Rha2USGC50cm9ucGF5LnYxLlN0YWtlUmVxdWVzdBoZLnRyb25wYXkudjEuU3Rha2VSZXNwb25zZSIyyvMYBgoCAQIQAYLT5JMCIjoBKiIdL3YxL3dhbGxldHMve3dhbGxldF9pZH06c3Rha2USeAoHVW5zdGFrZRIaLnRyb25wYXkudjEuVW5zdGFrZVJlcXVlc3QaGy50cm9ucGF5LnYxLlVuc3Rha2VSZXNwb25zZSI0yvMYBgoCAQIQAYLT5JMCJDoBKiIfL3YxL3dhbGxldHMve3dhbGxldF9pZH06dW5zdGFrZRJ8CghEZWxlZ2F0ZRIbLnRyb25wYXkudjEuRGVsZWdhdGVSZXF1ZXN0GhwudHJvbnBheS52MS5EZWxlZ2F0ZVJlc3BvbnNlIjXK8xgGCgIBAhABgtPkkwIlOgEqIiAvdjEvd2FsbGV0cy97d2FsbGV0X2lkfTpkZWxlZ2F0ZRKEAQoKVW5kZWxlZ2F0ZRIdLnRyb25wYXkudjEuVW5kZWxlZ2F0ZVJlcXVlc3QaHi50cm9ucGF5LnYxLlVuZGVsZWdhdGVSZXNwb25zZSI3yvMYBgoCAQIQAYLT5JMCJzoBKiIiL3YxL3dhbGxldHMve3dhbGxldF9pZH06dW5kZWxlZ2F0ZRKcAQoQV2l0aGRyYXdVbnN0YWtlZBIjLnRyb25wYXkudjEuV2l0aGRyYXdVbnN0YWtlZFJlcXVlc3QaJC50cm9ucGF5LnYxLldpdGhkcmF3VW5zdGFrZWRSZXNwb25zZSI9yvMYBgoCAQIQAYLT5JMCLToBKiIoL3YxL3dhbGxldHMve3dhbGxldF9pZH06d2l0aGRyYXdVbnN0YWtlZBJ5CgxHZXRSZXNvdXJjZXMSHy50cm9ucGF5LnYxLkdldFJlc291cmNlc1JlcXVlc3QaIC50cm9ucGF5LnYxLkdldFJlc291cmNlc1Jlc3BvbnNlIibK8xgFCgMBAgSC0+STAhcSFS92MS9zdGFraW5nL3Jlc291cmNlcxKPAQoQR2V0U3Rha2luZ1N0YXR1cxIjLnRyb25wYXkudjEuR2V0U3Rha2luZ1N0YXR1c1JlcXVlc3QaJC50cm9ucGF5LnYxLkdldFN0YWtpbmdTdGF0dXNSZXNwb25zZSIwyvMYBQoDAQIEgtPkkwIhEh8vdjEvd2FsbGV0cy97d2FsbGV0X2lkfS9zdGFraW5nYgZwcm90bzM", [file_google_api_annotations, file_google_protobuf_duration, file_google_protobuf_timestamp, file_tronpay_v1_common, file_tronpay_v1_options]);
+  fileDesc("Chh0cm9ucGF5L3YxL3N0YWtpbmcucHJvdG8SCnRyb25wYXkudjEiRwoNU3Rha2VkQmFsYW5jZRImCghyZXNvdXJjZRgBIAEoDjIULnRyb25wYXkudjEuUmVzb3VyY2USDgoGYW1vdW50GAIgASgJInsKD1BlbmRpbmdVbmZyZWV6ZRImCghyZXNvdXJjZRgBIAEoDjIULnRyb25wYXkudjEuUmVzb3VyY2USDgoGYW1vdW50GAIgASgJEjAKDGF2YWlsYWJsZV9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAilAEKCkRlbGVnYXRpb24SHAoUY291bnRlcnBhcnR5X2FkZHJlc3MYASABKAkSJgoIcmVzb3VyY2UYAiABKA4yFC50cm9ucGF5LnYxLlJlc291cmNlEg4KBmFtb3VudBgDIAEoCRIwCgxsb2NrZWRfdW50aWwYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIsIBCgtTdGFraW5nUGxhbhIrCghsb29rYmFjaxgBIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIeChZlc3RpbWF0ZWRfZGFpbHlfZW5lcmd5GAIgASgDEhsKE3N0YWtlZF9kYWlseV9lbmVyZ3kYAyABKAMSGgoSdHJ4X2J1cm5lZF9wZXJfZGF5GAQgASgJEhQKDHRyeF90b19zdGFrZRgFIAEoCRIXCg9zYXZpbmdzX3Blcl9kYXkYBiABKAkicgoMU3Rha2VSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRIRCgl3YWxsZXRfaWQYAiABKAkSDgoGYW1vdW50GAMgASgJEiYKCHJlc291cmNlGAQgASgOMhQudHJvbnBheS52MS5SZXNvdXJjZSI5Cg1TdGFrZVJlc3BvbnNlEigKCW9wZXJhdGlvbhgBIAEoCzIVLnRyb25wYXkudjEuT3BlcmF0aW9uInQKDlVuc3Rha2VSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRIRCgl3YWxsZXRfaWQYAiABKAkSDgoGYW1vdW50GAMgASgJEiYKCHJlc291cmNlGAQgASgOMhQudHJvbnBheS52MS5SZXNvdXJjZSKEAQoPVW5zdGFrZVJlc3BvbnNlEigKCW9wZXJhdGlvbhgBIAEoCzIVLnRyb25wYXkudjEuT3BlcmF0aW9uEhUKDXBlbmRpbmdfY291bnQYAiABKA0SMAoMYXZhaWxhYmxlX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLNAQoPRGVsZWdhdGVSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRIRCgl3YWxsZXRfaWQYAiABKAkSGAoQcmVjZWl2ZXJfYWRkcmVzcxgDIAEoCRImCghyZXNvdXJjZRgEIAEoDjIULnRyb25wYXkudjEuUmVzb3VyY2USDgoGYW1vdW50GAUgASgJEgwKBGxvY2sYBiABKAgSLgoLbG9ja19wZXJpb2QYByABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iPAoQRGVsZWdhdGVSZXNwb25zZRIoCglvcGVyYXRpb24YASABKAsyFS50cm9ucGF5LnYxLk9wZXJhdGlvbiKRAQoRVW5kZWxlZ2F0ZVJlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJEhEKCXdhbGxldF9pZBgCIAEoCRIYChByZWNlaXZlcl9hZGRyZXNzGAMgASgJEiYKCHJlc291cmNlGAQgASgOMhQudHJvbnBheS52MS5SZXNvdXJjZRIOCgZhbW91bnQYBSABKAkiPgoSVW5kZWxlZ2F0ZVJlc3BvbnNlEigKCW9wZXJhdGlvbhgBIAEoCzIVLnRyb25wYXkudjEuT3BlcmF0aW9uIkUKF1dpdGhkcmF3VW5zdGFrZWRSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRIRCgl3YWxsZXRfaWQYAiABKAkiVAoYV2l0aGRyYXdVbnN0YWtlZFJlc3BvbnNlEigKCW9wZXJhdGlvbhgBIAEoCzIVLnRyb25wYXkudjEuT3BlcmF0aW9uEg4KBmFtb3VudBgCIAEoCSJIChNHZXRSZXNvdXJjZXNSZXF1ZXN0EhMKCXdhbGxldF9pZBgBIAEoCUgAEhEKB2FkZHJlc3MYAiABKAlIAEIJCgdhY2NvdW50Im4KFEdldFJlc291cmNlc1Jlc3BvbnNlEg8KB2FkZHJlc3MYASABKAkSLwoJcmVzb3VyY2VzGAIgASgLMhwudHJvbnBheS52MS5BY2NvdW50UmVzb3VyY2VzEhQKDGJsb2NrX251bWJlchgDIAEoAyIsChdHZXRTdGFraW5nU3RhdHVzUmVxdWVzdBIRCgl3YWxsZXRfaWQYASABKAkiiwMKGEdldFN0YWtpbmdTdGF0dXNSZXNwb25zZRIRCgl3YWxsZXRfaWQYASABKAkSDwoHYWRkcmVzcxgCIAEoCRIpCgZzdGFrZWQYAyADKAsyGS50cm9ucGF5LnYxLlN0YWtlZEJhbGFuY2USNgoRcGVuZGluZ191bmZyZWV6ZXMYBCADKAsyGy50cm9ucGF5LnYxLlBlbmRpbmdVbmZyZWV6ZRIUCgx3aXRoZHJhd2FibGUYBSABKAkSLwoPZGVsZWdhdGlvbnNfb3V0GAYgAygLMhYudHJvbnBheS52MS5EZWxlZ2F0aW9uEi4KDmRlbGVnYXRpb25zX2luGAcgAygLMhYudHJvbnBheS52MS5EZWxlZ2F0aW9uEiUKBHBsYW4YCCABKAsyFy50cm9ucGF5LnYxLlN0YWtpbmdQbGFuEhQKDGJsb2NrX251bWJlchgJIAEoAxI0Cg1lbmVyZ3lfdG9wX3VwGAogASgLMh0udHJvbnBheS52MS5FbmVyZ3lUb3BVcFBvbGljeSL8AQoRRW5lcmd5VG9wVXBQb2xpY3kSDwoHZW5hYmxlZBgBIAEoCBIZChFzdGFraW5nX3dhbGxldF9pZBgCIAEoCRIYChBwYXlvdXRfd2FsbGV0X2lkGAMgASgJEhYKDm1heF9kZWxlZ2F0aW9uGAQgASgJEisKCGNvb2xkb3duGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEiwKC2xhc3RfdG9wX3VwGAYgASgLMhcudHJvbnBheS52MS5FbmVyZ3lUb3BVcBIuCg1sYXN0X2RlY2lzaW9uGAcgASgLMhcudHJvbnBheS52MS5FbmVyZ3lUb3BVcCLaAQoLRW5lcmd5VG9wVXASEAoIYmF0Y2hfaWQYASABKAkSLwoHb3V0Y29tZRgCIAEoDjIeLnRyb25wYXkudjEuRW5lcmd5VG9wVXBPdXRjb21lEhQKDG9wZXJhdGlvbl9pZBgDIAEoCRIYChBlc3RpbWF0ZWRfZW5lcmd5GAQgASgDEhgKEGF2YWlsYWJsZV9lbmVyZ3kYBSABKAMSDgoGYW1vdW50GAYgASgJEi4KCmRlY2lkZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wKvcBChJFbmVyZ3lUb3BVcE91dGNvbWUSJQohRU5FUkdZX1RPUF9VUF9PVVRDT01FX1VOU1BFQ0lGSUVEEAASIwofRU5FUkdZX1RPUF9VUF9PVVRDT01FX0RFTEVHQVRFRBABEiYKIkVORVJHWV9UT1BfVVBfT1VUQ09NRV9OT19TSE9SVEZBTEwQAhIiCh5FTkVSR1lfVE9QX1VQX09VVENPTUVfQ09PTERPV04QAxIiCh5FTkVSR1lfVE9QX1VQX09VVENPTUVfTk9fU1RBS0UQBBIlCiFFTkVSR1lfVE9QX1VQX09VVENPTUVfQ0hBSU5fRVJST1IQBTKtBwoOU3Rha2luZ1NlcnZpY2UScAoFU3Rha2USGC50cm9ucGF5LnYxLlN0YWtlUmVxdWVzdBoZLnRyb25wYXkudjEuU3Rha2VSZXNwb25zZSIyyvMYBgoCAQIQAYLT5JMCIjoBKiIdL3YxL3dhbGxldHMve3dhbGxldF9pZH06c3Rha2USeAoHVW5zdGFrZRIaLnRyb25wYXkudjEuVW5zdGFrZVJlcXVlc3QaGy50cm9ucGF5LnYxLlVuc3Rha2VSZXNwb25zZSI0yvMYBgoCAQIQAYLT5JMCJDoBKiIfL3YxL3dhbGxldHMve3dhbGxldF9pZH06dW5zdGFrZRJ8CghEZWxlZ2F0ZRIbLnRyb25wYXkudjEuRGVsZWdhdGVSZXF1ZXN0GhwudHJvbnBheS52MS5EZWxlZ2F0ZVJlc3BvbnNlIjXK8xgGCgIBAhABgtPkkwIlOgEqIiAvdjEvd2FsbGV0cy97d2FsbGV0X2lkfTpkZWxlZ2F0ZRKEAQoKVW5kZWxlZ2F0ZRIdLnRyb25wYXkudjEuVW5kZWxlZ2F0ZVJlcXVlc3QaHi50cm9ucGF5LnYxLlVuZGVsZWdhdGVSZXNwb25zZSI3yvMYBgoCAQIQAYLT5JMCJzoBKiIiL3YxL3dhbGxldHMve3dhbGxldF9pZH06dW5kZWxlZ2F0ZRKcAQoQV2l0aGRyYXdVbnN0YWtlZBIjLnRyb25wYXkudjEuV2l0aGRyYXdVbnN0YWtlZFJlcXVlc3QaJC50cm9ucGF5LnYxLldpdGhkcmF3VW5zdGFrZWRSZXNwb25zZSI9yvMYBgoCAQIQAYLT5JMCLToBKiIoL3YxL3dhbGxldHMve3dhbGxldF9pZH06d2l0aGRyYXdVbnN0YWtlZBJ5CgxHZXRSZXNvdXJjZXMSHy50cm9ucGF5LnYxLkdldFJlc291cmNlc1JlcXVlc3QaIC50cm9ucGF5LnYxLkdldFJlc291cmNlc1Jlc3BvbnNlIibK8xgFCgMBAgSC0+STAhcSFS92MS9zdGFraW5nL3Jlc291cmNlcxKPAQoQR2V0U3Rha2luZ1N0YXR1cxIjLnRyb25wYXkudjEuR2V0U3Rha2luZ1N0YXR1c1JlcXVlc3QaJC50cm9ucGF5LnYxLkdldFN0YWtpbmdTdGF0dXNSZXNwb25zZSIwyvMYBQoDAQIEgtPkkwIhEh8vdjEvd2FsbGV0cy97d2FsbGV0X2lkfS9zdGFraW5nYgZwcm90bzM", [file_google_api_annotations, file_google_protobuf_duration, file_google_protobuf_timestamp, file_tronpay_v1_common, file_tronpay_v1_options]);
 
 /**
  * StakedBalance is TRX a wallet has staked for one resource.
@@ -686,6 +686,13 @@ export type GetStakingStatusResponse = Message<"tronpay.v1.GetStakingStatusRespo
    * @generated from field: int64 block_number = 9;
    */
   blockNumber: bigint;
+
+  /**
+   * The energy top-up policy as configured, with its latest decisions for its payout wallet.
+   *
+   * @generated from field: tronpay.v1.EnergyTopUpPolicy energy_top_up = 10;
+   */
+  energyTopUp?: EnergyTopUpPolicy | undefined;
 };
 
 /**
@@ -694,6 +701,187 @@ export type GetStakingStatusResponse = Message<"tronpay.v1.GetStakingStatusRespo
  */
 export const GetStakingStatusResponseSchema: GenMessage<GetStakingStatusResponse> = /*@__PURE__*/
   messageDesc(file_tronpay_v1_staking, 17);
+
+/**
+ * EnergyTopUpPolicy keeps a payout wallet's energy topped up before large batches: when a
+ * batch's USDT transfers from that wallet need more energy than it has, one DelegateResource
+ * operation from the staking wallet covers the shortfall (at most max_delegation) before the
+ * batch's transfers are signed. It never blocks payouts: without stake to lend, or when the
+ * delegation does not confirm in time, the transfers burn TRX as they would without it.
+ *
+ * @generated from message tronpay.v1.EnergyTopUpPolicy
+ */
+export type EnergyTopUpPolicy = Message<"tronpay.v1.EnergyTopUpPolicy"> & {
+  /**
+   * Whether the policy is on (core's TRONPAY_ENERGY_TOPUP_STAKING_WALLET is set).
+   *
+   * @generated from field: bool enabled = 1;
+   */
+  enabled: boolean;
+
+  /**
+   * The wallet that lends its staked energy.
+   *
+   * @generated from field: string staking_wallet_id = 2;
+   */
+  stakingWalletId: string;
+
+  /**
+   * The wallet kept topped up (the delegation's receiver).
+   *
+   * @generated from field: string payout_wallet_id = 3;
+   */
+  payoutWalletId: string;
+
+  /**
+   * Most TRX one top-up delegates (decimal TRX).
+   *
+   * @generated from field: string max_delegation = 4;
+   */
+  maxDelegation: string;
+
+  /**
+   * No second delegation for the payout wallet within this time of the last one.
+   *
+   * @generated from field: google.protobuf.Duration cooldown = 5;
+   */
+  cooldown?: Duration | undefined;
+
+  /**
+   * The latest top-up that delegated; unset when none did yet.
+   *
+   * @generated from field: tronpay.v1.EnergyTopUp last_top_up = 6;
+   */
+  lastTopUp?: EnergyTopUp | undefined;
+
+  /**
+   * The latest batch the policy looked at, whatever it decided; unset when none yet.
+   *
+   * @generated from field: tronpay.v1.EnergyTopUp last_decision = 7;
+   */
+  lastDecision?: EnergyTopUp | undefined;
+};
+
+/**
+ * Describes the message tronpay.v1.EnergyTopUpPolicy.
+ * Use `create(EnergyTopUpPolicySchema)` to create a new message.
+ */
+export const EnergyTopUpPolicySchema: GenMessage<EnergyTopUpPolicy> = /*@__PURE__*/
+  messageDesc(file_tronpay_v1_staking, 18);
+
+/**
+ * EnergyTopUp is the policy's decision for one batch.
+ *
+ * @generated from message tronpay.v1.EnergyTopUp
+ */
+export type EnergyTopUp = Message<"tronpay.v1.EnergyTopUp"> & {
+  /**
+   * The batch it was decided for (once per batch).
+   *
+   * @generated from field: string batch_id = 1;
+   */
+  batchId: string;
+
+  /**
+   * @generated from field: tronpay.v1.EnergyTopUpOutcome outcome = 2;
+   */
+  outcome: EnergyTopUpOutcome;
+
+  /**
+   * The DELEGATE operation; empty unless DELEGATED.
+   *
+   * @generated from field: string operation_id = 3;
+   */
+  operationId: string;
+
+  /**
+   * Energy the batch's unsigned USDT transfers were estimated to need.
+   *
+   * @generated from field: int64 estimated_energy = 4;
+   */
+  estimatedEnergy: bigint;
+
+  /**
+   * Energy the payout wallet had available then.
+   *
+   * @generated from field: int64 available_energy = 5;
+   */
+  availableEnergy: bigint;
+
+  /**
+   * TRX delegated (decimal TRX); "0" unless DELEGATED.
+   *
+   * @generated from field: string amount = 6;
+   */
+  amount: string;
+
+  /**
+   * When it was decided.
+   *
+   * @generated from field: google.protobuf.Timestamp decided_at = 7;
+   */
+  decidedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message tronpay.v1.EnergyTopUp.
+ * Use `create(EnergyTopUpSchema)` to create a new message.
+ */
+export const EnergyTopUpSchema: GenMessage<EnergyTopUp> = /*@__PURE__*/
+  messageDesc(file_tronpay_v1_staking, 19);
+
+/**
+ * EnergyTopUpOutcome is what the policy decided for one batch.
+ *
+ * @generated from enum tronpay.v1.EnergyTopUpOutcome
+ */
+export enum EnergyTopUpOutcome {
+  /**
+   * @generated from enum value: ENERGY_TOP_UP_OUTCOME_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * One DelegateResource operation was created (operation_id).
+   *
+   * @generated from enum value: ENERGY_TOP_UP_OUTCOME_DELEGATED = 1;
+   */
+  DELEGATED = 1,
+
+  /**
+   * The payout wallet's energy already covered the batch.
+   *
+   * @generated from enum value: ENERGY_TOP_UP_OUTCOME_NO_SHORTFALL = 2;
+   */
+  NO_SHORTFALL = 2,
+
+  /**
+   * The last delegation was within the cooldown.
+   *
+   * @generated from enum value: ENERGY_TOP_UP_OUTCOME_COOLDOWN = 3;
+   */
+  COOLDOWN = 3,
+
+  /**
+   * The staking wallet had less than 1 TRX of staked energy free to lend.
+   *
+   * @generated from enum value: ENERGY_TOP_UP_OUTCOME_NO_STAKE = 4;
+   */
+  NO_STAKE = 4,
+
+  /**
+   * The chain could not be read before the batch's wait ran out.
+   *
+   * @generated from enum value: ENERGY_TOP_UP_OUTCOME_CHAIN_ERROR = 5;
+   */
+  CHAIN_ERROR = 5,
+}
+
+/**
+ * Describes the enum tronpay.v1.EnergyTopUpOutcome.
+ */
+export const EnergyTopUpOutcomeSchema: GenEnum<EnergyTopUpOutcome> = /*@__PURE__*/
+  enumDesc(file_tronpay_v1_staking, 0);
 
 /**
  * StakingService stakes TRX for bandwidth and energy (Stake 2.0) and delegates it. All TRX

@@ -2,10 +2,10 @@ import { randomUUID } from "node:crypto";
 import { createServer } from "node:net";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, describe, expect, it } from "vitest";
-import { reasonOf } from "../../shared/errors.js";
-import { createLogger } from "../../shared/log.js";
-import { connectRedis } from "../access.js";
-import { createRateLimits, type RateLimitSettings } from "./rate-limit.js";
+import { RetryInfoSchema } from "../gen/google/rpc/error_details_pb.js";
+import { reasonOf } from "./errors.js";
+import { createLogger } from "./log.js";
+import { connectRedis, createRateLimits, type RateLimitSettings } from "./rate-limit.js";
 
 const log = createLogger({ name: "test", level: "silent" });
 const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -57,12 +57,18 @@ describe("rate limits", () => {
     const limits = createRateLimits(
       await settings(REDIS_URL, { onReject: (k) => rejected.push(k) }),
     );
-    await limits.consume("key:a", "S/Write", true);
-    await limits.consume("key:a", "S/Write", true);
+    const first = await limits.consume("key:a", "S/Write", true);
+    expect(first).toMatchObject({ limit: 2, remaining: 1, windowSec: 60 });
+    expect(first.resetMs).toBeGreaterThan(0);
+    expect(first.resetMs).toBeLessThanOrEqual(60_000);
+    expect((await limits.consume("key:a", "S/Write", true)).remaining).toBe(0);
     const err = await refusal(limits.consume("key:a", "S/Write", true));
     expect(err.code).toBe(Code.ResourceExhausted);
     expect(reasonOf(err)).toBe("auth.rate_limited");
     expect(Number(err.metadata.get("retry-after"))).toBeGreaterThan(0);
+    // The standard detail too, for clients that read google.rpc.RetryInfo.
+    const delay = err.findDetails(RetryInfoSchema)[0]?.retryDelay;
+    expect(Number(delay?.seconds ?? 0) + (delay?.nanos ?? 0) / 1e9).toBeGreaterThan(0);
     // Another principal, and reads of the same principal, have their own budgets.
     await limits.consume("key:b", "S/Write", true);
     for (let i = 0; i < 5; i++) await limits.consume("key:a", "S/Read", false);

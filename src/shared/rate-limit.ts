@@ -1,18 +1,23 @@
+import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import type { ConnectError } from "@connectrpc/connect";
-import type { Redis } from "ioredis";
+import { Redis } from "ioredis";
 import {
   type RateLimiterAbstract,
   RateLimiterMemory,
   RateLimiterRedis,
   RateLimiterRes,
 } from "rate-limiter-flexible";
-import { AppError, toConnectError } from "../../shared/errors.js";
+import { RetryInfoSchema } from "../gen/google/rpc/error_details_pb.js";
+import { AppError, toConnectError } from "./errors.js";
+import type { Logger } from "./log.js";
 
 /**
  * Request limits per principal and method (writes tighter than reads) and for failed
  * authentications per client address. With Redis the counters are shared by every replica;
  * when Redis is unreachable each replica falls back to its own in-memory limiter (the
- * library's insurance limiter), so limits still hold, only per process.
+ * library's insurance limiter), so limits still hold, only per process. Core and edge both
+ * count with these (under different key prefixes, so a call through the edge is not counted
+ * twice in one bucket).
  */
 
 export interface RateLimitSettings {
@@ -32,9 +37,24 @@ export interface RateLimitSettings {
   onReject?: (kind: "read" | "write" | "auth") => void;
 }
 
+/** Where a bucket stands after a call was counted (for RateLimit-* response headers). */
+export interface Quota {
+  /** Calls allowed per window in this bucket. */
+  limit: number;
+  /** Calls left in the current window. */
+  remaining: number;
+  /** Milliseconds until the window ends and the bucket is full again. */
+  resetMs: number;
+  /** The window's length (s). */
+  windowSec: number;
+}
+
 export interface RateLimits {
-  /** Counts one call; throws auth.rate_limited (ResourceExhausted, retry-after) when over. */
-  consume(principal: string, method: string, write: boolean): Promise<void>;
+  /**
+   * Counts one call and returns the bucket's quota; throws auth.rate_limited
+   * (ResourceExhausted, with retry-after metadata and a RetryInfo detail) when over.
+   */
+  consume(principal: string, method: string, write: boolean): Promise<Quota>;
   /** Throws auth.rate_limited while `address` has too many recent failed authentications. */
   checkAuthFailures(address: string): Promise<void>;
   /** Counts one failed authentication from `address`. */
@@ -46,19 +66,26 @@ export function createRateLimits(s: RateLimitSettings): RateLimits {
   const read = limiter(s, "read", s.readPerMin);
   const write = limiter(s, "write", s.writePerMin);
   const auth = limiter(s, "authfail", s.authFailuresPerMin);
+  const windowSec = s.windowSec ?? 60;
   return {
     async consume(principal, method, isWrite) {
+      const limit = isWrite ? s.writePerMin : s.readPerMin;
       try {
-        await (isWrite ? write : read).consume(`${principal}|${method}`);
+        const res = await (isWrite ? write : read).consume(`${principal}|${method}`);
+        return { limit, remaining: res.remainingPoints, resetMs: res.msBeforeNext, windowSec };
       } catch (err) {
-        throw refusal(err, () => s.onReject?.(isWrite ? "write" : "read"));
+        throw refusal(err, limit, () => s.onReject?.(isWrite ? "write" : "read"));
       }
     },
     async checkAuthFailures(address) {
       const res = await auth.get(address);
       if (res !== null && res.consumedPoints > s.authFailuresPerMin) {
         s.onReject?.("auth");
-        throw limited(res.msBeforeNext, "too many failed authentications; retry later");
+        throw limited(
+          res.msBeforeNext,
+          s.authFailuresPerMin,
+          "too many failed authentications; retry later",
+        );
       }
     },
     async failedAuth(address) {
@@ -78,19 +105,45 @@ function limiter(s: RateLimitSettings, name: string, points: number): RateLimite
   return new RateLimiterRedis({ ...options, storeClient: s.redis, insuranceLimiter: memory });
 }
 
-function refusal(err: unknown, counted: () => void): unknown {
+function refusal(err: unknown, limit: number, counted: () => void): unknown {
   // rate-limiter-flexible rejects with a RateLimiterRes when over; anything else is a fault.
   if (!(err instanceof RateLimiterRes)) return err;
   counted();
-  return limited(err.msBeforeNext, "too many requests; retry later");
+  return limited(err.msBeforeNext, limit, "too many requests; retry later");
 }
 
-function limited(msBeforeNext: number, message: string): ConnectError {
+/** auth.rate_limited; `limit` (the bucket's size) lets HTTP answers carry RateLimit-Limit. */
+function limited(msBeforeNext: number, limit: number, message: string): ConnectError {
   const ms = Math.max(1, Math.ceil(msBeforeNext));
   const error = toConnectError(
-    new AppError("auth.rate_limited", message, { metadata: { retry_after_ms: String(ms) } }),
+    new AppError("auth.rate_limited", message, {
+      metadata: { retry_after_ms: String(ms), limit: String(limit) },
+      details: [{ desc: RetryInfoSchema, value: { retryDelay: durationFromMs(ms) } }],
+    }),
   );
   // gRPC and Connect clients see it as a response header (HTTP Retry-After is in seconds).
   error.metadata.set("retry-after", String(Math.ceil(ms / 1000)));
   return error;
+}
+
+/**
+ * A Redis client that fails fast while Redis is down (no offline queue, one retry), so the
+ * rate limiter's in-memory insurance takes over instead of calls hanging.
+ */
+export function connectRedis(url: string, log: Logger): Redis {
+  const redis = new Redis(url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2_000,
+    retryStrategy: (times) => Math.min(times * 200, 5_000),
+  });
+  let warned = false;
+  redis.on("error", (err) => {
+    if (!warned) log.warn({ err: err.message }, "redis unreachable; using in-memory limits");
+    warned = true;
+  });
+  redis.on("ready", () => {
+    warned = false;
+  });
+  return redis;
 }

@@ -1,0 +1,108 @@
+import { createHash } from "node:crypto";
+import { create } from "@bufbuild/protobuf";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
+import type { Transport } from "@connectrpc/connect";
+import {
+  AdminService,
+  CredentialKind,
+  WhoAmIRequestSchema,
+} from "../../gen/tronpay/v1/admin_pb.js";
+import type { Authenticate, Authenticated } from "../../shared/access-gate.js";
+import { looksLikeJwt, parseKey, unauthenticated } from "../../shared/credentials.js";
+import { reasonOf } from "../../shared/errors.js";
+import { TtlCache } from "./ttl-cache.js";
+
+/**
+ * The edge's credential check. The edge has no database and no token keys, so it asks core
+ * (AdminService.WhoAmI, with the client's credential) and keeps the answer for a short while,
+ * bounded in size: keyed by the credential's sha256, never the credential itself. Core stays
+ * the one authority (one place verifies keys, tokens, revocations and the external JWKS); a
+ * revoked key or token passes the edge for at most `ttlMs` more, and core refuses it
+ * meanwhile anyway. Credentials that cannot be ours by their shape never reach core.
+ */
+
+export interface WhoAmIOptions {
+  /** Connect transport to core. */
+  transport: Transport;
+  /** How long an answer (accepted or refused) is kept; 0 keeps none. */
+  ttlMs: number;
+  /** Credentials kept at most. */
+  maxEntries: number;
+  /** Deadline of one WhoAmI call (ms). */
+  deadlineMs: number;
+  clock: () => number;
+}
+
+type Answer = { ok: Authenticated } | { refused: true };
+
+/** An Authenticate (see the access gate) that asks core and caches the answer. */
+export function createWhoAmIAuthenticator(options: WhoAmIOptions): Authenticate {
+  const cache = new TtlCache<Answer>(options.maxEntries, options.clock);
+  // Concurrent requests with one new credential share one question to core.
+  const asking = new Map<string, Promise<Answer>>();
+
+  const ask = (key: string, presented: string, requestId: string | undefined) => {
+    const pending = asking.get(key);
+    if (pending) return pending;
+    const question = askCore(options, presented, requestId)
+      .then((answer) => {
+        cache.set(key, answer, ttlOf(answer, options));
+        return answer;
+      })
+      .finally(() => asking.delete(key));
+    asking.set(key, question);
+    return question;
+  };
+
+  return async (presented, from) => {
+    if (parseKey(presented) === undefined && !looksLikeJwt(presented)) {
+      throw unauthenticated("the credential is neither an API key nor a JWT");
+    }
+    const key = createHash("sha256").update(presented).digest("base64url");
+    const answer = cache.get(key) ?? (await ask(key, presented, from.requestId));
+    if ("refused" in answer) throw unauthenticated("core refused the credential (WhoAmI)");
+    return answer.ok;
+  };
+}
+
+async function askCore(
+  options: WhoAmIOptions,
+  presented: string,
+  requestId: string | undefined,
+): Promise<Answer> {
+  const header = new Headers({ authorization: `Bearer ${presented}` });
+  if (requestId !== undefined) header.set("x-request-id", requestId);
+  try {
+    const { message } = await options.transport.unary(
+      AdminService.method.whoAmI,
+      undefined,
+      options.deadlineMs,
+      header,
+      create(WhoAmIRequestSchema),
+    );
+    const jwt = message.credentialKind === CredentialKind.JWT;
+    return {
+      ok: {
+        principal: { id: message.principal, roles: [...message.roles] },
+        credential: {
+          kind: jwt ? "jwt" : "api_key",
+          apiKeyId: message.principal.startsWith("key:") ? message.principal.slice(4) : "",
+          expiresAt: message.expiresAt ? timestampMs(message.expiresAt) : undefined,
+        },
+      },
+    };
+  } catch (err) {
+    // Only core's verdict on the credential is an answer; anything else (core unreachable, a
+    // limit) is passed on to the client and not remembered.
+    if (reasonOf(err) === "auth.unauthenticated") return { refused: true };
+    throw err;
+  }
+}
+
+/** An accepted token is not kept past its expiry. */
+function ttlOf(answer: Answer, options: WhoAmIOptions): number {
+  if ("refused" in answer) return options.ttlMs;
+  const expiresAt = answer.ok.credential.expiresAt;
+  if (expiresAt === undefined) return options.ttlMs;
+  return Math.min(options.ttlMs, expiresAt - options.clock());
+}

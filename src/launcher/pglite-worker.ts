@@ -1,0 +1,65 @@
+// The embedded PostgreSQL's own thread (see postgres.ts). PGlite's first start runs initdb in
+// WebAssembly synchronously for tens of seconds; here it blocks only this thread, so the
+// launcher keeps starting the devnet, the keystore and the children meanwhile.
+import { mkdirSync } from "node:fs";
+import { parentPort, workerData } from "node:worker_threads";
+import { PGlite } from "@electric-sql/pglite";
+import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+
+/** Messages from the launcher. */
+export type ToWorker = { type: "serve"; port: number } | { type: "stop" };
+/** Answers to the launcher: one per message, plus the first `listening` after start. */
+export type FromWorker =
+  | { type: "listening"; url: string }
+  | { type: "stopped" }
+  | { type: "error"; message: string };
+
+const { dataDir, port, maxConnections } = workerData as {
+  dataDir: string;
+  port: number;
+  maxConnections: number;
+};
+const parent = parentPort;
+if (!parent) throw new Error("pglite-worker.ts runs as a worker thread only");
+
+async function listen(db: PGlite, on: number): Promise<PGLiteSocketServer> {
+  const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: on, maxConnections });
+  await server.start();
+  return server;
+}
+
+const send = (msg: FromWorker) => parent.postMessage(msg);
+const url = (server: PGLiteSocketServer) =>
+  `postgres://postgres@${server.getServerConn()}/postgres`;
+
+try {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const db = await PGlite.create({ dataDir });
+  let server = await listen(db, port);
+  parent.on("message", (msg: ToWorker) => {
+    const work =
+      msg.type === "serve"
+        ? (async () => {
+            // One listener at a time: the launcher has closed its pool before it asks, and from
+            // now on the only client is core, on the new port.
+            await server.stop();
+            server = await listen(db, msg.port);
+            send({ type: "listening", url: url(server) });
+          })()
+        : (async () => {
+            await server.stop();
+            await db.close();
+            send({ type: "stopped" });
+            parent.close();
+          })();
+    work.catch((err: unknown) => send({ type: "error", message: messageOf(err) }));
+  });
+  send({ type: "listening", url: url(server) });
+} catch (err) {
+  send({ type: "error", message: messageOf(err) });
+  parent.close();
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,132 @@
+import type { DescMethod } from "@bufbuild/protobuf";
+import type { Role } from "../gen/tronpay/v1/options_pb.js";
+import { accessOf, roleProtoName, rolesOf } from "./api.js";
+import { presentedCredential } from "./credentials.js";
+import { AppError } from "./errors.js";
+import type { Logger } from "./log.js";
+import type { Quota, RateLimits } from "./rate-limit.js";
+
+/**
+ * The access check every call passes, in core (an interceptor) and in the edge (before it
+ * forwards): lockout of addresses with too many failed authentications, the credential, the
+ * roles the method declares in the protos, and the per-principal rate limit. Only how a
+ * credential is verified differs between the two: core reads the database and its JWT keys,
+ * the edge asks core (WhoAmI) and keeps the answer briefly.
+ */
+
+/** Who is calling. */
+export interface Principal {
+  /** Stable id: "key:<api key id>" or "jwt:<sub>". */
+  id: string;
+  roles: readonly Role[];
+}
+
+/** How the caller authenticated: IssueToken needs an API key, RevokeToken looks at jti. */
+export interface Credential {
+  kind: "api_key" | "jwt";
+  /** The API key presented, or the one our JWT descends from ("" for external JWTs). */
+  apiKeyId: string;
+  jti?: string;
+  /** A token's exp (ms); undefined for API keys. */
+  expiresAt?: number;
+}
+
+/** A verified credential. */
+export interface Authenticated {
+  principal: Principal;
+  credential: Credential;
+}
+
+/** Where a credential was presented: the client's address and the request's id, if known. */
+export interface PresentedBy {
+  ip: string | undefined;
+  requestId?: string;
+}
+
+/**
+ * Verifies a presented credential; rejects with auth.unauthenticated (the specific cause in
+ * the error's `cause`, for the log) when it is not valid.
+ */
+export type Authenticate = (presented: string, from: PresentedBy) => Promise<Authenticated>;
+
+/** The failed-authentication counter (the rate limits' own, or a process-local lockout). */
+export type FailureCounter = Pick<RateLimits, "checkAuthFailures" | "failedAuth">;
+
+export interface AccessGateDeps {
+  authenticate: Authenticate;
+  failures: FailureCounter;
+  /** Per-principal request limits; none: unlimited. */
+  limits?: RateLimits;
+  log: Logger;
+}
+
+/** What a call that passed carries on. Open methods have no principal. */
+export interface Admitted {
+  principal?: Principal;
+  credential?: Credential;
+  /** The caller's bucket after this call, when limits are configured. */
+  quota?: Quota;
+}
+
+/** One call to check. */
+export interface CallToCheck {
+  /** The service's full name ("tronpay.v1.PayoutService"). */
+  service: string;
+  method: DescMethod;
+  header: Headers;
+  /** The TCP peer's address; undefined when unknown (then all such callers share a bucket). */
+  ip: string | undefined;
+  /** The request's correlation id, passed to the authenticator. */
+  requestId?: string;
+}
+
+/** The standard services that answer without credentials (probes and tooling use them). */
+const OPEN_SERVICES: ReadonlySet<string> = new Set([
+  "grpc.health.v1.Health",
+  "grpc.reflection.v1.ServerReflection",
+  "grpc.reflection.v1alpha.ServerReflection",
+]);
+
+/** RefreshToken authenticates by the refresh token in its request, not by a header. */
+const SELF_AUTHENTICATED: ReadonlySet<string> = new Set(["tronpay.v1.AdminService/RefreshToken"]);
+
+/** Builds the check; `admit` resolves for a call that may proceed and throws otherwise. */
+export function createAccessGate(deps: AccessGateDeps): {
+  admit(call: CallToCheck): Promise<Admitted>;
+} {
+  return {
+    async admit({ service, method, header, ip, requestId }) {
+      if (OPEN_SERVICES.has(service)) return {};
+      const name = `${service}/${method.name}`;
+      const bucket = ip ?? "unknown";
+      await deps.failures.checkAuthFailures(bucket);
+      if (SELF_AUTHENTICATED.has(name)) {
+        return { quota: await deps.limits?.consume(`ip:${bucket}`, name, true) };
+      }
+      let auth: Authenticated;
+      try {
+        auth = await deps.authenticate(presentedCredential(header), { ip, requestId });
+      } catch (err) {
+        if (err instanceof AppError && err.reason === "auth.unauthenticated") {
+          await deps.failures.failedAuth(bucket);
+          const cause = err.cause instanceof Error ? err.cause.message : "unknown";
+          deps.log.warn({ ip, method: name, cause }, "authentication failed");
+        }
+        throw err;
+      }
+      authorize(auth.principal, method);
+      const write = accessOf(method)?.write === true;
+      const quota = await deps.limits?.consume(auth.principal.id, name, write);
+      return { ...auth, quota };
+    },
+  };
+}
+
+/** Passes when the principal holds any role the method allows; else auth.permission_denied. */
+export function authorize(principal: Principal, method: DescMethod): void {
+  const allowed = rolesOf(method);
+  if (principal.roles.some((role) => allowed.includes(role))) return;
+  throw new AppError("auth.permission_denied", "your roles do not allow this call", {
+    metadata: { required: allowed.map(roleProtoName).join(",") },
+  });
+}
