@@ -143,6 +143,7 @@ export async function runCore(argv: readonly string[], env: NodeJS.ProcessEnv, l
   const server = await serveCore({
     host: config.host,
     port: config.port,
+    log: logger,
     routes: registerRoutes({
       pool,
       chain,
