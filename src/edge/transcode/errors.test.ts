@@ -66,6 +66,16 @@ describe("toHttpError", () => {
     expect(answer.body.details[0]?.reason).toBe("edge.core_unavailable");
   });
 
+  it("answers a connection to core broken mid-call (Aborted, no ErrorInfo) as 503, not 409", () => {
+    const http = toHttpError(new ConnectError("stream reset", Code.Aborted));
+    expect(http.status).toBe(503);
+    expect(http.body).toMatchObject({
+      code: Code.Unavailable,
+      message: "service unavailable",
+      details: [{ reason: "edge.core_unavailable" }],
+    });
+  });
+
   it("ignores ErrorInfo from another domain", () => {
     const info = create(ErrorInfoSchema, { reason: "SECRET_THING", domain: "example.com" });
     const err = new ConnectError("db at 10.1.1.1 failed", Code.Internal, undefined, [

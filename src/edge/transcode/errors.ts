@@ -74,15 +74,27 @@ export function toHttpError(err: unknown, headers: Record<string, string> = {}):
         body: { code: err.code, message: err.rawMessage, details: detailsToJson(err.details) },
       };
     }
-    const message = GENERIC[err.code] ?? "internal error";
-    if (err.code === Code.Unavailable || err.code === Code.DeadlineExceeded) {
+    // Core answers every refusal with our ErrorInfo; Aborted without it is the connection to
+    // core breaking mid-call (core killed or restarting), not a conflict: the client should
+    // retry with the same idempotency key, as for Unavailable.
+    const unreachable =
+      err.code === Code.Unavailable ||
+      err.code === Code.DeadlineExceeded ||
+      err.code === Code.Aborted;
+    if (unreachable) {
       // Core unreachable or too slow: say so with our own reason.
+      const code = err.code === Code.Aborted ? Code.Unavailable : err.code;
       return {
-        status,
+        status: codeToHttpStatus(code),
         headers,
-        body: { code: err.code, message, details: [errorInfo("edge.core_unavailable", {})] },
+        body: {
+          code,
+          message: GENERIC[code] ?? "service unavailable",
+          details: [errorInfo("edge.core_unavailable", {})],
+        },
       };
     }
+    const message = GENERIC[err.code] ?? "internal error";
     return { status, headers, body: { code: err.code, message, details: [] } };
   }
   return {
