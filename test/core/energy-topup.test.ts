@@ -9,6 +9,7 @@ import { createEnergyTopUp, type TopUpSettings } from "../../src/core/staking/to
 import { createLogger } from "../../src/shared/log.js";
 import { newTestAccount } from "../devnet/helpers.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
+import { payoutInput } from "../helpers/payout-db.js";
 
 // The policy's decision, once per batch, on the real database with every replica racing for
 // it; the node is a stand-in that answers the figures the decision reads (and can fail).
@@ -98,19 +99,7 @@ async function batch(items: number): Promise<{ batchId: string; ops: OperationRo
       `b-${++seq}`,
       Array.from({ length: items }, (_, i) => ({
         reference: `r${i}`,
-        input: {
-          walletId: payoutWallet.id,
-          recipientAddress: newTestAccount().address,
-          payeeTag: "",
-          asset: "USDT",
-          amount: "1",
-          route: "V0" as const,
-          priority: 0,
-          memo: "",
-          clientReference: "",
-          metadata: {},
-          kycHash: "",
-        },
+        input: payoutInput(payoutWallet.id),
       })),
     ),
   );
@@ -212,19 +201,13 @@ describe("energy top-up decisions", () => {
     expect(await gate({ ...op, wallet_id: stakingWallet.id })).toBeUndefined();
     expect(await gate({ ...op, kind: "DELEGATE" })).toBeUndefined();
     const single = await db.pool.transaction((tx) =>
-      createPayout(tx, rules, { principal: "key:alice", now: Date.now() }, "single-1", {
-        walletId: payoutWallet.id,
-        recipientAddress: newTestAccount().address,
-        payeeTag: "",
-        asset: "USDT",
-        amount: "1",
-        route: "V0",
-        priority: 0,
-        memo: "",
-        clientReference: "",
-        metadata: {},
-        kycHash: "",
-      }),
+      createPayout(
+        tx,
+        rules,
+        { principal: "key:alice", now: Date.now() },
+        "single-1",
+        payoutInput(payoutWallet.id),
+      ),
     );
     expect(await gate({ ...op, id: single.id })).toBeUndefined();
     const decided = await db.pool.oneFirst(sql.type(z.object({ n: z.number() }))`

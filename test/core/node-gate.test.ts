@@ -5,28 +5,19 @@ import type { Chain } from "../../src/core/chain/types.js";
 import { watchNodeGate } from "../../src/core/engine/node-gate.js";
 import { claimDue } from "../../src/core/engine/repo.js";
 import { createPayout } from "../../src/core/payouts/flows.js";
-import type { PayoutRules } from "../../src/core/payouts/validate.js";
 import { createLogger } from "../../src/shared/log.js";
 import { newTestAccount, startTestDevnet } from "../devnet/helpers.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
+import { insertPayoutWallet, payoutInput, USDT, uniformRules } from "../helpers/payout-db.js";
 import { chainOn } from "./chain-helpers.js";
 
 let db: TestDatabase;
 const wallet = { id: "wal_gate", address: newTestAccount().address };
-const USDT = 1_000_000n;
-const rules: PayoutRules = {
-  limits: {
-    V0: { maxPerPayout: 1_000n * USDT, maxPerDay: 10_000n * USDT },
-    KYC: { maxPerPayout: 1_000n * USDT, maxPerDay: 10_000n * USDT },
-    DIRECT: { maxPerPayout: 1_000n * USDT, maxPerDay: 10_000n * USDT },
-  },
-  approvalThreshold: 500n * USDT,
-};
+const rules = uniformRules(1_000n * USDT, 10_000n * USDT, 500n * USDT);
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  await db.pool.query(sql.unsafe`
-    INSERT INTO wallets (id, address, label, purpose) VALUES (${wallet.id}, ${wallet.address}, 'w', 'PAYOUT')`);
+  await insertPayoutWallet(db, wallet);
 }, 30_000);
 
 afterAll(async () => {
@@ -36,19 +27,13 @@ afterAll(async () => {
 let seq = 0;
 function newPayout() {
   return db.pool.transaction((tx) =>
-    createPayout(tx, rules, { principal: "key:gate", now: Date.now() }, `g-${++seq}`, {
-      walletId: wallet.id,
-      recipientAddress: newTestAccount().address,
-      payeeTag: "",
-      asset: "USDT",
-      amount: "1",
-      route: "V0",
-      priority: 0,
-      memo: "",
-      clientReference: "",
-      metadata: {},
-      kycHash: "",
-    }),
+    createPayout(
+      tx,
+      rules,
+      { principal: "key:gate", now: Date.now() },
+      `g-${++seq}`,
+      payoutInput(wallet.id),
+    ),
   );
 }
 

@@ -4,29 +4,21 @@ import { z } from "zod";
 import { createPayee, deletePayee, livePayee, updatePayee } from "../../src/core/payees/flows.js";
 import { listPayeeRows } from "../../src/core/payees/repo.js";
 import { createPayout } from "../../src/core/payouts/flows.js";
-import type { PayoutRules } from "../../src/core/payouts/validate.js";
 import { reasonOf } from "../../src/shared/errors.js";
 import { newTestAccount } from "../devnet/helpers.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
+import { insertPayoutWallet, payoutInput, uniformRules } from "../helpers/payout-db.js";
 
 let db: TestDatabase;
 const wallet = { id: "wal_payees", address: newTestAccount().address };
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 0, 10, 12);
 const caller = (now = T0) => ({ principal: "key:alice", now, coolingOffMs: HOUR });
-const rules: PayoutRules = {
-  limits: {
-    V0: { maxPerPayout: 10n ** 12n, maxPerDay: 10n ** 13n },
-    KYC: { maxPerPayout: 10n ** 12n, maxPerDay: 10n ** 13n },
-    DIRECT: { maxPerPayout: 10n ** 12n, maxPerDay: 10n ** 13n },
-  },
-  approvalThreshold: 10n ** 12n,
-};
+const rules = uniformRules(10n ** 12n, 10n ** 13n, 10n ** 12n);
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  await db.pool.query(sql.unsafe`
-    INSERT INTO wallets (id, address, label, purpose) VALUES (${wallet.id}, ${wallet.address}, 'w', 'PAYOUT')`);
+  await insertPayoutWallet(db, wallet);
 }, 30_000);
 
 afterAll(async () => {
@@ -40,19 +32,13 @@ const auditActions = async (subject: string) =>
 
 function directPayout(tag: string, now: number) {
   return db.pool.transaction((tx) =>
-    createPayout(tx, rules, { principal: "key:alice", now }, `direct-${tag}-${now}`, {
-      walletId: wallet.id,
-      recipientAddress: "",
-      payeeTag: tag,
-      asset: "USDT",
-      amount: "1",
-      route: "DIRECT",
-      priority: 0,
-      memo: "",
-      clientReference: "",
-      metadata: {},
-      kycHash: "",
-    }),
+    createPayout(
+      tx,
+      rules,
+      { principal: "key:alice", now },
+      `direct-${tag}-${now}`,
+      payoutInput(wallet.id, { recipientAddress: "", payeeTag: tag, route: "DIRECT" }),
+    ),
   );
 }
 

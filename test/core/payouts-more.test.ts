@@ -15,6 +15,7 @@ import { reasonOf } from "../../src/shared/errors.js";
 import { createLogger } from "../../src/shared/log.js";
 import { newTestAccount } from "../devnet/helpers.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
+import { insertPayoutWallet, payoutInput } from "../helpers/payout-db.js";
 
 let db: TestDatabase;
 const wallet = { id: "wal_more", address: newTestAccount().address };
@@ -32,8 +33,7 @@ let seq = 0;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  await db.pool.query(sql.unsafe`
-    INSERT INTO wallets (id, address, label, purpose) VALUES (${wallet.id}, ${wallet.address}, 'w', 'PAYOUT')`);
+  await insertPayoutWallet(db, wallet);
 }, 30_000);
 
 afterAll(async () => {
@@ -43,20 +43,7 @@ afterAll(async () => {
 const fail = (p: Promise<unknown>) => p.then(() => "no error", reasonOf);
 
 function input(patch: Partial<PayoutInput> = {}): PayoutInput {
-  return {
-    walletId: wallet.id,
-    recipientAddress: patch.recipientAddress ?? newTestAccount().address,
-    payeeTag: "",
-    asset: "USDT",
-    amount: "1",
-    route: "V0",
-    priority: 0,
-    memo: "",
-    clientReference: "",
-    metadata: {},
-    kycHash: "",
-    ...patch,
-  };
+  return payoutInput(wallet.id, patch);
 }
 
 async function newPayout(patch: Partial<PayoutInput> = {}) {

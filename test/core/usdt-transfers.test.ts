@@ -4,31 +4,22 @@ import { z } from "zod";
 import { approvePayout, cancelPayout } from "../../src/core/payouts/flows.js";
 import { payoutsToReconcile } from "../../src/core/payouts/reconcile.js";
 import { retryPayout } from "../../src/core/payouts/retry.js";
-import type { PayoutRules } from "../../src/core/payouts/validate.js";
 import { transferUsdt } from "../../src/core/usdt/flows.js";
 import { reasonOf } from "../../src/shared/errors.js";
 import { newTestAccount } from "../devnet/helpers.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
+import { insertPayoutWallet, USDT, uniformRules } from "../helpers/payout-db.js";
 
 // USDT transfers (kind USDT_TRANSFER) through PayoutService's flows, on the real database.
 let db: TestDatabase;
 const wallet = { id: "wal_usdt", address: newTestAccount().address };
-const USDT = 1_000_000n;
-const rules: PayoutRules = {
-  limits: {
-    V0: { maxPerPayout: 1_000n * USDT, maxPerDay: 10_000n * USDT },
-    KYC: { maxPerPayout: 1_000n * USDT, maxPerDay: 10_000n * USDT },
-    DIRECT: { maxPerPayout: 1_000n * USDT, maxPerDay: 10_000n * USDT },
-  },
-  approvalThreshold: 100n * USDT,
-};
+const rules = uniformRules(1_000n * USDT, 10_000n * USDT, 100n * USDT);
 const alice = { principal: "key:alice", now: Date.now() };
 let seq = 0;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  await db.pool.query(sql.unsafe`
-    INSERT INTO wallets (id, address, label, purpose) VALUES (${wallet.id}, ${wallet.address}, 'w', 'PAYOUT')`);
+  await insertPayoutWallet(db, wallet);
 }, 30_000);
 
 afterAll(async () => {
