@@ -187,8 +187,8 @@ async function createVia(
   // 499 (canceled) and 408 come from a core killed under the edge: the answer was lost, retry.
   if (res.status >= 500 || res.status === 429 || res.status === 499 || res.status === 408)
     throw new ConnectError(`edge ${res.status}: ${text.slice(0, 200)}`, Code.Unavailable);
-  // The JSON error carries the Connect code: retry what the Connect path retries (ABORTED, as
-  // 409, is what the edge answers when core is killed under a request).
+  // The JSON error carries the Connect code: retry what the Connect path retries (a core killed
+  // under a request reaches the client as 503 edge.core_unavailable, handled above).
   const code = res.status === 200 ? undefined : jsonErrorCode(text);
   if (code !== undefined && RETRYABLE.has(code))
     throw new ConnectError(`edge ${res.status}: ${text.slice(0, 200)}`, code);
