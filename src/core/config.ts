@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { FORWARD_SECRET_MIN_LENGTH } from "../shared/client-origin.js";
 import { type ConfigSpec, zc } from "../shared/config.js";
 
 /** Core's one typed config (flag > env > file > default). Amounts are decimal strings. */
@@ -78,6 +79,12 @@ export const coreConfigSpec = {
     torSocksPort: zc.port().default(9050),
     /** base64 of 32 bytes: seals webhook signing secrets at rest; empty refuses new endpoints. */
     webhookSecretKey: z.string().default(""),
+    /**
+     * Shared with the edge: the key of the MAC on the client origin it states for each call
+     * (x-tronpay-client), so API keys' allowed_ips and onion_only see the edge's client, not
+     * the edge. Empty: such statements are refused, and keys see their TCP peer.
+     */
+    edgeForwardSecret: zc.optionalKey(FORWARD_SECRET_MIN_LENGTH).default(""),
     /** Allow webhook URLs to loopback addresses, plain http included (tests, local setups). */
     webhookAllowLoopback: zc.bool().default(false),
     /** Whole-request limit of one webhook attempt (ms). */
@@ -151,6 +158,7 @@ export const coreConfigSpec = {
     torSocksHost: { env: "TOR_SOCKS_HOST" },
     torSocksPort: { env: "TOR_SOCKS_PORT" },
     webhookSecretKey: { env: "TRONPAY_WEBHOOK_SECRET_KEY", secret: true },
+    edgeForwardSecret: { env: "TRONPAY_EDGE_FORWARD_SECRET", secret: true },
     webhookAllowLoopback: { env: "TRONPAY_WEBHOOK_ALLOW_LOOPBACK" },
     webhookTimeoutMs: { env: "TRONPAY_WEBHOOK_TIMEOUT_MS" },
     webhookBackoffMs: { env: "TRONPAY_WEBHOOK_BACKOFF_MS" },

@@ -169,7 +169,7 @@ export async function runCore(argv: readonly string[], env: NodeJS.ProcessEnv, l
         limits: access.limits,
       }),
     ],
-    contextValues: clientContextValues,
+    contextValues: clientContextValues(config.edgeForwardSecret),
   });
   const admin = await serveAdminHttp({
     host: config.adminHost,

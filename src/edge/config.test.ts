@@ -88,10 +88,15 @@ describe("where REST may listen in TOR_MODE=required", () => {
     ).toBeUndefined();
   });
 
-  it("refuses a Unix socket listener, which the onion cannot target", () => {
-    expect(refusal({ TOR_MODE: "required", TRONPAY_EDGE_SOCKET: "/tmp/edge.sock" })).toBe(
-      "config.invalid",
-    );
+  it("allows a Unix socket for the plain listener (the onion targets its own listener)", () => {
+    expect(
+      refusal({ TOR_MODE: "required", TRONPAY_EDGE_SOCKET: "/tmp/edge.sock" }),
+    ).toBeUndefined();
+  });
+
+  it("refuses a forward secret too short to be a key", () => {
+    expect(refusal({ TRONPAY_EDGE_FORWARD_SECRET: "short" })).toBe("config.invalid");
+    expect(refusal({ TRONPAY_EDGE_FORWARD_SECRET: "k".repeat(32) })).toBeUndefined();
   });
 
   it("places no restriction when Tor is off", () => {

@@ -1,5 +1,6 @@
 import { isIP } from "node:net";
 import { z } from "zod";
+import { FORWARD_SECRET_MIN_LENGTH } from "../shared/client-origin.js";
 import { type ConfigSpec, zc } from "../shared/config.js";
 import { AppError } from "../shared/errors.js";
 
@@ -48,6 +49,21 @@ export const edgeConfigSpec = {
     /** x25519 public keys (base32) allowed to reach the onion; empty: anyone with the address. */
     onionClientAuth: zc.list().default([]),
     /**
+     * The onion listener: a second listener on 127.0.0.1 whose callers are onion clients (the
+     * onion service forwards to it, never to the plain listener). Opened in TOR_MODE=required
+     * (0: any free port, told to Tor) and, when set to a port, also without it, for a Tor the
+     * operator runs (HiddenServicePort … 127.0.0.1:<port>). Anything that can connect to it
+     * counts as an onion client: keep it on the loopback of the edge and its Tor.
+     */
+    onionListenPort: zc.port().default(0),
+    /**
+     * Shared with core: the key of the MAC on the client origin the edge states for each call
+     * (client address, or onion), so API keys' allowed_ips and onion_only bindings and the
+     * failed-authentication buckets see the client, not the edge. Empty: nothing is stated;
+     * core sees the edge's address and onion_only keys cannot authenticate through the edge.
+     */
+    forwardSecret: zc.optionalKey(FORWARD_SECRET_MIN_LENGTH).default(""),
+    /**
      * In TOR_MODE=required, also allow listening on a non-loopback host (clearnet exposure
      * next to the onion, e.g. behind a reverse proxy). Off by default.
      */
@@ -65,7 +81,10 @@ export const edgeConfigSpec = {
     rateReadPerMin: zc.positiveInt().default(1200),
     /** Calls per window per principal and write method. */
     rateWritePerMin: zc.positiveInt().default(120),
-    /** Failed authentications per window per client address before it is refused. */
+    /**
+     * Failed authentications per window per client address (onion clients: per API key id
+     * presented) before it is refused.
+     */
     rateAuthFailuresPerMin: zc.positiveInt().default(20),
     /** The rate-limit window (s); the per-minute figures count per window. Tests shorten it. */
     rateWindowSec: zc.positiveInt().default(60),
@@ -96,6 +115,8 @@ export const edgeConfigSpec = {
     dataDir: { env: "TRONPAY_EDGE_DATA_DIR", flag: "data-dir" },
     onionPort: { env: "TRONPAY_ONION_PORT", flag: "onion-port" },
     onionClientAuth: { env: "TRONPAY_ONION_CLIENT_AUTH" },
+    onionListenPort: { env: "TRONPAY_EDGE_ONION_LISTEN_PORT" },
+    forwardSecret: { env: "TRONPAY_EDGE_FORWARD_SECRET", secret: true },
     clearnet: { env: "TRONPAY_EDGE_CLEARNET", flag: "clearnet" },
     authCacheTtlSec: { env: "TRONPAY_EDGE_AUTH_CACHE_TTL_SEC" },
     authCacheSize: { env: "TRONPAY_EDGE_AUTH_CACHE_SIZE" },
@@ -114,17 +135,12 @@ export type EdgeConfig = z.infer<typeof edgeConfigSpec.schema>;
 
 /**
  * Throws config.invalid when TOR_MODE=required would expose REST beside the onion: a
- * non-loopback host without `clearnet`, or a Unix socket (the onion targets host:port).
+ * non-loopback host without `clearnet`. (The onion targets the onion listener on 127.0.0.1;
+ * the plain listener may also be a Unix socket.)
  */
 export function checkTorListener(config: EdgeConfig): void {
   if (config.torMode !== "required") return;
-  if (config.socket !== "") {
-    throw new AppError(
-      "config.invalid",
-      "TOR_MODE=required publishes a host:port listener; unset TRONPAY_EDGE_SOCKET",
-    );
-  }
-  if (!isLoopback(config.host) && !config.clearnet) {
+  if (config.socket === "" && !isLoopback(config.host) && !config.clearnet) {
     throw new AppError(
       "config.invalid",
       "TOR_MODE=required listens on loopback only; set TRONPAY_EDGE_CLEARNET=true to listen on another host",

@@ -72,7 +72,7 @@ export async function runEdge(
   // Published only once the listener has its port (port 0 picks one).
   if (config.torMode === "required") {
     try {
-      onion = publishListener(config, server.url, log, options);
+      onion = publishListener(config, server.onionUrl ?? "", log, options);
     } catch (err) {
       // Invalid onion options (a malformed client key): no REST without its onion.
       probe.close();
@@ -81,17 +81,25 @@ export async function runEdge(
       throw err;
     }
   }
-  log.info({ url: server.url, routes: routes.length, torMode: config.torMode }, "edge ready");
+  if (server.onionUrl !== undefined && config.forwardSecret === "") {
+    log.warn(
+      "no TRONPAY_EDGE_FORWARD_SECRET: core sees this edge as every client's address, and API keys bound to the onion (onion_only) cannot authenticate through it",
+    );
+  }
+  log.info(
+    { url: server.url, onionUrl: server.onionUrl, routes: routes.length, torMode: config.torMode },
+    "edge ready",
+  );
   const stop = async () => {
     await onion?.stop();
     probe.close();
     await server.close();
     await access.stop();
   };
-  return { url: server.url, onionAddress: () => onion?.address(), stop };
+  return { url: server.url, onionUrl: server.onionUrl, onionAddress: () => onion?.address(), stop };
 }
 
-/** The onion service forwarding to the REST listener at `url` (http://host:port). */
+/** The onion service forwarding to the onion listener at `url` (http://127.0.0.1:port). */
 function publishListener(
   config: EdgeConfig,
   url: string,
@@ -99,9 +107,7 @@ function publishListener(
   options: RunEdgeOptions,
 ): EdgeOnion {
   const { hostname, port } = new URL(url);
-  // A clearnet listener on every address is reached by the local Tor on loopback.
-  const host = hostname === "0.0.0.0" || hostname === "[::]" ? "127.0.0.1" : hostname;
-  return startEdgeOnion(config, { host, port: Number(port) }, log, options.onionTuning);
+  return startEdgeOnion(config, { host: hostname, port: Number(port) }, log, options.onionTuning);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -1,4 +1,5 @@
 import http2 from "node:http2";
+import { CLIENT_HEADER, CLIENT_MAC_HEADER } from "../shared/client-origin.js";
 import { AppError } from "../shared/errors.js";
 import { type EdgeRequest, type EdgeResponse, header } from "./http.js";
 
@@ -73,10 +74,15 @@ export class CoreProxy {
     });
   }
 
-  /** Passes one RPC to core and its answer back, streaming both ways. */
-  forward(req: EdgeRequest, res: EdgeResponse): Promise<void> {
+  /**
+   * Passes one RPC to core and its answer back, streaming both ways. `extra` are set on the
+   * request to core (the edge's statement of the client's origin).
+   */
+  forward(req: EdgeRequest, res: EdgeResponse, extra: [string, string][] = []): Promise<void> {
     return new Promise<void>((resolve) => {
-      const upstream = this.connect().request(requestHeaders(req), { endStream: false });
+      const headers = requestHeaders(req);
+      for (const [name, value] of extra) headers[name] = value;
+      const upstream = this.connect().request(headers, { endStream: false });
       let sent = 0;
       req.on("data", (chunk: Buffer) => {
         sent += chunk.length;
@@ -137,6 +143,8 @@ function requestHeaders(req: EdgeRequest): http2.OutgoingHttpHeaders {
   };
   for (const [name, value] of Object.entries(req.headers)) {
     if (name.startsWith(":") || HOP_BY_HOP.has(name) || value === undefined) continue;
+    // Only the edge states a client's origin; a client's own claim is dropped.
+    if (name === CLIENT_HEADER || name === CLIENT_MAC_HEADER) continue;
     // "te: trailers" is the one TE value HTTP/2 allows, and gRPC requires it.
     if (name === "te" && value !== "trailers") continue;
     out[name] = value;

@@ -24,12 +24,13 @@ export interface RestDeps {
   streamDeadlineMs: number;
 }
 
-/** Headers passed on to core: credentials and the correlation id. */
+/** Headers passed on to core: credentials and the correlation id (plus the client's origin). */
 const FORWARDED = ["authorization", "x-api-key"];
 
 /**
  * Serves one matched REST route: builds the request message from path, query and body,
- * calls core over Connect with the client's credentials, and answers JSON (or a stream).
+ * calls core over Connect with the client's credentials and the `extra` headers (the edge's
+ * statement of the client's origin), and answers JSON (or a stream).
  * Throws AppError / ConnectError; the caller turns them into the Status JSON.
  */
 export async function serveRest(
@@ -39,10 +40,12 @@ export async function serveRest(
   route: RestRoute,
   segments: string[],
   query: URLSearchParams,
-  requestId: string = requestIdOf(req),
+  requestId: string,
+  extra: [string, string][],
 ): Promise<void> {
   const input = await buildRequest(deps, req, route, segments, query);
   const headers = forwardHeaders(req, requestId);
+  for (const [name, value] of extra) headers.set(name, value);
   const abort = new AbortController();
   res.once("close", () => abort.abort());
   const method = route.method;

@@ -1,6 +1,7 @@
 import type http2 from "node:http2";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Server } from "node:net";
 import { Code, ConnectError, type Transport } from "@connectrpc/connect";
+import { type ClientOrigin, originHeaders, peerOrigin } from "../shared/client-origin.js";
 import { AppError } from "../shared/errors.js";
 import type { Logger } from "../shared/log.js";
 import { type EdgeAccess, rpcMethodOf } from "./access/gate.js";
@@ -33,13 +34,20 @@ export interface EdgeServerDeps {
 export interface EdgeServer {
   /** http://host:port, or unix:/path when listening on a socket. */
   url: string;
+  /** The onion listener (http://127.0.0.1:port) when open; see EdgeConfig.onionListenPort. */
+  onionUrl: string | undefined;
   close(): Promise<void>;
 }
+
+/** Every caller on the onion listener: Tor hides the address. */
+const ONION: ClientOrigin = { ip: undefined, viaOnion: true };
 
 /**
  * Serves REST (transcoded to Connect calls on core) and passes Connect, gRPC and gRPC-Web
  * through. Every API call is checked here first (deps.access: credentials, roles, rate limit),
- * so refused calls never reach core; core checks every forwarded call again.
+ * so refused calls never reach core; core checks every forwarded call again. Two listeners
+ * serve the same: the plain one (callers are their TCP peer) and, when configured, the onion
+ * listener (callers are onion clients); the client's origin goes to core MAC'd.
  */
 export async function startEdgeServer(deps: EdgeServerDeps): Promise<EdgeServer> {
   const trie = buildRouteTrie(deps.routes);
@@ -49,53 +57,89 @@ export async function startEdgeServer(deps: EdgeServerDeps): Promise<EdgeServer>
     deps.coreSessionOptions,
   );
   let inFlight = 0;
-  const handler = (req: EdgeRequest, res: EdgeResponse) => {
-    if (inFlight >= deps.config.maxConcurrent) {
-      sendError(
-        res,
-        new AppError("edge.overloaded", "too many requests in flight; retry shortly"),
-        {
-          "retry-after": "1",
-        },
-      );
-      return;
-    }
-    inFlight++;
-    const started = performance.now();
-    res.once("close", () => {
-      inFlight--;
-      deps.log.debug(
-        {
-          method: req.method,
-          path: req.url?.split("?")[0],
-          status: res.statusCode,
-          ms: Math.round(performance.now() - started),
-        },
-        "request",
-      );
-    });
-    dispatch(deps, trie, proxy, req, res).catch((err: unknown) => {
-      if (!(err instanceof AppError))
-        deps.log.warn({ err: errText(err), url: req.url }, "request failed");
-      sendError(res, err);
-    });
-  };
-  const { server, closeConnections } = createDualServer(handler, deps.config);
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    if (deps.config.socket !== "") server.listen(deps.config.socket, resolve);
-    else server.listen(deps.config.port, deps.config.host, resolve);
+  const handlerFor =
+    (originOf: (req: EdgeRequest) => ClientOrigin) => (req: EdgeRequest, res: EdgeResponse) => {
+      if (inFlight >= deps.config.maxConcurrent) {
+        sendError(
+          res,
+          new AppError("edge.overloaded", "too many requests in flight; retry shortly"),
+          {
+            "retry-after": "1",
+          },
+        );
+        return;
+      }
+      inFlight++;
+      const started = performance.now();
+      res.once("close", () => {
+        inFlight--;
+        deps.log.debug(
+          {
+            method: req.method,
+            path: req.url?.split("?")[0],
+            status: res.statusCode,
+            ms: Math.round(performance.now() - started),
+          },
+          "request",
+        );
+      });
+      dispatch(deps, trie, proxy, req, res, originOf(req)).catch((err: unknown) => {
+        if (!(err instanceof AppError))
+          deps.log.warn({ err: errText(err), url: req.url }, "request failed");
+        sendError(res, err);
+      });
+    };
+  const plain = createDualServer(
+    handlerFor((req) => peerOrigin(req.socket?.remoteAddress)),
+    deps.config,
+  );
+  const listeners = [plain];
+  await listen(plain.server, (s, done) => {
+    if (deps.config.socket !== "") s.listen(deps.config.socket, done);
+    else s.listen(deps.config.port, deps.config.host, done);
   });
+  let onionUrl: string | undefined;
+  if (deps.config.torMode === "required" || deps.config.onionListenPort > 0) {
+    const onion = createDualServer(
+      handlerFor(() => ONION),
+      deps.config,
+    );
+    listeners.push(onion);
+    await listen(onion.server, (s, done) =>
+      s.listen(deps.config.onionListenPort, "127.0.0.1", done),
+    ).catch((err: unknown) => {
+      plain.server.close();
+      throw err;
+    });
+    onionUrl = urlOf(onion.server.address());
+  }
   return {
-    url: urlOf(server.address()),
+    url: urlOf(plain.server.address()),
+    onionUrl,
     close: () =>
       new Promise<void>((resolve) => {
         proxy.close();
-        server.close(() => resolve());
-        closeConnections();
+        let open = listeners.length;
+        for (const l of listeners) {
+          l.server.close(() => {
+            if (--open === 0) resolve();
+          });
+          l.closeConnections();
+        }
         setTimeout(resolve, 2000).unref();
       }),
   };
+}
+
+/** Starts `server` listening; rejects on a listen error (a port in use). */
+function listen(server: Server, start: (s: Server, done: () => void) => void): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    start(server, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
 }
 
 async function dispatch(
@@ -104,11 +148,14 @@ async function dispatch(
   proxy: CoreProxy,
   req: EdgeRequest,
   res: EdgeResponse,
+  origin: ClientOrigin,
 ): Promise<void> {
   if (applyCors(deps.config.corsOrigins, req, res)) return;
   const url = new URL(req.url ?? "/", "http://edge");
   if (await serveStatic(deps.pages, req, res, url.pathname)) return;
-  if (isRpcRequest(req, url.pathname)) return passThrough(deps, proxy, req, res, url.pathname);
+  if (isRpcRequest(req, url.pathname)) {
+    return passThrough(deps, proxy, req, res, url.pathname, origin);
+  }
   const match = trie.match(req.method ?? "GET", url.pathname);
   if (!match) {
     throw new AppError("request.invalid", "the path is not valid percent-encoding", {
@@ -129,7 +176,7 @@ async function dispatch(
   const requestId = requestIdOf(req);
   // On refusals too, so a client can quote the id of a request the edge answered itself.
   res.setHeader("x-request-id", requestId);
-  setHeaders(res, await deps.access.admit(match.route.method, req, requestId));
+  setHeaders(res, await deps.access.admit(match.route.method, req, origin, requestId));
   await serveRest(
     restDepsOf(deps),
     req,
@@ -138,6 +185,7 @@ async function dispatch(
     match.segments,
     url.searchParams,
     requestId,
+    originHeaders(deps.config.forwardSecret, origin),
   );
 }
 
@@ -148,16 +196,17 @@ async function passThrough(
   req: EdgeRequest,
   res: EdgeResponse,
   path: string,
+  origin: ClientOrigin,
 ): Promise<void> {
   try {
     const method = rpcMethodOf(path);
     if (!method) throw new ConnectError("no such RPC", Code.Unimplemented);
-    setHeaders(res, await deps.access.admit(method, req, header(req, "x-request-id")));
+    setHeaders(res, await deps.access.admit(method, req, origin, header(req, "x-request-id")));
   } catch (err) {
     sendRpcError(req, res, err);
     return;
   }
-  await proxy.forward(req, res);
+  await proxy.forward(req, res, originHeaders(deps.config.forwardSecret, origin));
 }
 
 /** Headers for the answer (RateLimit-*), kept when it is written later. */

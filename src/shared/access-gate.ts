@@ -1,6 +1,7 @@
 import type { DescMethod } from "@bufbuild/protobuf";
 import type { Role } from "../gen/tronpay/v1/options_pb.js";
 import { accessOf, roleProtoName, rolesOf } from "./api.js";
+import { type ClientOrigin, failureBucket } from "./client-origin.js";
 import { presentedCredential } from "./credentials.js";
 import { AppError } from "./errors.js";
 import type { Logger } from "./log.js";
@@ -8,7 +9,7 @@ import type { Quota, RateLimits } from "./rate-limit.js";
 
 /**
  * The access check every call passes, in core (an interceptor) and in the edge (before it
- * forwards): lockout of addresses with too many failed authentications, the credential, the
+ * forwards): lockout of callers with too many failed authentications, the credential, the
  * roles the method declares in the protos, and the per-principal rate limit. Only how a
  * credential is verified differs between the two: core reads the database and its JWT keys,
  * the edge asks core (WhoAmI) and keeps the answer briefly.
@@ -37,9 +38,9 @@ export interface Authenticated {
   credential: Credential;
 }
 
-/** Where a credential was presented: the client's address and the request's id, if known. */
+/** Where a credential was presented: the client's origin and the request's id, if known. */
 export interface PresentedBy {
-  ip: string | undefined;
+  origin: ClientOrigin;
   requestId?: string;
 }
 
@@ -74,8 +75,8 @@ export interface CallToCheck {
   service: string;
   method: DescMethod;
   header: Headers;
-  /** The TCP peer's address; undefined when unknown (then all such callers share a bucket). */
-  ip: string | undefined;
+  /** Where the call came from (failures are counted per failureBucket of it). */
+  origin: ClientOrigin;
   /** The request's correlation id, passed to the authenticator. */
   requestId?: string;
 }
@@ -95,22 +96,34 @@ export function createAccessGate(deps: AccessGateDeps): {
   admit(call: CallToCheck): Promise<Admitted>;
 } {
   return {
-    async admit({ service, method, header, ip, requestId }) {
+    async admit({ service, method, header, origin, requestId }) {
       if (OPEN_SERVICES.has(service)) return {};
       const name = `${service}/${method.name}`;
-      const bucket = ip ?? "unknown";
+      // No usable credential: refused below (unless self-authenticated), counted by origin alone.
+      let presented: string | undefined;
+      let unusable: unknown;
+      try {
+        presented = presentedCredential(header);
+      } catch (err) {
+        unusable = err;
+      }
+      const bucket = failureBucket(origin, presented);
       await deps.failures.checkAuthFailures(bucket);
       if (SELF_AUTHENTICATED.has(name)) {
         return { quota: await deps.limits?.consume(`ip:${bucket}`, name, true) };
       }
       let auth: Authenticated;
       try {
-        auth = await deps.authenticate(presentedCredential(header), { ip, requestId });
+        if (presented === undefined) throw unusable;
+        auth = await deps.authenticate(presented, { origin, requestId });
       } catch (err) {
         if (err instanceof AppError && err.reason === "auth.unauthenticated") {
           await deps.failures.failedAuth(bucket);
           const cause = err.cause instanceof Error ? err.cause.message : "unknown";
-          deps.log.warn({ ip, method: name, cause }, "authentication failed");
+          deps.log.warn(
+            { ip: origin.ip, onion: origin.viaOnion || undefined, method: name, cause },
+            "authentication failed",
+          );
         }
         throw err;
       }

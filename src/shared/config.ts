@@ -98,6 +98,11 @@ export const zc = {
       z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1"),
     ]),
   url: () => z.string().url(),
+  /** A key given as text: empty (off) or at least `min` characters. */
+  optionalKey: (min: number) =>
+    z
+      .string()
+      .refine((v) => v === "" || v.length >= min, `must be empty or at least ${min} characters`),
   list: () =>
     z.union([
       z.array(z.string()),

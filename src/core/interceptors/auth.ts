@@ -11,6 +11,14 @@ import {
   createAccessGate,
   type FailureCounter,
 } from "../../shared/access-gate.js";
+import {
+  CLIENT_HEADER,
+  CLIENT_MAC_HEADER,
+  type ClientOrigin,
+  type ForwardedOrigin,
+  peerOrigin,
+  readForwardedOrigin,
+} from "../../shared/client-origin.js";
 import { looksLikeJwt, unauthenticated } from "../../shared/credentials.js";
 import { AppError } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
@@ -28,19 +36,40 @@ export const credentialKey = createContextKey<Credential | undefined>(undefined,
   description: "credential",
 });
 
-/** The address of the TCP peer; undefined when the server does not provide it. */
-export const clientIpKey = createContextKey<string | undefined>(undefined, {
-  description: "client ip",
-});
+/** Where the call came from: the TCP peer, or the client the edge vouches for. */
+export const clientOriginKey = createContextKey<CallOrigin>(
+  { peer: { ip: undefined, viaOnion: false }, forwarded: { kind: "none" } },
+  { description: "client origin" },
+);
+
+/** The TCP peer, and what the request's x-tronpay-client header says (if anything). */
+export interface CallOrigin {
+  peer: ClientOrigin;
+  forwarded: ForwardedOrigin;
+}
 
 /**
- * Context values for connectNodeAdapter's `contextValues` option: records the peer address so
- * that API keys with allowed_ips can be checked and failures counted per address.
+ * Context values for the adapter's `contextValues` option: the peer address, and the origin
+ * the edge states for its client, believed only with a valid MAC under `forwardSecret`
+ * (TRONPAY_EDGE_FORWARD_SECRET; see shared/client-origin.ts). API keys' allowed_ips and
+ * onion_only bindings and the failed-authentication buckets use that origin.
  */
-export function clientContextValues(req: { socket: { remoteAddress?: string } }): ContextValues {
-  const values = createContextValues();
-  values.set(clientIpKey, req.socket.remoteAddress);
-  return values;
+export function clientContextValues(forwardSecret: string) {
+  return (req: {
+    socket: { remoteAddress?: string };
+    headers: Record<string, string | string[] | undefined>;
+  }): ContextValues => {
+    const values = createContextValues();
+    const one = (name: string) => {
+      const v = req.headers[name];
+      return Array.isArray(v) ? v.join(",") : v;
+    };
+    values.set(clientOriginKey, {
+      peer: peerOrigin(req.socket.remoteAddress),
+      forwarded: readForwardedOrigin(forwardSecret, one(CLIENT_HEADER), one(CLIENT_MAC_HEADER)),
+    });
+    return values;
+  };
 }
 
 export interface AuthDeps {
@@ -65,7 +94,7 @@ export interface AuthDeps {
 export function createAuthInterceptor(deps: AuthDeps): Interceptor {
   const lockout = new FailureLockout(deps.lockout ?? { maxFailures: 20, windowMs: 60_000 });
   const gate = createAccessGate({
-    authenticate: (presented, from) => authenticate(deps, presented, from.ip),
+    authenticate: (presented, from) => authenticate(deps, presented, from.origin),
     failures: deps.limits ?? memoryFailures(lockout, deps.clock),
     limits: deps.limits,
     log: deps.log,
@@ -73,11 +102,18 @@ export function createAuthInterceptor(deps: AuthDeps): Interceptor {
   return (next) => async (req) => {
     // Without a peer address all callers share one failure bucket: still bounded, but one noisy
     // client can then lock out the rest. serveCore should pass clientContextValues.
+    const { peer, forwarded } = req.contextValues.get(clientOriginKey);
+    if (forwarded.kind === "untrusted") {
+      // A hop claims to speak for a client and cannot prove it: refuse rather than guess, so a
+      // misconfigured edge is seen at once (and a forged claim gets nothing).
+      deps.log.warn({ peer: peer.ip, why: forwarded.why }, "client origin not trusted");
+      throw unauthenticated(`${CLIENT_HEADER} not trusted: ${forwarded.why}`);
+    }
     const admitted = await gate.admit({
       service: req.service.typeName,
       method: req.method,
       header: req.header,
-      ip: req.contextValues.get(clientIpKey),
+      origin: forwarded.kind === "trusted" ? forwarded.origin : peer,
     });
     if (admitted.principal) req.contextValues.set(principalKey, admitted.principal);
     if (admitted.credential) req.contextValues.set(credentialKey, admitted.credential);
@@ -89,7 +125,7 @@ export function createAuthInterceptor(deps: AuthDeps): Interceptor {
 async function authenticate(
   deps: AuthDeps,
   presented: string,
-  ip: string | undefined,
+  origin: ClientOrigin,
 ): Promise<Authenticated> {
   if (!presented.startsWith("tp_") && looksLikeJwt(presented)) {
     if (!deps.jwt) throw unauthenticated("JWTs are not accepted by this server");
@@ -109,7 +145,11 @@ async function authenticate(
       },
     };
   }
-  const principal = await verifyApiKey(deps.pool, presented, { ip, now: deps.clock() });
+  const principal = await verifyApiKey(deps.pool, presented, {
+    ip: origin.ip,
+    viaOnion: origin.viaOnion,
+    now: deps.clock(),
+  });
   return { principal, credential: { kind: "api_key", apiKeyId: principal.id.slice(4) } };
 }
 

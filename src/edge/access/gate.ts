@@ -3,6 +3,7 @@ import type { Transport } from "@connectrpc/connect";
 import type { Redis } from "ioredis";
 import { createAccessGate } from "../../shared/access-gate.js";
 import { publicServices } from "../../shared/api.js";
+import type { ClientOrigin } from "../../shared/client-origin.js";
 import type { Logger } from "../../shared/log.js";
 import { connectRedis, createRateLimits } from "../../shared/rate-limit.js";
 import type { EdgeConfig } from "../config.js";
@@ -18,10 +19,16 @@ import { createWhoAmIAuthenticator } from "./whoami.js";
  */
 export interface EdgeAccess {
   /**
-   * Checks one call to `method`; resolves with the RateLimit-* headers for the answer and
-   * throws the refusal (auth.unauthenticated, auth.permission_denied, auth.rate_limited).
+   * Checks one call to `method` from `origin`; resolves with the RateLimit-* headers for the
+   * answer and throws the refusal (auth.unauthenticated, auth.permission_denied,
+   * auth.rate_limited).
    */
-  admit(method: DescMethod, req: EdgeRequest, requestId?: string): Promise<Record<string, string>>;
+  admit(
+    method: DescMethod,
+    req: EdgeRequest,
+    origin: ClientOrigin,
+    requestId?: string,
+  ): Promise<Record<string, string>>;
   stop(): Promise<void>;
 }
 
@@ -51,6 +58,7 @@ export function createEdgeAccess(
       ttlMs: config.authCacheTtlSec * 1000,
       maxEntries: config.authCacheSize,
       deadlineMs: WHOAMI_DEADLINE_MS,
+      forwardSecret: config.forwardSecret,
       clock,
     }),
     failures: limits,
@@ -58,12 +66,12 @@ export function createEdgeAccess(
     log: deps.log,
   });
   return {
-    async admit(method, req, requestId) {
+    async admit(method, req, origin, requestId) {
       const admitted = await gate.admit({
         service: method.parent.typeName,
         method,
         header: credentialHeaders(req),
-        ip: req.socket?.remoteAddress,
+        origin,
         requestId,
       });
       return rateLimitHeaders(admitted.quota);

@@ -8,6 +8,7 @@ import {
   WhoAmIRequestSchema,
 } from "../../gen/tronpay/v1/admin_pb.js";
 import type { Authenticate, Authenticated } from "../../shared/access-gate.js";
+import { type ClientOrigin, encodeOrigin, originHeaders } from "../../shared/client-origin.js";
 import { looksLikeJwt, parseKey, unauthenticated } from "../../shared/credentials.js";
 import { reasonOf } from "../../shared/errors.js";
 import { TtlCache } from "./ttl-cache.js";
@@ -15,7 +16,9 @@ import { TtlCache } from "./ttl-cache.js";
 /**
  * The edge's credential check. The edge has no database and no token keys, so it asks core
  * (AdminService.WhoAmI, with the client's credential) and keeps the answer for a short while,
- * bounded in size: keyed by the credential's sha256, never the credential itself. Core stays
+ * bounded in size: keyed by the sha256 of the credential and the client's origin (a key bound to
+ * addresses or to the onion gets a different answer elsewhere), never the credential itself.
+ * The question carries the client's origin, MAC'd with the forward secret. Core stays
  * the one authority (one place verifies keys, tokens, revocations and the external JWKS); a
  * revoked key or token passes the edge for at most `ttlMs` more, and core refuses it
  * meanwhile anyway. Credentials that cannot be ours by their shape never reach core.
@@ -30,6 +33,8 @@ export interface WhoAmIOptions {
   maxEntries: number;
   /** Deadline of one WhoAmI call (ms). */
   deadlineMs: number;
+  /** Key of the MAC on the client's origin (see shared/client-origin.ts); "" states none. */
+  forwardSecret: string;
   clock: () => number;
 }
 
@@ -41,10 +46,15 @@ export function createWhoAmIAuthenticator(options: WhoAmIOptions): Authenticate 
   // Concurrent requests with one new credential share one question to core.
   const asking = new Map<string, Promise<Answer>>();
 
-  const ask = (key: string, presented: string, requestId: string | undefined) => {
+  const ask = (
+    key: string,
+    presented: string,
+    origin: ClientOrigin,
+    requestId: string | undefined,
+  ) => {
     const pending = asking.get(key);
     if (pending) return pending;
-    const question = askCore(options, presented, requestId)
+    const question = askCore(options, presented, origin, requestId)
       .then((answer) => {
         cache.set(key, answer, ttlOf(answer, options));
         return answer;
@@ -58,8 +68,10 @@ export function createWhoAmIAuthenticator(options: WhoAmIOptions): Authenticate 
     if (parseKey(presented) === undefined && !looksLikeJwt(presented)) {
       throw unauthenticated("the credential is neither an API key nor a JWT");
     }
-    const key = createHash("sha256").update(presented).digest("base64url");
-    const answer = cache.get(key) ?? (await ask(key, presented, from.requestId));
+    const key = createHash("sha256")
+      .update(`${encodeOrigin(from.origin)}\n${presented}`)
+      .digest("base64url");
+    const answer = cache.get(key) ?? (await ask(key, presented, from.origin, from.requestId));
     if ("refused" in answer) throw unauthenticated("core refused the credential (WhoAmI)");
     return answer.ok;
   };
@@ -68,10 +80,12 @@ export function createWhoAmIAuthenticator(options: WhoAmIOptions): Authenticate 
 async function askCore(
   options: WhoAmIOptions,
   presented: string,
+  origin: ClientOrigin,
   requestId: string | undefined,
 ): Promise<Answer> {
   const header = new Headers({ authorization: `Bearer ${presented}` });
   if (requestId !== undefined) header.set("x-request-id", requestId);
+  for (const [name, value] of originHeaders(options.forwardSecret, origin)) header.set(name, value);
   try {
     const { message } = await options.transport.unary(
       AdminService.method.whoAmI,

@@ -1,0 +1,208 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import { request } from "node:http";
+import { connect } from "node:net";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../chaos/procs.js";
+import { runEdge } from "../../src/edge/main.js";
+import { AdminService } from "../../src/gen/tronpay/v1/admin_pb.js";
+import { Role } from "../../src/gen/tronpay/v1/options_pb.js";
+import { PayoutService } from "../../src/gen/tronpay/v1/payout_pb.js";
+import { CLIENT_HEADER, CLIENT_MAC_HEADER } from "../../src/shared/client-origin.js";
+import { reasonOf } from "../../src/shared/errors.js";
+import { createLogger } from "../../src/shared/log.js";
+import { type Stack, startStack } from "../helpers/stack.js";
+
+/**
+ * API-key bindings through the edge (real core, signer and devnet; the edge in this process):
+ * the edge tells core who its client is — the address of a caller on the plain listener, or
+ * "onion" for a caller on the onion listener — with a MAC under the secret both share, so
+ * allowed_ips, onion_only and the failed-authentication buckets see the client, not the edge.
+ * Clients come from different loopback addresses (127.0.0.2, 127.0.0.3) while core sees the
+ * edge at 127.0.0.1, so a binding that passes can only have used the edge's statement.
+ */
+
+let stack: Stack;
+let edge: Awaited<ReturnType<typeof runEdge>>;
+const FAILURES_PER_WINDOW = 4;
+const secret = randomBytes(32).toString("base64url");
+
+// biome-ignore lint/suspicious/noExplicitAny: response bodies are checked by the assertions.
+type Json = Record<string, any>;
+
+beforeAll(async () => {
+  stack = await startStack({
+    coreEnv: {
+      TRONPAY_EDGE_FORWARD_SECRET: secret,
+      TRONPAY_RATE_AUTH_FAILURES_PER_MIN: String(FAILURES_PER_WINDOW),
+    },
+  });
+  edge = await runEdge(
+    [],
+    {
+      TRONPAY_CORE_URL: stack.coreUrl,
+      TRONPAY_EDGE_HOST: "127.0.0.1",
+      TRONPAY_EDGE_PORT: "0",
+      // A fixed onion listener without Tor: this test is the Tor in front of it.
+      TRONPAY_EDGE_ONION_LISTEN_PORT: String(await freePort()),
+      TRONPAY_EDGE_FORWARD_SECRET: secret,
+      TRONPAY_RATE_AUTH_FAILURES_PER_MIN: String(FAILURES_PER_WINDOW),
+      // Every call asks core, so core's verdict on each origin is what is tested.
+      TRONPAY_EDGE_AUTH_CACHE_TTL_SEC: "0",
+    },
+    { log: createLogger({ name: "edge", level: "silent" }) },
+  );
+}, 120_000);
+
+afterAll(async () => {
+  await edge?.stop();
+  await stack?.stop();
+});
+
+/** GET /v1/payouts on `base` from the local address `from`, with `key`. */
+function list(
+  base: string,
+  key: string,
+  from = "127.0.0.1",
+  extra: Record<string, string> = {},
+): Promise<{ status: number; body: Json }> {
+  const url = new URL("/v1/payouts", base);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        localAddress: from,
+        headers: { authorization: `Bearer ${key}`, "x-request-id": randomUUID(), ...extra },
+      },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => {
+          text += c;
+        });
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, body: text === "" ? {} : JSON.parse(text) }),
+        );
+      },
+    );
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/** ListPayouts straight to core (Connect) from 127.0.0.1 with `key` and extra headers; the reason. */
+async function coreDirect(key: string, extra: Record<string, string> = {}): Promise<string> {
+  const url = new URL(stack.coreUrl);
+  const transport = createConnectTransport({
+    httpVersion: "2",
+    baseUrl: stack.coreUrl,
+    nodeOptions: {
+      createConnection: () =>
+        connect({ host: url.hostname, port: Number(url.port), localAddress: "127.0.0.1" }),
+    },
+  });
+  const headers = { authorization: `Bearer ${key}`, ...extra };
+  return createClient(PayoutService, transport)
+    .listPayouts({}, { headers })
+    .then(
+      () => "ok",
+      (err: unknown) => reasonOf(err) ?? "no reason",
+    );
+}
+
+async function newKey(
+  name: string,
+  binding: { allowedIps?: string[]; onionOnly?: boolean },
+): Promise<string> {
+  const created = await stack.client(AdminService).createApiKey({
+    idempotencyKey: randomUUID(),
+    name,
+    roles: [Role.AUDITOR],
+    ...binding,
+  });
+  return created.key;
+}
+
+/** The same key id with a wrong secret of the right shape ("tp_" + 24 hex + "_" + secret). */
+function wrongSecret(key: string): string {
+  return `${key.slice(0, 28)}${randomBytes(32).toString("base64url")}`;
+}
+
+const onionUrl = () => edge.onionUrl ?? "";
+const reason = (body: Json) => body.details?.[0]?.reason as string | undefined;
+
+describe("API-key bindings through the edge", () => {
+  it("opens an onion listener apart from the plain one", () => {
+    expect(onionUrl()).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(onionUrl()).not.toBe(edge.url);
+  });
+
+  it("accepts a key bound to an address from that address only, through the edge", async () => {
+    const key = await newKey("bound to .2", { allowedIps: ["127.0.0.2/32"] });
+    expect((await list(edge.url, key, "127.0.0.2")).status).toBe(200);
+    const other = await list(edge.url, key, "127.0.0.3");
+    expect(other.status).toBe(401);
+    expect(reason(other.body)).toBe("auth.unauthenticated");
+    // Core's own peer is the edge (127.0.0.1), which the key does not allow: the 200 above
+    // used the edge's statement. Direct to core from 127.0.0.1 it is refused.
+    expect(await coreDirect(key)).toBe("auth.unauthenticated");
+    // Over the onion there is no client address: a non-empty list never matches.
+    expect((await list(onionUrl(), key, "127.0.0.2")).status).toBe(401);
+  });
+
+  it("accepts an onion_only key on the onion listener only", async () => {
+    const key = await newKey("onion only", { onionOnly: true });
+    expect((await list(onionUrl(), key)).status).toBe(200);
+    expect((await list(edge.url, key)).status).toBe(401);
+    expect(await coreDirect(key)).toBe("auth.unauthenticated");
+  });
+
+  it("drops a client's own claim to be an onion client on the plain listener", async () => {
+    const key = await newKey("onion only, forged", { onionOnly: true });
+    const forged = await list(edge.url, key, "127.0.0.1", {
+      [CLIENT_HEADER]: "onion",
+      [CLIENT_MAC_HEADER]: "x".repeat(43),
+    });
+    expect(forged.status).toBe(401);
+  });
+
+  it("counts failed authentications per client address, not per edge", async () => {
+    const key = await newKey("good neighbour", { allowedIps: ["127.0.0.0/8"] });
+    const bad = wrongSecret(key);
+    const answers: number[] = [];
+    for (let i = 0; i < FAILURES_PER_WINDOW + 2; i++) {
+      answers.push((await list(edge.url, bad, "127.0.0.4")).status);
+    }
+    expect(answers.slice(0, FAILURES_PER_WINDOW)).toEqual(Array(FAILURES_PER_WINDOW).fill(401));
+    expect(answers.at(-1)).toBe(429);
+    // Another client of the same edge is not locked out.
+    expect((await list(edge.url, key, "127.0.0.5")).status).toBe(200);
+  });
+
+  it("counts onion clients' failures per key presented, so one guesser locks out one key", async () => {
+    const target = await newKey("onion target", { onionOnly: true });
+    const bystander = await newKey("onion bystander", { onionOnly: true });
+    const bad = wrongSecret(target);
+    let last = 0;
+    for (let i = 0; i < FAILURES_PER_WINDOW + 2; i++) last = (await list(onionUrl(), bad)).status;
+    expect(last).toBe(429);
+    expect((await list(onionUrl(), target)).status).toBe(429);
+    expect((await list(onionUrl(), bystander)).status).toBe(200);
+  });
+});
+
+describe("core's side of the forward", () => {
+  it("refuses a statement of origin it cannot verify, even with a valid key, and logs why", async () => {
+    expect(await coreDirect(stack.adminKey)).toBe("ok");
+    const forged = { [CLIENT_HEADER]: "onion", [CLIENT_MAC_HEADER]: "x".repeat(43) };
+    expect(await coreDirect(stack.adminKey, forged)).toBe("auth.unauthenticated");
+    const half = { [CLIENT_HEADER]: "ip=127.0.0.9" };
+    expect(await coreDirect(stack.adminKey, half)).toBe("auth.unauthenticated");
+    expect(stack.core.lines.some((l) => l.includes('"msg":"client origin not trusted"'))).toBe(
+      true,
+    );
+  });
+});
