@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { type AddressInfo, createServer } from "node:net";
 import { join } from "node:path";
@@ -107,6 +108,13 @@ export function startSignerChild(
   );
 }
 
+/**
+ * The key core and the edge share for the client origin the edge states (allowed_ips and
+ * onion_only through the edge): the operator's, or a new one per launch, never stored.
+ */
+const FORWARD_SECRET =
+  process.env.TRONPAY_EDGE_FORWARD_SECRET || randomBytes(32).toString("base64url");
+
 /** How long core waits for the database, and the launcher for core (s). */
 export const CORE_DATABASE_WAIT_SEC = 300;
 
@@ -130,6 +138,7 @@ export function startCoreChild(
     TRONPAY_USDT_CONTRACT: node.usdtContract,
     TRONPAY_SIGNER_SOCKET: paths.signerSocket,
     TRONPAY_CORE_PORT: String(config.corePort),
+    TRONPAY_EDGE_FORWARD_SECRET: FORWARD_SECRET,
   };
   if (config.redisUrl !== "") env.REDIS_URL = config.redisUrl;
   return startChild("core", "src/core/main.ts", env, join(paths.logs, "core.log"));
@@ -154,6 +163,7 @@ export function startEdgeChild(
       TRONPAY_EDGE_PORT: String(config.edgePort),
       // The onion service's key and the edge's other files follow the data directory.
       TRONPAY_EDGE_DATA_DIR: paths.edge,
+      TRONPAY_EDGE_FORWARD_SECRET: FORWARD_SECRET,
     },
     join(paths.logs, "edge.log"),
   );

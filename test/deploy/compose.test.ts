@@ -163,6 +163,7 @@ describe("deploy/pi/docker-compose.yml", () => {
     expect(Object.keys(secrets).sort()).toEqual([
       "core_config",
       "db_password",
+      "edge_config",
       "signer_passphrase",
     ]);
     for (const [name, value] of Object.entries(secrets))
@@ -170,6 +171,7 @@ describe("deploy/pi/docker-compose.yml", () => {
     expect(service("signer").secrets).toEqual(["signer_passphrase"]);
     expect(service("postgres").secrets).toEqual(["db_password"]);
     expect(service("core").secrets).toEqual(["core_config"]);
+    expect(service("edge").secrets).toEqual(["edge_config"]);
     for (const name of Object.keys(services)) {
       const env = obj(service(name).environment ?? {}, name);
       for (const key of ["DATABASE_URL", "TRONPAY_SIGNER_PASSPHRASE", "POSTGRES_PASSWORD"])

@@ -3,11 +3,15 @@
 // (TOR_MODE=required) reaches the TRON devnet only through that same Tor client. A USDT
 // payout made this way is confirmed, the devnet is only ever connected to by tor processes,
 // and with the Tor client gone core's node calls fail without a single direct connection.
+// An onion_only API key works through the onion and nowhere else.
+import { randomBytes, randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AdminService } from "../../src/gen/tronpay/v1/admin_pb.js";
 import { NetworkService } from "../../src/gen/tronpay/v1/network_pb.js";
+import { Role } from "../../src/gen/tronpay/v1/options_pb.js";
 import { reasonOf } from "../../src/shared/errors.js";
 import { createSocksFetch, type FetchLike } from "../../src/shared/tor-socks.js";
 import { newTestAccount, TRX } from "../devnet/helpers.js";
@@ -27,14 +31,21 @@ describe.skipIf(torMissing !== undefined)("a payout made entirely over Tor", () 
   let edge: TestProcess;
   let edgeDir = "";
   let onion = "";
+  let plainUrl = "";
   let torFetch: FetchLike;
+  const forwardSecret = randomBytes(32).toString("base64url");
   /** Every pid seen holding a connection to the devnet, sampled while the payout runs. */
   const devnetPeers = new Set<number>();
   let sampler: NodeJS.Timeout | undefined;
 
   /** A REST call to the edge's onion through the Tor client's SOCKS port. */
-  async function api(path: string, init: { method?: string; key?: string; body?: Json } = {}) {
-    const headers: Record<string, string> = { authorization: `Bearer ${stack.adminKey}` };
+  async function api(
+    path: string,
+    init: { method?: string; key?: string; body?: Json; apiKey?: string } = {},
+  ) {
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${init.apiKey ?? stack.adminKey}`,
+    };
     if (init.key) headers["idempotency-key"] = init.key;
     if (init.body) headers["content-type"] = "application/json";
     const res = await torFetch(`http://${onion}${path}`, {
@@ -69,6 +80,7 @@ describe.skipIf(torMissing !== undefined)("a payout made entirely over Tor", () 
         TOR_MODE: "required",
         TOR_SOCKS_HOST: "127.0.0.1",
         TOR_SOCKS_PORT: String(net.client.socksPort),
+        TRONPAY_EDGE_FORWARD_SECRET: forwardSecret,
       },
     });
     sampler = setInterval(sample, 50);
@@ -82,7 +94,9 @@ describe.skipIf(torMissing !== undefined)("a payout made entirely over Tor", () 
       TOR_CONTROL_HOST: "127.0.0.1",
       TOR_CONTROL_PORT: String(net.host.controlPort),
       TOR_COOKIE_FILE: net.host.cookieFile,
+      TRONPAY_EDGE_FORWARD_SECRET: forwardSecret,
     });
+    plainUrl = String((await edge.waitForLog("edge ready", 30_000)).url);
     onion = String((await edge.waitForLog("onion published", 30_000)).address);
     torFetch = createSocksFetch({ host: "127.0.0.1", port: net.client.socksPort });
     console.log(
@@ -141,6 +155,20 @@ describe.skipIf(torMissing !== undefined)("a payout made entirely over Tor", () 
     expect(Number(attempt.blockNumber)).toBeLessThanOrEqual(chain.solidHeight);
     expect(chain.block(Number(attempt.blockNumber))?.txIds).toContain(attempt.txId);
   }, 90_000);
+
+  it("accepts an onion_only API key through the onion, and not on the edge's plain listener", async () => {
+    const { key } = await stack.client(AdminService).createApiKey({
+      idempotencyKey: randomUUID(),
+      name: "onion only",
+      roles: [Role.AUDITOR],
+      onionOnly: true,
+    });
+    expect((await until(() => api("/v1/payouts", { apiKey: key }), 30_000)).status).toBe(200);
+    const plain = await fetch(`${plainUrl}/v1/payouts`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
+    expect(plain.status).toBe(401);
+  }, 60_000);
 
   it("only tor processes connected to the devnet during the payout, never core", () => {
     sample();
