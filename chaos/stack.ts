@@ -51,6 +51,8 @@ export async function startChaosStack(o: ChaosStackOptions): Promise<ChaosStack>
   const adminPorts = await Promise.all(Array.from({ length: o.cores }, () => freePort()));
   // Webhook secrets are encrypted at rest with this key; one per run, shared by the cores.
   const webhookKey = randomBytes(32).toString("base64");
+  // The edge states its clients' origin to the cores under this key (one per run).
+  const forwardSecret = randomBytes(32).toString("base64url");
   const cores = ports.map(
     (port, i) =>
       new Supervised({
@@ -63,6 +65,7 @@ export async function startChaosStack(o: ChaosStackOptions): Promise<ChaosStack>
           TRONPAY_CORE_ADMIN_PORT: String(adminPorts[i]),
           TRONPAY_CORE_DATA_DIR: join(dir, "core"),
           TRONPAY_WEBHOOK_SECRET_KEY: webhookKey,
+          TRONPAY_EDGE_FORWARD_SECRET: forwardSecret,
         },
       }),
   );
@@ -76,7 +79,7 @@ export async function startChaosStack(o: ChaosStackOptions): Promise<ChaosStack>
   const coreUrls = ports.map((p) => `http://127.0.0.1:${p}`);
   const admin = await bootstrapAdminKey(db.pool, "chaos admin");
   if (!admin) throw new Error("the fresh database already had an API key");
-  const edgeStart = o.withEdge ? await startEdge(dir, coreUrls[0] ?? "") : undefined;
+  const edgeStart = o.withEdge ? await startEdge(dir, coreUrls[0] ?? "", forwardSecret) : undefined;
   const transport = (url: string) => authedTransport(url, admin.key);
   return {
     net,
@@ -154,6 +157,7 @@ async function startSigner(dir: string, usdtAddress: string): Promise<Supervised
 async function startEdge(
   dir: string,
   coreUrl: string,
+  forwardSecret: string,
 ): Promise<{ edge?: Supervised; url?: string; skip?: string }> {
   const port = await freePort();
   const edge = new Supervised({
@@ -166,6 +170,7 @@ async function startEdge(
       TRONPAY_EDGE_PORT: String(port),
       TRONPAY_EDGE_DATA_DIR: join(dir, "edge"),
       TRONPAY_EDGE_MAX_CONCURRENT: "1024",
+      TRONPAY_EDGE_FORWARD_SECRET: forwardSecret,
       // The edge rate-limits too (like core, one principal sending thousands of writes).
       TRONPAY_RATE_WRITE_PER_MIN: "10000000",
       TRONPAY_RATE_READ_PER_MIN: "10000000",

@@ -50,6 +50,8 @@ export interface VerifiedToken {
   expiresAt: number;
   /** The API key a token of ours descends from ("" for external tokens). */
   apiKeyId: string;
+  /** That key's bindings, carried by our tokens (claims `aips`, `onion`); none for others. */
+  binding: { allowedIps: readonly string[]; onionOnly: boolean };
 }
 
 /** Why a token was refused; the message is for logs only, clients see one generic answer. */
@@ -121,11 +123,16 @@ function toVerified(payload: JWTPayload, ours: boolean): VerifiedToken {
   const apiKeyId = ours && typeof payload.akid === "string" ? payload.akid : "";
   // Our tokens act as the key's principal; others are named by their subject.
   const id = ours ? sub : `jwt:${sub}`;
+  const aips = ours && Array.isArray(payload.aips) ? payload.aips : [];
   return {
     principal: { id, roles },
     jti: payload.jti as string,
     expiresAt: (payload.exp as number) * 1000,
     apiKeyId,
+    binding: {
+      allowedIps: aips.filter((a): a is string => typeof a === "string"),
+      onionOnly: ours && payload.onion === true,
+    },
   };
 }
 

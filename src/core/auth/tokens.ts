@@ -198,6 +198,8 @@ export async function syncRevocations(
   return newest;
 }
 
+const BINDING_ROW = z.object({ allowed_ips: z.array(z.string()), onion_only: z.boolean() });
+
 async function mint(
   tx: CommonQueryMethods,
   s: TokenSettings,
@@ -210,7 +212,13 @@ async function mint(
   const refreshExpiresAt = input.now + s.refreshTtlMs;
   const roles = input.roles.map(roleToDb);
   const seconds = (ms: number) => Math.floor(ms / 1000);
-  const accessToken = await new SignJWT({ roles, akid: input.apiKeyId })
+  // The key's address and onion bindings travel with its tokens (checked like the key's).
+  const binding = await tx.maybeOne(sql.type(BINDING_ROW)`
+    SELECT allowed_ips, onion_only FROM api_keys WHERE id = ${input.apiKeyId}`);
+  const claims: Record<string, unknown> = { roles, akid: input.apiKeyId };
+  if (binding && binding.allowed_ips.length > 0) claims.aips = binding.allowed_ips;
+  if (binding?.onion_only) claims.onion = true;
+  const accessToken = await new SignJWT(claims)
     .setProtectedHeader({ alg: "EdDSA", kid: s.key.kid, typ: ACCESS_TOKEN_TYP })
     .setIssuer(s.issuer)
     .setAudience(s.audience)

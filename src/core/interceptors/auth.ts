@@ -23,6 +23,7 @@ import { looksLikeJwt, unauthenticated } from "../../shared/credentials.js";
 import { AppError } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import type { RateLimits } from "../../shared/rate-limit.js";
+import { ipAllowed } from "../auth/ip.js";
 import { type JwtVerifier, TokenRejected } from "../auth/jwt-verify.js";
 import { verifyApiKey } from "../auth/keys.js";
 import { FailureLockout, type LockoutOptions } from "../auth/lockout.js";
@@ -134,6 +135,14 @@ async function authenticate(
     });
     if (await deps.jwt.revocations.isRevoked(token.jti)) {
       throw unauthenticated(`token ${token.jti} is revoked`);
+    }
+    if (!ipAllowed(token.binding.allowedIps, origin.ip)) {
+      throw unauthenticated(
+        `token ${token.jti} is not allowed from ${origin.ip ?? "an unknown address"}`,
+      );
+    }
+    if (token.binding.onionOnly && !origin.viaOnion) {
+      throw unauthenticated(`token ${token.jti} is onion-only`);
     }
     return {
       principal: token.principal,
