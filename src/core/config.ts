@@ -7,6 +7,13 @@ export const coreConfigSpec = {
   schema: z.object({
     host: z.string().default("127.0.0.1"),
     port: zc.port().default(8090),
+    /** PEM files: serve TLS (HTTP/2 with ALPN) instead of cleartext h2c when both are set. */
+    tlsCertFile: z.string().default(""),
+    tlsKeyFile: z.string().default(""),
+    /** PEM CA bundle: ask clients for a certificate (optional; mTLS, see auth/client-cert.ts). */
+    tlsClientCaFile: z.string().default(""),
+    /** Client certificate names and their roles: "name=role|role", comma-separated. */
+    mtlsPrincipals: zc.list().default([]),
     databaseUrl: z.string().min(1),
     /** Connections in core's pool; 1 for the embedded PGlite, which is a single backend. */
     databasePoolSize: zc.positiveInt().max(100).default(10),
@@ -122,6 +129,10 @@ export const coreConfigSpec = {
   sources: {
     host: { env: "TRONPAY_CORE_HOST", flag: "host" },
     port: { env: "TRONPAY_CORE_PORT", flag: "port" },
+    tlsCertFile: { env: "TRONPAY_CORE_TLS_CERT" },
+    tlsKeyFile: { env: "TRONPAY_CORE_TLS_KEY" },
+    tlsClientCaFile: { env: "TRONPAY_CORE_TLS_CLIENT_CA" },
+    mtlsPrincipals: { env: "TRONPAY_CORE_MTLS_PRINCIPALS" },
     databaseUrl: { env: "DATABASE_URL", flag: "database-url", secret: true },
     databasePoolSize: { env: "TRONPAY_DATABASE_POOL_SIZE" },
     databaseWaitSec: { env: "TRONPAY_DATABASE_WAIT_SEC" },

@@ -10,6 +10,7 @@ import { setUpAccess } from "./access.js";
 import { isPaused } from "./admin/pause.js";
 import { serveAdminHttp } from "./admin-http.js";
 import { startAuditJob } from "./audit-job.js";
+import { loadCoreTls, parseCertPrincipals } from "./auth/client-cert.js";
 import { createChain } from "./chain/index.js";
 import { type CoreConfig, coreConfigSpec } from "./config.js";
 import { migrate } from "./db/migrate.js";
@@ -143,6 +144,7 @@ export async function runCore(argv: readonly string[], env: NodeJS.ProcessEnv, l
   const server = await serveCore({
     host: config.host,
     port: config.port,
+    tls: loadCoreTls(config),
     log: logger,
     routes: registerRoutes({
       pool,
@@ -169,7 +171,10 @@ export async function runCore(argv: readonly string[], env: NodeJS.ProcessEnv, l
         limits: access.limits,
       }),
     ],
-    contextValues: clientContextValues(config.edgeForwardSecret),
+    contextValues: clientContextValues({
+      forwardSecret: config.edgeForwardSecret,
+      certPrincipals: parseCertPrincipals(config.mtlsPrincipals),
+    }),
   });
   const admin = await serveAdminHttp({
     host: config.adminHost,

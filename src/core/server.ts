@@ -15,11 +15,12 @@ import {
   universalResponseToNodeResponse,
 } from "@connectrpc/connect-node";
 import type { Logger } from "../shared/log.js";
+import type { CoreTls } from "./auth/client-cert.js";
 import { fastPathCodec, serveGrpcUnary } from "./grpc-unary.js";
 
 /** A running core API server. */
 export interface CoreServer {
-  /** http://host:port — Connect, gRPC and gRPC-Web on one HTTP/2 (h2c) port. */
+  /** http(s)://host:port — Connect, gRPC and gRPC-Web on one HTTP/2 port (h2c, or TLS). */
   url: string;
   close(): Promise<void>;
 }
@@ -59,12 +60,15 @@ function nodeHandler(options: Parameters<typeof serveCore>[0]) {
 }
 
 /**
- * Serves the given routes over Connect, gRPC and gRPC-Web on one cleartext HTTP/2 port. TLS
- * is not core's job: core listens on loopback or a private network, and the edge faces out.
+ * Serves the given routes over Connect, gRPC and gRPC-Web on one HTTP/2 port: cleartext by
+ * default (core listens on loopback or a private network, and the edge faces out), or TLS
+ * with optional client certificates for internal services that use mTLS (auth/client-cert.ts).
  */
 export async function serveCore(options: {
   host: string;
   port: number;
+  /** Serve TLS; with `ca`, ask for (but do not require) a client certificate. */
+  tls?: CoreTls;
   routes: (router: ConnectRouter) => void;
   interceptors: Interceptor[];
   /** Per-request context values (e.g. the peer address for auth). */
@@ -72,7 +76,21 @@ export async function serveCore(options: {
   /** Where a call that failed while its answer was written is reported. */
   log?: Logger;
 }): Promise<CoreServer> {
-  const server = http2.createServer(nodeHandler(options));
+  const tls = options.tls;
+  const server = tls
+    ? http2.createSecureServer(
+        {
+          cert: tls.cert,
+          key: tls.key,
+          ca: tls.ca,
+          requestCert: tls.ca !== undefined,
+          // Calls without a certificate still authenticate with an API key or a token.
+          rejectUnauthorized: false,
+          minVersion: "TLSv1.2",
+        },
+        nodeHandler(options),
+      )
+    : http2.createServer(nodeHandler(options));
   // A gRPC answer leaves in two writes (headers and message, then the trailers, which Node's
   // HTTP/2 asks for once the message is out); with Nagle on, the second small write waits for
   // the client's delayed ACK (~40 ms on Linux).
@@ -86,7 +104,7 @@ export async function serveCore(options: {
   const address = server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   return {
-    url: `http://${host}:${address.port}`,
+    url: `${tls ? "https" : "http"}://${host}:${address.port}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -12,8 +12,13 @@ export const edgeConfigSpec = {
     port: zc.port().default(8080),
     /** Listen on this Unix socket instead of host:port when set (how Tor can reach it). */
     socket: z.string().default(""),
-    /** Core's Connect/gRPC URL (cleartext HTTP/2). */
+    /** Core's Connect/gRPC URL: http:// (cleartext HTTP/2) or https:// (core serves TLS). */
     coreUrl: zc.url().default("http://127.0.0.1:8090"),
+    /** PEM CA that core's TLS certificate chains to (https core URL); empty: the system's. */
+    coreCaFile: z.string().default(""),
+    /** PEM client certificate and key the edge presents to core (mTLS), both or neither. */
+    coreCertFile: z.string().default(""),
+    coreKeyFile: z.string().default(""),
     /** Largest request body accepted, bytes. */
     maxBodyBytes: zc.positiveInt().default(1024 * 1024),
     /** Requests served at once; more are answered 503. */
@@ -97,6 +102,9 @@ export const edgeConfigSpec = {
   sources: {
     host: { env: "TRONPAY_EDGE_HOST", flag: "host" },
     port: { env: "TRONPAY_EDGE_PORT", flag: "port" },
+    coreCaFile: { env: "TRONPAY_EDGE_CORE_CA" },
+    coreCertFile: { env: "TRONPAY_EDGE_CORE_CERT" },
+    coreKeyFile: { env: "TRONPAY_EDGE_CORE_KEY" },
     socket: { env: "TRONPAY_EDGE_SOCKET", flag: "socket" },
     coreUrl: { env: "TRONPAY_CORE_URL", flag: "core-url" },
     maxBodyBytes: { env: "TRONPAY_EDGE_MAX_BODY_BYTES", flag: "max-body-bytes" },

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import type http2 from "node:http2";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { describeConfig, loadConfig, parseFlags } from "../shared/config.js";
+import { AppError } from "../shared/errors.js";
 import { createLogger, type Logger } from "../shared/log.js";
 import { createEdgeAccess } from "./access/gate.js";
 import { checkTorListener, type EdgeConfig, edgeConfigSpec } from "./config.js";
@@ -46,13 +47,14 @@ export async function runEdge(
   checkTorListener(config);
   const routes = restRoutesOf();
   const openapi = buildOpenApi(routes, packageVersion());
+  const coreSession = { ...coreTlsOptions(config), ...options.coreSessionOptions };
   // One HTTP/2 transport for every REST call; Connect multiplexes the calls on it.
   const transport = createConnectTransport({
     httpVersion: "2",
     baseUrl: config.coreUrl,
-    nodeOptions: options.coreSessionOptions ?? {},
+    nodeOptions: coreSession,
   });
-  const probe = new CoreProxy(config.coreUrl, 0, options.coreSessionOptions);
+  const probe = new CoreProxy(config.coreUrl, 0, coreSession);
   const access = createEdgeAccess(config, { transport, log });
   let onion: EdgeOnion | undefined;
   const server = await startEdgeServer({
@@ -61,7 +63,7 @@ export async function runEdge(
     routes,
     access,
     log,
-    coreSessionOptions: options.coreSessionOptions,
+    coreSessionOptions: coreSession,
     pages: {
       openapiJson: JSON.stringify(openapi),
       docsHtml: renderDocs(openapi),
@@ -97,6 +99,21 @@ export async function runEdge(
     await access.stop();
   };
   return { url: server.url, onionUrl: server.onionUrl, onionAddress: () => onion?.address(), stop };
+}
+
+/** TLS options for sessions to an https core: its CA, and the edge's client certificate. */
+function coreTlsOptions(config: EdgeConfig): http2.SecureClientSessionOptions {
+  const read = (path: string) => (path === "" ? undefined : readFileSync(path));
+  if ((config.coreCertFile === "") !== (config.coreKeyFile === "")) {
+    throw new AppError("config.invalid", "TRONPAY_EDGE_CORE_CERT and _KEY go together");
+  }
+  const out: http2.SecureClientSessionOptions = {};
+  const ca = read(config.coreCaFile);
+  if (ca) out.ca = ca;
+  const cert = read(config.coreCertFile);
+  const key = read(config.coreKeyFile);
+  if (cert && key) Object.assign(out, { cert, key });
+  return out;
 }
 
 /** The onion service forwarding to the onion listener at `url` (http://127.0.0.1:port). */

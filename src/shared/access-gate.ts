@@ -24,7 +24,7 @@ export interface Principal {
 
 /** How the caller authenticated: IssueToken needs an API key, RevokeToken looks at jti. */
 export interface Credential {
-  kind: "api_key" | "jwt";
+  kind: "api_key" | "jwt" | "client_cert";
   /** The API key presented, or the one our JWT descends from ("" for external JWTs). */
   apiKeyId: string;
   jti?: string;
@@ -77,6 +77,8 @@ export interface CallToCheck {
   header: Headers;
   /** Where the call came from (failures are counted per failureBucket of it). */
   origin: ClientOrigin;
+  /** Who the transport proved the caller to be (mTLS), used when no credential is presented. */
+  certified?: Authenticated;
   /** The request's correlation id, passed to the authenticator. */
   requestId?: string;
 }
@@ -96,7 +98,7 @@ export function createAccessGate(deps: AccessGateDeps): {
   admit(call: CallToCheck): Promise<Admitted>;
 } {
   return {
-    async admit({ service, method, header, origin, requestId }) {
+    async admit({ service, method, header, origin, certified, requestId }) {
       if (OPEN_SERVICES.has(service)) return {};
       const name = `${service}/${method.name}`;
       // No usable credential: refused below (unless self-authenticated), counted by origin alone.
@@ -112,6 +114,7 @@ export function createAccessGate(deps: AccessGateDeps): {
       if (SELF_AUTHENTICATED.has(name)) {
         return { quota: await deps.limits?.consume(`ip:${bucket}`, name, true) };
       }
+      if (presented === undefined && certified) return await admitted(certified);
       let auth: Authenticated;
       try {
         if (presented === undefined) throw unusable;
@@ -127,10 +130,14 @@ export function createAccessGate(deps: AccessGateDeps): {
         }
         throw err;
       }
-      authorize(auth.principal, method);
-      const write = accessOf(method)?.write === true;
-      const quota = await deps.limits?.consume(auth.principal.id, name, write);
-      return { ...auth, quota };
+      return await admitted(auth);
+
+      async function admitted(a: Authenticated): Promise<Admitted> {
+        authorize(a.principal, method);
+        const write = accessOf(method)?.write === true;
+        const quota = await deps.limits?.consume(a.principal.id, name, write);
+        return { ...a, quota };
+      }
     },
   };
 }

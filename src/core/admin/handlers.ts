@@ -38,6 +38,13 @@ export interface AdminDeps {
 
 const methods = AdminService.method;
 
+/** How WhoAmI names the credential of the call. */
+const CREDENTIAL_KINDS = {
+  api_key: CredentialKind.API_KEY,
+  jwt: CredentialKind.JWT,
+  client_cert: CredentialKind.CLIENT_CERTIFICATE,
+} as const;
+
 /**
  * AdminService: API keys, the audit log and the pause switch. Writes are idempotent and
  * audited in their transaction. IssueToken, RefreshToken and RevokeToken are left out when no
@@ -193,7 +200,7 @@ export function createAdminHandlers(deps: AdminDeps): Partial<ServiceImpl<typeof
       return create(WhoAmIResponseSchema, {
         principal: principal.id,
         roles: [...principal.roles],
-        credentialKind: credential?.kind === "jwt" ? CredentialKind.JWT : CredentialKind.API_KEY,
+        credentialKind: CREDENTIAL_KINDS[credential?.kind ?? "api_key"],
         expiresAt: expiresAt === undefined ? undefined : timestampFromMs(expiresAt),
       });
     },

@@ -5,6 +5,7 @@ import {
   type Interceptor,
 } from "@connectrpc/connect";
 import type { DatabasePool } from "slonik";
+import type { Role } from "../../gen/tronpay/v1/options_pb.js";
 import {
   type Authenticated,
   type Credential,
@@ -23,6 +24,7 @@ import { looksLikeJwt, unauthenticated } from "../../shared/credentials.js";
 import { AppError } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import type { RateLimits } from "../../shared/rate-limit.js";
+import { certifiedPrincipal } from "../auth/client-cert.js";
 import { ipAllowed } from "../auth/ip.js";
 import { type JwtVerifier, TokenRejected } from "../auth/jwt-verify.js";
 import { verifyApiKey } from "../auth/keys.js";
@@ -43,19 +45,26 @@ export const clientOriginKey = createContextKey<CallOrigin>(
   { description: "client origin" },
 );
 
-/** The TCP peer, and what the request's x-tronpay-client header says (if anything). */
+/** The TCP peer, what the request's x-tronpay-client header says, and its client certificate. */
 export interface CallOrigin {
   peer: ClientOrigin;
   forwarded: ForwardedOrigin;
+  /** The principal of a verified, listed client certificate (mTLS; auth/client-cert.ts). */
+  certified?: Authenticated;
 }
 
 /**
  * Context values for the adapter's `contextValues` option: the peer address, and the origin
  * the edge states for its client, believed only with a valid MAC under `forwardSecret`
  * (TRONPAY_EDGE_FORWARD_SECRET; see shared/client-origin.ts). API keys' allowed_ips and
- * onion_only bindings and the failed-authentication buckets use that origin.
+ * onion_only bindings and the failed-authentication buckets use that origin. Over TLS, a
+ * client certificate listed in `certPrincipals` is the caller when no credential is presented.
  */
-export function clientContextValues(forwardSecret: string) {
+export function clientContextValues(options: {
+  forwardSecret: string;
+  certPrincipals?: ReadonlyMap<string, Role[]>;
+}) {
+  const { forwardSecret, certPrincipals = new Map() } = options;
   return (req: {
     socket: { remoteAddress?: string };
     headers: Record<string, string | string[] | undefined>;
@@ -68,6 +77,7 @@ export function clientContextValues(forwardSecret: string) {
     values.set(clientOriginKey, {
       peer: peerOrigin(req.socket.remoteAddress),
       forwarded: readForwardedOrigin(forwardSecret, one(CLIENT_HEADER), one(CLIENT_MAC_HEADER)),
+      certified: certifiedPrincipal(req.socket, certPrincipals),
     });
     return values;
   };
@@ -103,7 +113,7 @@ export function createAuthInterceptor(deps: AuthDeps): Interceptor {
   return (next) => async (req) => {
     // Without a peer address all callers share one failure bucket: still bounded, but one noisy
     // client can then lock out the rest. serveCore should pass clientContextValues.
-    const { peer, forwarded } = req.contextValues.get(clientOriginKey);
+    const { peer, forwarded, certified } = req.contextValues.get(clientOriginKey);
     if (forwarded.kind === "untrusted") {
       // A hop claims to speak for a client and cannot prove it: refuse rather than guess, so a
       // misconfigured edge is seen at once (and a forged claim gets nothing).
@@ -115,6 +125,7 @@ export function createAuthInterceptor(deps: AuthDeps): Interceptor {
       method: req.method,
       header: req.header,
       origin: forwarded.kind === "trusted" ? forwarded.origin : peer,
+      certified,
     });
     if (admitted.principal) req.contextValues.set(principalKey, admitted.principal);
     if (admitted.credential) req.contextValues.set(credentialKey, admitted.credential);
