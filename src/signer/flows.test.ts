@@ -1,3 +1,6 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseAddress, toBase58 } from "../shared/address.js";
 import { AppError } from "../shared/errors.js";
@@ -6,6 +9,7 @@ import { newAccount } from "../tron/testing.js";
 import { txIdOf } from "../tron/transaction.js";
 import { encodeApprove, encodeTransfer } from "../tron/trc20.js";
 import { signTransaction } from "./flows.js";
+import { Journal } from "./journal.js";
 import { intent, rawBytes, testPolicy, testSigner, usdt } from "./testing.js";
 
 const T0 = 1_800_000_000_000;
@@ -119,6 +123,63 @@ describe("signTransaction", () => {
     const second = await signTransaction(deps, named, build(now.value));
     expect(second.txId).not.toBe(first.txId);
     expect(deps.journal.entriesFor("op-1")).toHaveLength(2);
+  });
+
+  it("replaces a transaction another signer signed only with its bytes, once it expired", async () => {
+    const now = { value: T0 };
+    const { deps: a, owner, own2 } = await testSigner(now);
+    // A second signer with the same keys and its own journal (another core replica's pod).
+    const b = {
+      ...a,
+      journal: Journal.open(join(mkdtempSync(join(tmpdir(), "tp-j-")), "j"), () => now.value),
+    };
+    const to = toBase58(newAccount().address);
+    const build = (t: number, from = owner) =>
+      rawBytes(
+        {
+          type: "TransferContract",
+          owner: parseAddress(from),
+          to: parseAddress(to),
+          amount: 1_000_000n,
+        },
+        t,
+      );
+    const firstRaw = build(T0);
+    const first = await signTransaction(a, intent({ owner, counterparty: to }), firstRaw);
+    const named = intent({ owner, counterparty: to, previousTxId: first.txId });
+
+    now.value = T0 + 1_000;
+    const early = await refusal(signTransaction(b, named, build(now.value), firstRaw));
+    expect(early.reason).toBe("signer.replacement_refused");
+
+    now.value = T0 + 60_000 + 120_001;
+    // Without the bytes, with other bytes, or with another owner's transaction: refused.
+    for (const previous of [undefined, build(T0 + 1), build(T0, own2)]) {
+      const refused = await refusal(signTransaction(b, named, build(now.value), previous));
+      expect(refused.reason).toBe("signer.replacement_refused");
+    }
+    const otherOwners = build(T0, own2);
+    const forged = intent({ owner, counterparty: to, previousTxId: txIdOf(otherOwners) });
+    expect((await refusal(signTransaction(b, forged, build(now.value), otherOwners))).reason).toBe(
+      "signer.replacement_refused",
+    );
+    expect(b.journal.size).toBe(0);
+
+    const secondRaw = build(now.value);
+    const second = await signTransaction(b, named, secondRaw, firstRaw);
+    expect(b.journal.entriesFor("op-1").map((e) => e.previousTxId)).toEqual([first.txId]);
+
+    // Back on the first signer: its own signature expired, but the one it is told to replace
+    // (signed by the other) has not yet.
+    const third = intent({ owner, counterparty: to, previousTxId: second.txId });
+    now.value += 1_000;
+    expect((await refusal(signTransaction(a, third, build(now.value), secondRaw))).reason).toBe(
+      "signer.replacement_refused",
+    );
+    now.value += 60_000 + 120_001;
+    const replaced = await signTransaction(a, third, build(now.value), secondRaw);
+    expect(replaced.txId).not.toBe(second.txId);
+    expect(a.journal.entriesFor("op-1")).toHaveLength(2);
   });
 
   it("yields exactly one signature when many different transactions race for one operation", async () => {

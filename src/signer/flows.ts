@@ -1,3 +1,4 @@
+import { toBase58 } from "../shared/address.js";
 import { AppError } from "../shared/errors.js";
 import type { Logger } from "../shared/log.js";
 import { signTxId } from "../tron/signature.js";
@@ -35,6 +36,8 @@ export async function signTransaction(
   deps: SignerDeps,
   intent: Intent,
   rawData: Uint8Array,
+  /** raw_data of the transaction intent.previousTxId names, when core has it (see below). */
+  previousRaw?: Uint8Array,
 ): Promise<SignResult> {
   const raw = decode(rawData, deps.maxRawBytes);
   const txId = txIdOf(rawData);
@@ -60,7 +63,7 @@ export async function signTransaction(
       reused: true,
     };
   }
-  checkReplacement(deps, intent, now);
+  checkReplacement(deps, intent, now, previousRaw);
   checkDailyCap(deps, intent, now);
 
   const key = deps.keystore.privateKeyFor(intent.owner) as Uint8Array;
@@ -111,38 +114,68 @@ function decode(rawData: Uint8Array, maxRawBytes: number): TxRaw {
  * The rule that prevents a double payout: a second, different transaction for an operation
  * is signed only when the intent names the latest one as replaced and that one's expiration
  * has passed by the safety margin (so it can never be included any more).
+ *
+ * The latest one may have been signed by another signer (core replicas, each with its own
+ * signer and journal). Then core sends its raw_data: the bytes prove their txID (sha256), and
+ * their own expiration is what must have passed; every transaction this signer signed for the
+ * operation must have expired too. Anything signed elsewhere and never stored by core was never
+ * broadcast (core stores an attempt before it sends it), so it cannot be included either.
  */
-function checkReplacement(deps: SignerDeps, intent: Intent, now: number): void {
-  const latest = deps.journal.entriesFor(intent.operationId).at(-1);
-  if (!latest) {
-    if (intent.previousTxId !== "") {
-      throw new AppError(
-        "signer.replacement_refused",
-        "the replaced transaction was never signed here",
-      );
-    }
-    return;
-  }
+function checkReplacement(
+  deps: SignerDeps,
+  intent: Intent,
+  now: number,
+  previousRaw: Uint8Array | undefined,
+): void {
+  const mine = deps.journal.entriesFor(intent.operationId);
+  const latest = mine.at(-1);
+  if (!latest && intent.previousTxId === "") return;
+  const margin = deps.policy.replacementMarginMs;
   // The latest signature is named in the refusal: a core that crashed after this signer answered
   // and before it stored the attempt learns of it here, and can replace it once it expired.
-  const metadata = {
-    latest_tx_id: latest.txId,
-    replace_after_ms: String(latest.expiration + deps.policy.replacementMarginMs),
-  };
-  if (intent.previousTxId !== latest.txId) {
-    throw new AppError(
-      "signer.replacement_refused",
+  const metadata = latest
+    ? { latest_tx_id: latest.txId, replace_after_ms: String(latest.expiration + margin) }
+    : undefined;
+  const refuse = (message: string) =>
+    new AppError("signer.replacement_refused", message, metadata ? { metadata } : {});
+  let expiration: number;
+  if (latest && intent.previousTxId === latest.txId) {
+    expiration = latest.expiration;
+  } else if (intent.previousTxId !== "" && previousRaw && previousRaw.length > 0) {
+    expiration = provenPrevious(deps, intent, previousRaw);
+    // Named something signed elsewhere: nothing signed here for the operation may still count.
+    if (mine.some((e) => now <= e.expiration + margin)) {
+      throw refuse("a transaction signed here for this operation could still be included");
+    }
+  } else if (latest) {
+    throw refuse(
       "another transaction for this operation was signed; name it as previous_tx_id to replace it",
-      { metadata },
     );
+  } else {
+    throw refuse("the replaced transaction was never signed here and its raw_data was not sent");
   }
-  if (now <= latest.expiration + deps.policy.replacementMarginMs) {
-    throw new AppError(
-      "signer.replacement_refused",
-      "the previous transaction could still be included",
-      { metadata },
-    );
+  if (now <= expiration + margin) throw refuse("the previous transaction could still be included");
+}
+
+/**
+ * Checks the replaced transaction's bytes (signed by another signer): they hash to the named
+ * txID, decode as a transaction, and belong to the intent's owner. Returns their expiration.
+ */
+function provenPrevious(deps: SignerDeps, intent: Intent, previousRaw: Uint8Array): number {
+  const refused = (message: string) => new AppError("signer.replacement_refused", message);
+  if (txIdOf(previousRaw) !== intent.previousTxId) {
+    throw refused("previous_raw_data does not hash to previous_tx_id");
   }
+  let previous: TxRaw;
+  try {
+    previous = decode(previousRaw, deps.maxRawBytes);
+  } catch {
+    throw refused("previous_raw_data is not a valid transaction");
+  }
+  if (toBase58(previous.contract.owner) !== intent.owner) {
+    throw refused("the replaced transaction belongs to another owner");
+  }
+  return Number(previous.expiration);
 }
 
 function checkDailyCap(deps: SignerDeps, intent: Intent, now: number): void {

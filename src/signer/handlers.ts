@@ -21,7 +21,7 @@ export function createSignerHandlers(deps: SignerHandlerDeps): ServiceImpl<typeo
   return {
     async signTransaction(req) {
       const intent = intentFromProto(req.intent);
-      const result = await signTransaction(deps, intent, req.rawData);
+      const result = await signTransaction(deps, intent, req.rawData, req.previousRawData);
       const entry = deps.journal.entryForTxId(result.txId);
       return {
         txId: result.txId,

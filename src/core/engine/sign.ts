@@ -76,7 +76,7 @@ export async function signAndSend(deps: EngineDeps, op: OperationRow): Promise<v
   const { built, intent } = await planAttempt(chain, settings, op, previous?.tx_id);
   // A breaker may have opened while this one was being built.
   if (!chain.anyNodeAvailable()) return reschedule(pool, op.id, NODE_DOWN_RECHECK_MS);
-  const signed = await signRecoveringOrphans(deps, op, intent, built.rawData);
+  const signed = await signRecoveringOrphans(deps, op, intent, built.rawData, previous?.raw_data);
   if (!signed) return;
   failpoint("after_signed");
   if (signed.txId !== built.txId) throw new Error("the signer signed a different transaction id");
@@ -128,16 +128,18 @@ export async function recheckHold(deps: EngineDeps, op: OperationRow): Promise<v
  * signature but before the attempt was stored, that transaction was never broadcast (attempts
  * are stored before they are sent), and the signer names it in its refusal. Once it has expired
  * past the margin it is replaced like any expired attempt; until then the operation waits.
- * Returns undefined when it must wait.
+ * Returns undefined when it must wait. The replaced attempt's stored bytes go along, so a
+ * signer that did not sign it (another replica's) can check it expired (signer.proto).
  */
 async function signRecoveringOrphans(
   deps: EngineDeps,
   op: OperationRow,
   intent: SignIntent,
   rawData: Uint8Array,
+  previousRawData: Uint8Array | undefined,
 ): Promise<SignTransactionResponse | undefined> {
   try {
-    return await deps.signer.signTransaction({ intent, rawData });
+    return await deps.signer.signTransaction({ intent, rawData, previousRawData });
   } catch (err) {
     const info = err instanceof ConnectError ? err.findDetails(ErrorInfoSchema)[0] : undefined;
     const orphan = info?.metadata.latest_tx_id;
