@@ -50,13 +50,17 @@ export const coreConfigSpec = {
     maxAttempts: zc.positiveInt().default(5),
     /** fee_limit for USDT calls, whole TRX. */
     feeLimitTrx: z.string().default("30"),
-    /** Per-route limits, whole units of the payout's asset. */
+    /**
+     * Per-route limits, whole units of the payout's asset. The defaults fit the signer's default
+     * caps (10,000 per transaction, 100,000 per 24 h): a payout core accepts is one the signer
+     * signs, instead of one that waits QUEUED on a refusal.
+     */
     v0MaxPerPayout: z.string().default("1000"),
     v0MaxPerDay: z.string().default("10000"),
-    kycMaxPerPayout: z.string().default("100000"),
-    kycMaxPerDay: z.string().default("1000000"),
-    directMaxPerPayout: z.string().default("100000"),
-    directMaxPerDay: z.string().default("1000000"),
+    kycMaxPerPayout: z.string().default("10000"),
+    kycMaxPerDay: z.string().default("50000"),
+    directMaxPerPayout: z.string().default("10000"),
+    directMaxPerDay: z.string().default("40000"),
     /** Payouts above this need a second principal's approval (whole units). */
     approvalThreshold: z.string().default("5000"),
     /**
