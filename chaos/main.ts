@@ -47,6 +47,14 @@ const stack = await startChaosStack({
     TRONPAY_V0_MAX_PER_DAY: "100000000",
   },
 });
+// Interrupted (Ctrl-C, a CI timeout): stop the supervised processes, which would otherwise keep
+// restarting each other with nobody to stop them.
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    say(`${signal}: stopping the stack`);
+    void stack.stop().finally(() => process.exit(130));
+  });
+}
 let verdict: Verdict | undefined;
 const skipped: string[] = [];
 try {

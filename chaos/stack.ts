@@ -40,12 +40,41 @@ export interface ChaosStackOptions {
   withEdge: boolean;
 }
 
-/** Starts everything and creates an admin API key. */
+/**
+ * Starts everything and creates an admin API key. If any part fails to start, what did start
+ * is stopped before the error is thrown: a supervised process left behind would keep
+ * restarting, with nobody to stop it.
+ */
 export async function startChaosStack(o: ChaosStackOptions): Promise<ChaosStack> {
+  const started: { procs: Supervised[]; net?: TestNet; db?: TestDatabase; dir?: string } = {
+    procs: [],
+  };
+  const stop = async () => {
+    await Promise.allSettled(started.procs.map((p) => p.stop()));
+    await started.net?.stop();
+    await started.db?.drop();
+    if (started.dir) rmSync(started.dir, { recursive: true, force: true });
+  };
+  try {
+    return await startParts(o, started, stop);
+  } catch (err) {
+    await stop().catch(() => {});
+    throw err;
+  }
+}
+
+async function startParts(
+  o: ChaosStackOptions,
+  started: { procs: Supervised[]; net?: TestNet; db?: TestDatabase; dir?: string },
+  stop: () => Promise<void>,
+): Promise<ChaosStack> {
   const net = await startTestDevnet({ ...o.devnet, autoMine: true });
+  started.net = net;
   const db = await createTestDatabase();
+  started.db = db;
   const dir = mkdtempSync(join(tmpdir(), "tp-chaos-"));
-  const signer = await startSigner(dir, net.devnet.usdtAddress);
+  started.dir = dir;
+  const signer = await startSigner(dir, net.devnet.usdtAddress, started.procs);
   const socket = join(dir, "signer", "signer.sock");
   const ports = await Promise.all(Array.from({ length: o.cores }, () => freePort()));
   const adminPorts = await Promise.all(Array.from({ length: o.cores }, () => freePort()));
@@ -69,6 +98,7 @@ export async function startChaosStack(o: ChaosStackOptions): Promise<ChaosStack>
         },
       }),
   );
+  started.procs.push(...cores);
   // The first core applies the migrations; the others start after it.
   await withTimeout(cores[0]?.start() ?? Promise.resolve(), 60_000, "core did not start");
   await withTimeout(
@@ -80,6 +110,7 @@ export async function startChaosStack(o: ChaosStackOptions): Promise<ChaosStack>
   const admin = await bootstrapAdminKey(db.pool, "chaos admin");
   if (!admin) throw new Error("the fresh database already had an API key");
   const edgeStart = o.withEdge ? await startEdge(dir, coreUrls[0] ?? "", forwardSecret) : undefined;
+  if (edgeStart?.edge) started.procs.push(edgeStart.edge);
   const transport = (url: string) => authedTransport(url, admin.key);
   return {
     net,
@@ -93,12 +124,7 @@ export async function startChaosStack(o: ChaosStackOptions): Promise<ChaosStack>
     adminKey: admin.key,
     transport,
     client: (service, url) => createClient(service, transport(url)),
-    async stop() {
-      await Promise.allSettled([...cores, signer, edgeStart?.edge].map((p) => p?.stop()));
-      await net.stop();
-      await db.drop();
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop,
   };
 }
 
@@ -131,7 +157,11 @@ function coreEnv(
 }
 
 /** A signer with a new keystore (generated passphrase, low scrypt cost, only in this run). */
-async function startSigner(dir: string, usdtAddress: string): Promise<Supervised> {
+async function startSigner(
+  dir: string,
+  usdtAddress: string,
+  procs: Supervised[],
+): Promise<Supervised> {
   const passphrase = randomBytes(24).toString("base64url");
   mkdirSync(join(dir, "signer"), { recursive: true, mode: 0o700 });
   await Keystore.create(join(dir, "signer", "keystore.age"), { passphrase, scryptLogN: 4 });
@@ -149,6 +179,7 @@ async function startSigner(dir: string, usdtAddress: string): Promise<Supervised
       TRONPAY_SIGNER_MAX_PER_24H_USDT: "100000000",
     },
   });
+  procs.push(signer);
   await withTimeout(signer.start(), 60_000, "signer did not start");
   return signer;
 }
