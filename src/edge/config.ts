@@ -36,9 +36,9 @@ export const edgeConfigSpec = {
     /** Origins allowed by CORS; none by default. */
     corsOrigins: zc.list().default([]),
     /**
-     * off: no Tor. required: the REST listener is published as a v3 onion service through
-     * Tor's control port, /readyz is 503 until it is, and the listener must be on loopback
-     * (where only the local Tor reaches it) unless `clearnet` is set.
+     * off: no Tor. required: the onion listener (onionListenPort) is published as a v3 onion
+     * service through Tor's control port, /readyz is 503 until it is, and the plain listener
+     * must be on loopback or a Unix socket unless `clearnet` is set.
      */
     torMode: z.enum(["off", "required"]).default("off"),
     torControlHost: z.string().default("127.0.0.1"),

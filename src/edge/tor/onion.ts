@@ -24,7 +24,7 @@ export interface OnionOptions {
   auth: TorAuth;
   /** The edge's data directory; the onion key is kept here (0600). */
   dataDir: string;
-  /** The edge's REST listener that the onion's port forwards to. */
+  /** The edge's onion listener that the onion's port forwards to. */
   target: { host: string; port: number };
   /** The port clients use on the .onion address, default 80. */
   virtualPort?: number;

@@ -1,4 +1,4 @@
-// The edge's onion service as its config describes it: publishOnion pointed at the REST
+// The edge's onion service as its config describes it: publishOnion pointed at the onion
 // listener, plus the log lines an operator watches for ("onion published" with the address
 // on every publication, "onion withdrawn" when Tor goes away) and the state /readyz reports.
 import type { Logger } from "../../shared/log.js";
