@@ -11,7 +11,8 @@ import { reconcileOnce } from "../../src/core/payouts/reconcile-job.js";
 import { retryPayout } from "../../src/core/payouts/retry.js";
 import { payoutStats } from "../../src/core/payouts/stats.js";
 import type { PayoutInput, PayoutRules } from "../../src/core/payouts/validate.js";
-import { reasonOf } from "../../src/shared/errors.js";
+import { BadRequestSchema } from "../../src/gen/google/rpc/error_details_pb.js";
+import { type AppError, reasonOf } from "../../src/shared/errors.js";
 import { createLogger } from "../../src/shared/log.js";
 import { newTestAccount } from "../devnet/helpers.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
@@ -376,5 +377,38 @@ describe("statistics, limits and export", () => {
     expect(lines).toHaveLength(rows);
     expect(lines.map((l) => JSON.parse(l).id)).toContain(p.id);
     expect(JSON.parse(lines.find((l) => l.includes(p.id)) ?? "{}").clientReference).toBe("ref,1");
+  });
+});
+
+describe("a single payout with several bad fields", () => {
+  it("answers the first and lists every bad field in a google.rpc.BadRequest", async () => {
+    const err = await newPayout({
+      asset: "",
+      amount: "-1",
+      memo: "m".repeat(201),
+      priority: 9,
+      recipientAddress: "not-an-address",
+    }).then(
+      () => undefined,
+      (e: unknown) => e as AppError,
+    );
+    expect(err?.reason).toBe("money.asset_unspecified");
+    const badRequest = err?.details.find((d) => d.desc === BadRequestSchema);
+    const value = badRequest?.value as { fieldViolations: { field: string }[] } | undefined;
+    const violations = value?.fieldViolations ?? [];
+    expect(violations.map((v) => v.field)).toEqual([
+      "amount.asset",
+      "amount.value",
+      "priority",
+      "memo",
+      "recipient_address",
+    ]);
+    const stored = await db.pool.oneFirst(sql.type(z.object({ n: z.number() }))`
+      SELECT count(*)::int AS n FROM operations WHERE memo = ${"m".repeat(201)}`);
+    expect(stored).toBe(0);
+  });
+
+  it("answers one bad field with the same shape", async () => {
+    expect(await fail(newPayout({ memo: "m".repeat(201) }))).toBe("request.invalid");
   });
 });

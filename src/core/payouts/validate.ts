@@ -1,5 +1,6 @@
 import { type CommonQueryMethods, sql } from "slonik";
 import { z } from "zod";
+import { BadRequestSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { normalizeAddress } from "../../shared/address.js";
 import { AppError } from "../../shared/errors.js";
 import { parsePositiveAmount } from "../../shared/money.js";
@@ -63,9 +64,89 @@ function invalid(field: string, message: string): AppError {
   return new AppError("request.invalid", message, { metadata: { field } });
 }
 
+/** Every check of the request's own fields; the amount when they all pass. */
+function checkFields(
+  input: PayoutInput,
+  f: (name: string) => string,
+):
+  | { amount: bigint; asset: "TRX" | "USDT"; route: "V0" | "KYC" | "DIRECT" }
+  | { violations: AppError[] } {
+  const violations: AppError[] = [];
+  const check = (test: () => void) => {
+    try {
+      test();
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      violations.push(err);
+    }
+  };
+  let amount = 0n;
+  if (input.asset === "")
+    violations.push(
+      new AppError("money.asset_unspecified", "amount.asset is required", {
+        metadata: { field: f("amount.asset") },
+      }),
+    );
+  check(() => {
+    amount = parsePositiveAmount(input.amount, f("amount.value"));
+  });
+  if (input.route === "") violations.push(invalid(f("route"), "route is required"));
+  if (input.priority < 0 || input.priority > 4)
+    violations.push(invalid(f("priority"), "unknown priority"));
+  if (input.memo.length > 200)
+    violations.push(invalid(f("memo"), "memo must be at most 200 characters"));
+  if (input.clientReference.length > 128)
+    violations.push(
+      invalid(f("client_reference"), "client_reference must be at most 128 characters"),
+    );
+  const entries = Object.entries(input.metadata);
+  if (entries.length > 20 || entries.some(([k, v]) => k.length > 40 || v.length > 500)) {
+    violations.push(
+      invalid(f("metadata"), "metadata allows 20 keys of ≤ 40 characters with values of ≤ 500"),
+    );
+  }
+  if (input.walletId === "") violations.push(invalid(f("wallet_id"), "wallet_id is required"));
+  if (input.recipientAddress !== "" && input.payeeTag !== "") {
+    violations.push(
+      invalid(f("recipient"), "give either recipient_address or payee_tag, not both"),
+    );
+  } else if (input.payeeTag === "") {
+    if (input.recipientAddress === "")
+      violations.push(invalid(f("recipient"), "recipient_address or payee_tag is required"));
+    else check(() => normalizeAddress(input.recipientAddress, f("recipient_address")));
+    if (input.route === "DIRECT")
+      violations.push(invalid(f("payee_tag"), "DIRECT payouts go to allowlisted payees by tag"));
+  }
+  const { asset, route } = input;
+  if (violations.length > 0 || asset === "" || route === "") return { violations };
+  return { amount, asset, route };
+}
+
+/** The first violation, with every violation as google.rpc.BadRequest field violations. */
+function allViolations(violations: readonly AppError[]): AppError {
+  const first = violations[0] as AppError;
+  return new AppError(first.reason, first.message, {
+    metadata: first.metadata,
+    details: [
+      {
+        desc: BadRequestSchema,
+        value: {
+          fieldViolations: violations.map((v) => ({
+            field: v.metadata.field ?? "",
+            description: v.message,
+            reason: v.reason,
+          })),
+        },
+      },
+    ],
+  });
+}
+
 /**
  * Validates one payout (a single one or a batch item; `field` prefixes error fields) against
- * the database and the rules. Throws AppErrors with stable reasons; writes nothing.
+ * the database and the rules. Throws AppErrors with stable reasons; writes nothing. The checks
+ * that need no database run first, all of them: the error is the first one found, and carries
+ * every bad field in a google.rpc.BadRequest, so a client fixes them in one go.
  */
 export async function validatePayout(
   db: CommonQueryMethods,
@@ -75,21 +156,9 @@ export async function validatePayout(
   field = "",
 ): Promise<ValidPayout> {
   const f = (name: string) => `${field}${name}`;
-  if (input.asset === "")
-    throw new AppError("money.asset_unspecified", "amount.asset is required", {
-      metadata: { field: f("amount.asset") },
-    });
-  const amount = parsePositiveAmount(input.amount, f("amount.value"));
-  if (input.route === "") throw invalid(f("route"), "route is required");
-  if (input.priority < 0 || input.priority > 4) throw invalid(f("priority"), "unknown priority");
-  if (input.memo.length > 200) throw invalid(f("memo"), "memo must be at most 200 characters");
-  if (input.clientReference.length > 128)
-    throw invalid(f("client_reference"), "client_reference must be at most 128 characters");
-  const entries = Object.entries(input.metadata);
-  if (entries.length > 20 || entries.some(([k, v]) => k.length > 40 || v.length > 500)) {
-    throw invalid(f("metadata"), "metadata allows 20 keys of ≤ 40 characters with values of ≤ 500");
-  }
-  if (input.walletId === "") throw invalid(f("wallet_id"), "wallet_id is required");
+  const checked = checkFields(input, f);
+  if ("violations" in checked) throw allViolations(checked.violations);
+  const { amount, asset, route } = checked;
   const wallet = await db.maybeOne(
     sql.type(Wallet)`SELECT id, address FROM wallets WHERE id = ${input.walletId}`,
   );
@@ -109,23 +178,23 @@ export async function validatePayout(
       { metadata: { field: f("recipient") } },
     );
   }
-  const limits = rules.limits[input.route];
+  const limits = rules.limits[route];
   if (amount > limits.maxPerPayout) {
     throw new AppError(
       "payout.limit_exceeded",
-      `the amount is above the ${input.route} per-payout limit`,
+      `the amount is above the ${route} per-payout limit`,
       {
         metadata: { field: f("amount.value"), limit: "per_payout" },
       },
     );
   }
-  if (input.route === "KYC") {
+  if (route === "KYC") {
     verifyCompliance(
       rules.compliancePublicKey,
       {
         walletId: wallet.id,
         recipient,
-        asset: input.asset,
+        asset,
         amount,
         kycHash: input.kycHash.toLowerCase(),
         expiresAt: input.compliance?.expiresAt ?? 0,
@@ -139,14 +208,14 @@ export async function validatePayout(
     ownerAddress: wallet.address,
     recipientAddress: recipient,
     payeeTag,
-    asset: input.asset,
+    asset,
     amount,
-    route: input.route,
+    route,
     priority: input.priority === 0 ? 2 : input.priority,
     memo: input.memo,
     clientReference: input.clientReference,
     metadata: input.metadata,
-    kycHash: input.route === "KYC" ? input.kycHash.toLowerCase() : null,
+    kycHash: route === "KYC" ? input.kycHash.toLowerCase() : null,
     approvalRequired: amount > rules.approvalThreshold,
   };
 }
@@ -157,14 +226,8 @@ async function resolveRecipient(
   now: number,
   f: (n: string) => string,
 ) {
-  if (input.recipientAddress !== "" && input.payeeTag !== "") {
-    throw invalid(f("recipient"), "give either recipient_address or payee_tag, not both");
-  }
+  // checkFields has made sure exactly one of the two is given, and that DIRECT uses a tag.
   if (input.payeeTag === "") {
-    if (input.recipientAddress === "")
-      throw invalid(f("recipient"), "recipient_address or payee_tag is required");
-    if (input.route === "DIRECT")
-      throw invalid(f("payee_tag"), "DIRECT payouts go to allowlisted payees by tag");
     return {
       recipient: normalizeAddress(input.recipientAddress, f("recipient_address")),
       payeeTag: null,
