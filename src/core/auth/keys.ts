@@ -195,20 +195,32 @@ export async function verifyApiKey(
   if (row.expires_at !== null && row.expires_at <= from.now) {
     throw unauthenticated(`key ${parsed.id} has expired`);
   }
-  if (!ipAllowed(row.allowed_ips, from.ip)) {
-    throw unauthenticated(
-      `key ${parsed.id} is not allowed from ${from.ip ?? "an unknown address"}`,
-    );
-  }
-  if (row.onion_only && from.viaOnion !== true) {
-    throw unauthenticated(`key ${parsed.id} is onion-only`);
-  }
+  checkBinding(
+    `key ${parsed.id}`,
+    { allowedIps: row.allowed_ips, onionOnly: row.onion_only },
+    from,
+  );
   if (row.last_used_at === null || from.now - row.last_used_at >= LAST_USED_RESOLUTION_MS) {
     // Coarse on purpose: one write per key per minute, not one per request.
     await db.query(sql.unsafe`
       UPDATE api_keys SET last_used_at = ${sql.timestamp(new Date(from.now))} WHERE id = ${parsed.id}`);
   }
   return { id: `key:${parsed.id}`, roles: row.roles.map(roleFromDb) };
+}
+
+/**
+ * Refuses (auth.unauthenticated) a credential bound to addresses or to the onion when it is
+ * presented from elsewhere: an API key, or a token that carries its key's bindings.
+ */
+export function checkBinding(
+  what: string,
+  binding: { allowedIps: readonly string[]; onionOnly: boolean },
+  from: { ip?: string; viaOnion?: boolean },
+): void {
+  if (!ipAllowed(binding.allowedIps, from.ip)) {
+    throw unauthenticated(`${what} is not allowed from ${from.ip ?? "an unknown address"}`);
+  }
+  if (binding.onionOnly && from.viaOnion !== true) throw unauthenticated(`${what} is onion-only`);
 }
 
 // Arbitrary constant: serializes concurrent bootstraps (launcher and CLI, several replicas).

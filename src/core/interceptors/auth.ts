@@ -25,9 +25,8 @@ import { AppError } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import type { RateLimits } from "../../shared/rate-limit.js";
 import { certifiedPrincipal } from "../auth/client-cert.js";
-import { ipAllowed } from "../auth/ip.js";
 import { type JwtVerifier, TokenRejected } from "../auth/jwt-verify.js";
-import { verifyApiKey } from "../auth/keys.js";
+import { checkBinding, verifyApiKey } from "../auth/keys.js";
 import { FailureLockout, type LockoutOptions } from "../auth/lockout.js";
 import type { RevocationList } from "../auth/revocation.js";
 import { principalKey } from "../context.js";
@@ -147,14 +146,7 @@ async function authenticate(
     if (await deps.jwt.revocations.isRevoked(token.jti)) {
       throw unauthenticated(`token ${token.jti} is revoked`);
     }
-    if (!ipAllowed(token.binding.allowedIps, origin.ip)) {
-      throw unauthenticated(
-        `token ${token.jti} is not allowed from ${origin.ip ?? "an unknown address"}`,
-      );
-    }
-    if (token.binding.onionOnly && !origin.viaOnion) {
-      throw unauthenticated(`token ${token.jti} is onion-only`);
-    }
+    checkBinding(`token ${token.jti}`, token.binding, origin);
     return {
       principal: token.principal,
       credential: {

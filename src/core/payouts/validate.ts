@@ -69,7 +69,13 @@ function checkFields(
   input: PayoutInput,
   f: (name: string) => string,
 ):
-  | { amount: bigint; asset: "TRX" | "USDT"; route: "V0" | "KYC" | "DIRECT" }
+  | {
+      amount: bigint;
+      asset: "TRX" | "USDT";
+      route: "V0" | "KYC" | "DIRECT";
+      /** Normalized; null when the payout goes to a payee tag. */
+      recipientAddress: string | null;
+    }
   | { violations: AppError[] } {
   const violations: AppError[] = [];
   const check = (test: () => void) => {
@@ -81,6 +87,7 @@ function checkFields(
     }
   };
   let amount = 0n;
+  let recipientAddress: string | null = null;
   if (input.asset === "")
     violations.push(
       new AppError("money.asset_unspecified", "amount.asset is required", {
@@ -113,13 +120,16 @@ function checkFields(
   } else if (input.payeeTag === "") {
     if (input.recipientAddress === "")
       violations.push(invalid(f("recipient"), "recipient_address or payee_tag is required"));
-    else check(() => normalizeAddress(input.recipientAddress, f("recipient_address")));
+    else
+      check(() => {
+        recipientAddress = normalizeAddress(input.recipientAddress, f("recipient_address"));
+      });
     if (input.route === "DIRECT")
       violations.push(invalid(f("payee_tag"), "DIRECT payouts go to allowlisted payees by tag"));
   }
   const { asset, route } = input;
   if (violations.length > 0 || asset === "" || route === "") return { violations };
-  return { amount, asset, route };
+  return { amount, asset, route, recipientAddress };
 }
 
 /** The first violation, with every violation as google.rpc.BadRequest field violations. */
@@ -158,7 +168,7 @@ export async function validatePayout(
   const f = (name: string) => `${field}${name}`;
   const checked = checkFields(input, f);
   if ("violations" in checked) throw allViolations(checked.violations);
-  const { amount, asset, route } = checked;
+  const { amount, asset, route, recipientAddress } = checked;
   const wallet = await db.maybeOne(
     sql.type(Wallet)`SELECT id, address FROM wallets WHERE id = ${input.walletId}`,
   );
@@ -167,7 +177,10 @@ export async function validatePayout(
       metadata: { field: f("wallet_id") },
     });
 
-  const { recipient, payeeTag } = await resolveRecipient(db, input, now, f);
+  const { recipient, payeeTag } =
+    recipientAddress !== null
+      ? { recipient: recipientAddress, payeeTag: null }
+      : await payeeRecipient(db, input.payeeTag, route, now, f);
   const own = await db.maybeOneFirst(
     sql.type(z.object({ id: z.string() }))`SELECT id FROM wallets WHERE address = ${recipient}`,
   );
@@ -220,26 +233,21 @@ export async function validatePayout(
   };
 }
 
-async function resolveRecipient(
+/** The address of the payee `tag` (checkFields made sure a tag is what was given). */
+async function payeeRecipient(
   db: CommonQueryMethods,
-  input: PayoutInput,
+  tag: string,
+  route: "V0" | "KYC" | "DIRECT",
   now: number,
   f: (n: string) => string,
 ) {
-  // checkFields has made sure exactly one of the two is given, and that DIRECT uses a tag.
-  if (input.payeeTag === "") {
-    return {
-      recipient: normalizeAddress(input.recipientAddress, f("recipient_address")),
-      payeeTag: null,
-    };
-  }
   const payee = await db.maybeOne(sql.type(Payee)`
-    SELECT address, allowlisted, address_usable_at FROM payees WHERE tag = ${input.payeeTag} AND deleted_at IS NULL`);
+    SELECT address, allowlisted, address_usable_at FROM payees WHERE tag = ${tag} AND deleted_at IS NULL`);
   if (!payee)
     throw new AppError("request.not_found", "no payee with that tag", {
       metadata: { field: f("payee_tag") },
     });
-  if (input.route === "DIRECT") {
+  if (route === "DIRECT") {
     if (!payee.allowlisted)
       throw new AppError(
         "payout.invalid_state",
@@ -254,5 +262,5 @@ async function resolveRecipient(
       );
     }
   }
-  return { recipient: payee.address, payeeTag: input.payeeTag };
+  return { recipient: payee.address, payeeTag: tag };
 }
