@@ -15,6 +15,7 @@ import { bodyToJson, isJsonContentType } from "./transcode/body.js";
 import { bindVariables } from "./transcode/path-template.js";
 import { applyQuery, findField, type JsonObject, setFieldPath } from "./transcode/query.js";
 import type { RestRoute } from "./transcode/rules.js";
+import { checkRequestText } from "./transcode/text-check.js";
 
 /** What a REST call needs besides the request. */
 export interface RestDeps {
@@ -121,15 +122,30 @@ async function buildRequest(
     setFieldPath(json, schema, path.split("."), value, "override");
   }
   fillIdempotencyKey(json, schema, header(req, "idempotency-key"));
-  return decode(schema, json);
+  const message = decode(schema, json);
+  checkRequestText(schema, message);
+  return message;
 }
 
-/** The Idempotency-Key header fills `idempotency_key` when the body left it empty. */
+/**
+ * The Idempotency-Key header fills `idempotency_key` when the body left it empty; both set and
+ * different is refused, since either choice would silently drop the key the client meant.
+ */
 function fillIdempotencyKey(json: JsonObject, schema: DescMessage, key: string | undefined) {
   const field = findField(schema, "idempotency_key");
   if (!field || key === undefined) return;
   const current = json[field.jsonName] ?? json[field.name];
-  if (current === undefined || current === "") json[field.jsonName] = key;
+  if (current === undefined || current === "") {
+    json[field.jsonName] = key;
+    return;
+  }
+  if (current !== key) {
+    throw new AppError(
+      "request.idempotency_key_mismatch",
+      "the Idempotency-Key header and the body's idempotency_key differ; send one, or the same in both",
+      { metadata: { field: "idempotency_key" } },
+    );
+  }
 }
 
 function decode(schema: DescMessage, json: JsonObject): Message {

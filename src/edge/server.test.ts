@@ -22,7 +22,7 @@ import { Role } from "../gen/tronpay/v1/options_pb.js";
 import { PayoutSchema, PayoutService } from "../gen/tronpay/v1/payout_pb.js";
 import { loadConfig } from "../shared/config.js";
 import { AppError, reasonOf, toConnectError } from "../shared/errors.js";
-import { createLogger } from "../shared/log.js";
+import { createLogger, type Logger } from "../shared/log.js";
 import { createEdgeAccess, type EdgeAccess } from "./access/gate.js";
 import { edgeConfigSpec } from "./config.js";
 import { type EdgeServer, startEdgeServer } from "./server.js";
@@ -81,18 +81,27 @@ function authed(url: string, init: RequestInit = {}): Promise<Response> {
   return fetch(url, { ...init, headers });
 }
 
-async function start(env: Record<string, string> = {}, pages: Partial<StaticPages> = {}) {
+// biome-ignore lint/suspicious/noExplicitAny: log lines and bodies are checked by the assertions.
+type Json = Record<string, any>;
+
+async function start(
+  env: Record<string, string> = {},
+  pages: Partial<StaticPages> = {},
+  log: Logger = createLogger({ name: "edge", level: "silent" }),
+) {
   const config = loadConfig(edgeConfigSpec, {
     env: { TRONPAY_EDGE_PORT: "0", TRONPAY_CORE_URL: "http://127.0.0.1:9", ...env },
   });
-  const log = createLogger({ name: "edge", level: "silent" });
-  access = createEdgeAccess(config, { transport, log });
+  access = createEdgeAccess(config, {
+    transport,
+    log: createLogger({ name: "edge", level: "silent" }),
+  });
   server = await startEdgeServer({
     config,
     transport,
     access,
     routes: restRoutesOf(),
-    log: createLogger({ name: "edge", level: "silent" }),
+    log,
     pages: { openapiJson: "{}", docsHtml: "<p>x</p>", ready: async () => false, ...pages },
   });
   return server.url;
@@ -125,14 +134,72 @@ describe("the edge server", () => {
     expect(res.headers.get("x-request-id")).toBe("req-42");
   });
 
-  it("prefers the body's idempotency_key over the header", async () => {
+  it("accepts the same idempotency key in header and body, refuses two different ones", async () => {
     const url = await start();
-    await authed(`${url}/v1/payouts`, {
-      method: "POST",
-      headers: { "content-type": "application/json", "idempotency-key": "header" },
-      body: JSON.stringify({ idempotencyKey: "body" }),
+    const send = (header: string, body: string) =>
+      authed(`${url}/v1/payouts`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "idempotency-key": header },
+        body: JSON.stringify({ idempotencyKey: body }),
+      });
+    expect((await send("same", "same")).status).toBe(200);
+    expect(seen.key).toBe("same");
+    seen.key = undefined;
+    const res = await send("header", "body");
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { details: { reason: string }[] };
+    expect(body.details[0]?.reason).toBe("request.idempotency_key_mismatch");
+    expect(seen.key).toBeUndefined();
+  });
+
+  it("answers 405 with Allow for GET on a POST-only custom-verb route", async () => {
+    const url = await start();
+    const res = await authed(`${url}/v1/payouts/po_1:cancel`);
+    expect(res.status).toBe(405);
+    expect(res.headers.get("allow")).toBe("POST");
+    const body = (await res.json()) as { details: { reason: string }[] };
+    expect(body.details[0]?.reason).toBe("request.method_not_allowed");
+  });
+
+  it("answers 400 for NUL bytes in path, query and body text and for unknown enum numbers", async () => {
+    const url = await start();
+    const reason = async (res: Response) => {
+      const body = (await res.json()) as { details: { reason: string; metadata: Json }[] };
+      return { status: res.status, ...body.details[0] };
+    };
+    expect(await reason(await authed(`${url}/v1/payouts/po_x%00`))).toMatchObject({
+      status: 400,
+      reason: "request.invalid",
+      metadata: { field: "id" },
     });
-    expect(seen.key).toBe("body");
+    expect(await reason(await authed(`${url}/v1/payouts?states=99`))).toMatchObject({
+      status: 400,
+      reason: "request.invalid",
+      metadata: { field: "states" },
+    });
+    expect(await reason(await authed(`${url}/v1/payouts?client_reference=a%00b`))).toMatchObject({
+      status: 400,
+      reason: "request.invalid",
+    });
+    seen.key = undefined;
+    const post = await authed(`${url}/v1/payouts`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "idempotency-key": "k-nul" },
+      body: JSON.stringify({ clientReference: "a\u0000b", route: 99 }),
+    });
+    expect(await reason(post)).toMatchObject({ status: 400, reason: "request.invalid" });
+    expect(seen.key).toBeUndefined();
+  });
+
+  it("logs the cause of every 500 it answers with the request id", async () => {
+    const lines: Json[] = [];
+    const destination = { write: (line: string) => void lines.push(JSON.parse(line) as Json) };
+    const url = await start({}, {}, createLogger({ name: "edge", level: "info", destination }));
+    const res = await authed(`${url}/v1/payouts/boom`, { headers: { "x-request-id": "req-500" } });
+    expect(res.status).toBe(500);
+    const logged = lines.find((l) => l.requestId === "req-500");
+    expect(logged?.level).toBeGreaterThanOrEqual(50);
+    expect(JSON.stringify(logged)).toContain("db at 10.9.8.7 down");
   });
 
   it("sets security headers on API answers", async () => {

@@ -13,6 +13,7 @@ import { CoreProxy, isRpcRequest } from "./proxy.js";
 import { requestIdOf, serveRest } from "./rest.js";
 import { sendRpcError } from "./rpc-errors.js";
 import { type StaticPages, serveStatic } from "./static.js";
+import { toHttpError } from "./transcode/errors.js";
 import { buildRouteTrie, type RestRoute } from "./transcode/rules.js";
 import type { RouteTrie } from "./transcode/trie.js";
 
@@ -83,10 +84,16 @@ export async function startEdgeServer(deps: EdgeServerDeps): Promise<EdgeServer>
           "request",
         );
       });
-      dispatch(deps, trie, proxy, req, res, originOf(req)).catch((err: unknown) => {
-        if (!(err instanceof AppError))
-          deps.log.warn({ err: errText(err), url: req.url }, "request failed");
-        sendError(res, err);
+      const requestId = requestIdOf(req);
+      dispatch(deps, trie, proxy, req, res, originOf(req), requestId).catch((err: unknown) => {
+        const answer = toHttpError(err);
+        // The client sees a generic message; the cause is here, findable by the request id.
+        if (answer.status >= 500) {
+          const line = { requestId, status: answer.status, err: causeText(err), url: req.url };
+          if (answer.status === 500) deps.log.error(line, "request failed");
+          else deps.log.warn(line, "request failed");
+        }
+        sendError(res, answer);
       });
     };
   const plain = createDualServer(
@@ -149,6 +156,7 @@ async function dispatch(
   req: EdgeRequest,
   res: EdgeResponse,
   origin: ClientOrigin,
+  requestId: string,
 ): Promise<void> {
   if (applyCors(deps.config.corsOrigins, req, res)) return;
   const url = new URL(req.url ?? "/", "http://edge");
@@ -173,7 +181,6 @@ async function dispatch(
       metadata: { allow: match.allow.join(",") },
     });
   }
-  const requestId = requestIdOf(req);
   // On refusals too, so a client can quote the id of a request the edge answered itself.
   res.setHeader("x-request-id", requestId);
   setHeaders(res, await deps.access.admit(match.route.method, req, origin, requestId));
@@ -230,6 +237,12 @@ function urlOf(address: AddressInfo | string | null): string {
   return `http://${host}:${address.port}`;
 }
 
-function errText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+/** The error's message and its causes' (an AppError wraps what failed in `cause`). */
+function causeText(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err; e !== undefined && parts.length < 5; ) {
+    parts.push(e instanceof Error ? e.message : String(e));
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return parts.join(": ");
 }

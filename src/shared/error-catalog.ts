@@ -29,6 +29,16 @@ const entries = [
     "The idempotency key is empty, longer than 255 characters or not printable ASCII.",
   ],
   [
+    "request.idempotency_key_mismatch",
+    Code.InvalidArgument,
+    "REST: the Idempotency-Key header and the body's idempotency_key are both set and differ.",
+  ],
+  [
+    "request.timeout",
+    Code.DeadlineExceeded,
+    "The request's headers or body did not arrive within the edge's timeout (HTTP 408); the connection is closed.",
+  ],
+  [
     "request.idempotency_key_reused",
     Code.FailedPrecondition,
     "The idempotency key was already used with a different request.",

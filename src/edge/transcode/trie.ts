@@ -69,6 +69,9 @@ export class RouteTrie<T> {
         if (route !== undefined) return { kind: "found", route, segments: decoded };
         for (const m of byMethod.keys()) allow.add(m);
       }
+      // A custom verb that exists for other methods is that route, not an id ending in ":verb"
+      // (GET /v1/payouts/p_1:cancel is a 405, not a lookup of payout "p_1:cancel").
+      if (verb !== "" && allow.size > 0) break;
     }
     if (allow.size > 0) return { kind: "methodNotAllowed", allow: [...allow].sort() };
     return { kind: "notFound" };
