@@ -20,6 +20,25 @@ export const API_HEADERS: Readonly<Record<string, string>> = {
   "referrer-policy": "no-referrer",
 };
 
+/**
+ * Answers with headers alone and ends the stream in the same frame. gRPC calls this
+ * "trailers-only": @grpc/grpc-js reads grpc-status from headers only when they end the stream
+ * (headers followed by an empty DATA frame read as "Call ended without gRPC status"), and
+ * node's compatibility API always sends that empty frame on end().
+ */
+export function sendHeadersOnly(
+  res: EdgeResponse,
+  status: number,
+  headers: Record<string, string | string[]>,
+): void {
+  if ("stream" in res && !res.headersSent) {
+    res.stream.respond({ ...headers, ":status": status }, { endStream: true });
+    return;
+  }
+  res.writeHead(status, headers);
+  res.end();
+}
+
 /** One request header as a string (the first, if repeated). */
 export function header(req: EdgeRequest, name: string): string | undefined {
   const value = req.headers[name];

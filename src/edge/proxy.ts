@@ -1,7 +1,13 @@
 import http2 from "node:http2";
 import { CLIENT_HEADER, CLIENT_MAC_HEADER } from "../shared/client-origin.js";
 import { AppError } from "../shared/errors.js";
-import { type EdgeRequest, type EdgeResponse, header } from "./http.js";
+import {
+  API_HEADERS,
+  type EdgeRequest,
+  type EdgeResponse,
+  header,
+  sendHeadersOnly,
+} from "./http.js";
 
 /** Content types of the RPC protocols core speaks itself (Connect, gRPC, gRPC-Web). */
 const RPC_CONTENT_TYPE =
@@ -92,9 +98,13 @@ export class CoreProxy {
         }
       });
       req.pipe(upstream);
-      upstream.on("response", (headers) => {
+      upstream.on("response", (headers, flags) => {
         const status = Number(headers[":status"] ?? 502);
-        res.writeHead(status, responseHeaders(headers));
+        // Tokens and payouts pass here: never cached, never sniffed, whatever core sent.
+        const out = { ...responseHeaders(headers), ...API_HEADERS };
+        // A trailers-only answer (core's gRPC errors) stays one: see sendHeadersOnly.
+        if (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) sendHeadersOnly(res, status, out);
+        else res.writeHead(status, out);
       });
       upstream.on("trailers", (trailers) => res.addTrailers(responseHeaders(trailers)));
       upstream.on("data", (chunk: Buffer) => {
@@ -168,6 +178,6 @@ function fail(res: EdgeResponse, err: AppError): void {
     return;
   }
   const status = err.reason === "request.too_large" ? 413 : 502;
-  res.writeHead(status, { "content-type": "application/json" });
+  res.writeHead(status, { ...API_HEADERS, "content-type": "application/json" });
   res.end(JSON.stringify({ code: err.code, message: err.message }));
 }

@@ -10,7 +10,13 @@ import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { ErrorInfoSchema } from "../gen/google/rpc/error_details_pb.js";
 import { AppError, ERROR_DOMAIN, toConnectError } from "../shared/errors.js";
 import { refusalHeaders } from "./access/headers.js";
-import { API_HEADERS, type EdgeRequest, type EdgeResponse, header } from "./http.js";
+import {
+  API_HEADERS,
+  type EdgeRequest,
+  type EdgeResponse,
+  header,
+  sendHeadersOnly,
+} from "./http.js";
 
 /**
  * Answers a pass-through RPC that the edge refuses itself (auth, roles, limits) in the protocol
@@ -31,8 +37,7 @@ export function sendRpcError(req: EdgeRequest, res: EdgeResponse, err: unknown):
   if (/^application\/grpc/i.test(type)) {
     // gRPC and gRPC-Web (also -text): HTTP 200 and the status in the (only) headers.
     const headers = setTrailerStatus(new Headers({ "content-type": type }), error);
-    res.writeHead(200, { ...extra, ...Object.fromEntries(headers) });
-    res.end();
+    sendHeadersOnly(res, 200, { ...extra, ...Object.fromEntries(headers) });
     return;
   }
   if (/^application\/connect\+/i.test(type)) {

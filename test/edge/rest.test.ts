@@ -1,9 +1,15 @@
+import { create, toBinary } from "@bufbuild/protobuf";
 import { type Client, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import * as grpc from "@grpc/grpc-js";
 import { compileErrors, validate } from "@readme/openapi-parser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runEdge } from "../../src/edge/main.js";
-import { PayoutService } from "../../src/gen/tronpay/v1/payout_pb.js";
+import {
+  type GetPayoutRequest,
+  GetPayoutRequestSchema,
+  PayoutService,
+} from "../../src/gen/tronpay/v1/payout_pb.js";
 import { httpRuleOf, publicServices } from "../../src/shared/api.js";
 import { createLogger } from "../../src/shared/log.js";
 import { newTestAccount } from "../devnet/helpers.js";
@@ -256,6 +262,49 @@ describe("RPC pass-through", () => {
     const { payout } = await client.getPayout({ id: payoutId });
     expect(payout?.id).toBe(payoutId);
     await expect(client.getPayout({ id: "nope" })).rejects.toThrow();
+  });
+
+  it("marks every pass-through answer no-store and nosniff, like REST", async () => {
+    const call = (key: string | null) =>
+      api("/tronpay.v1.PayoutService/GetPayout", {
+        method: "POST",
+        key,
+        headers: { "connect-protocol-version": "1" },
+        body: JSON.stringify({ id: payoutId }),
+      });
+    const rest = await api(`/v1/payouts/${encodeURIComponent(payoutId)}`);
+    for (const res of [await call(stack.adminKey), await call(null), rest]) {
+      expect(res.headers.get("cache-control"), res.url).toBe("no-store");
+      expect(res.headers.get("x-content-type-options"), res.url).toBe("nosniff");
+    }
+  });
+
+  it("answers @grpc/grpc-js clients with the refusal's code, not 13", async () => {
+    const GetPayout = PayoutService.method.getPayout;
+    const client = new grpc.Client(new URL(edge.url).host, grpc.credentials.createInsecure());
+    const call = (key: string | undefined, id: string) =>
+      new Promise<{ code: number; details: string }>((resolve) => {
+        const metadata = new grpc.Metadata();
+        if (key !== undefined) metadata.set("authorization", `Bearer ${key}`);
+        client.makeUnaryRequest(
+          `/${PayoutService.typeName}/${GetPayout.name}`,
+          (m: GetPayoutRequest) => Buffer.from(toBinary(GetPayoutRequestSchema, m)),
+          (b: Buffer) => b,
+          create(GetPayoutRequestSchema, { id }),
+          metadata,
+          (err) => resolve({ code: err?.code ?? 0, details: err?.details ?? "" }),
+        );
+      });
+    try {
+      // Refused by the edge itself: no credentials, then a malformed one.
+      expect(await call(undefined, payoutId)).toMatchObject({ code: grpc.status.UNAUTHENTICATED });
+      expect((await call("tp_x", payoutId)).code).toBe(grpc.status.UNAUTHENTICATED);
+      // Refused by core and passed through.
+      expect((await call(stack.adminKey, "po_nope")).code).toBe(grpc.status.NOT_FOUND);
+      expect((await call(stack.adminKey, payoutId)).code).toBe(grpc.status.OK);
+    } finally {
+      client.close();
+    }
   });
 });
 
