@@ -162,7 +162,7 @@ async function dispatch(
   const url = new URL(req.url ?? "/", "http://edge");
   if (await serveStatic(deps.pages, req, res, url.pathname)) return;
   if (isRpcRequest(req, url.pathname)) {
-    return passThrough(deps, proxy, req, res, url.pathname, origin);
+    return passThrough(deps, proxy, req, res, url.pathname, origin, requestId);
   }
   const match = trie.match(req.method ?? "GET", url.pathname);
   if (!match) {
@@ -192,7 +192,10 @@ async function dispatch(
     match.segments,
     url.searchParams,
     requestId,
-    originHeaders(deps.config.forwardSecret, origin),
+    originHeaders(deps.config.forwardSecret, origin, {
+      procedure: `/${match.route.method.parent.typeName}/${match.route.method.name}`,
+      requestId,
+    }),
   );
 }
 
@@ -204,16 +207,23 @@ async function passThrough(
   res: EdgeResponse,
   path: string,
   origin: ClientOrigin,
+  requestId: string,
 ): Promise<void> {
+  res.setHeader("x-request-id", requestId);
   try {
     const method = rpcMethodOf(path);
     if (!method) throw new ConnectError("no such RPC", Code.Unimplemented);
-    setHeaders(res, await deps.access.admit(method, req, origin, header(req, "x-request-id")));
+    setHeaders(res, await deps.access.admit(method, req, origin, requestId));
   } catch (err) {
     sendRpcError(req, res, err);
     return;
   }
-  await proxy.forward(req, res, originHeaders(deps.config.forwardSecret, origin));
+  // Core sees the same request id the origin statement is MAC'd with.
+  const statement = originHeaders(deps.config.forwardSecret, origin, {
+    procedure: path,
+    requestId,
+  });
+  await proxy.forward(req, res, [["x-request-id", requestId], ...statement]);
 }
 
 /** Headers for the answer (RateLimit-*), kept when it is written later. */

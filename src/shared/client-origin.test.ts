@@ -7,21 +7,30 @@ import {
   decodeOrigin,
   encodeOrigin,
   failureBucket,
+  ORIGIN_MAX_AGE_MS,
   originHeaders,
   peerOrigin,
   readForwardedOrigin,
+  SeenStatements,
 } from "./client-origin.js";
 
 const secret = randomBytes(32).toString("base64url");
 const KEY_ID = "0123456789abcdef01234567";
 const key = `tp_${KEY_ID}_${randomBytes(32).toString("base64url")}`;
 
+const CALL = { procedure: "/tronpay.v1.PayoutService/GetPayout", requestId: "req-1" };
+const NOW = 1_800_000_000_000;
+
 function read(origin: ClientOrigin, verifyWith = secret) {
-  const headers = new Map(originHeaders(secret, origin));
+  const headers = new Map(originHeaders(secret, origin, CALL, NOW));
   return readForwardedOrigin(
     verifyWith,
     headers.get(CLIENT_HEADER),
     headers.get(CLIENT_MAC_HEADER),
+    {
+      ...CALL,
+      now: NOW,
+    },
   );
 }
 
@@ -41,15 +50,59 @@ describe("the client origin the edge states for core", () => {
     const origin = { ip: "203.0.113.7", viaOnion: false };
     expect(read(origin, randomBytes(32).toString("base64url")).kind).toBe("untrusted");
     expect(read(origin, "").kind).toBe("untrusted");
-    const [, mac] = originHeaders(secret, origin)[1] ?? [];
-    expect(readForwardedOrigin(secret, "onion", mac).kind).toBe("untrusted");
-    expect(readForwardedOrigin(secret, "onion", undefined).kind).toBe("untrusted");
-    expect(readForwardedOrigin(secret, undefined, mac).kind).toBe("untrusted");
+    const [, mac] = originHeaders(secret, origin, CALL, NOW)[1] ?? [];
+    const at = { ...CALL, now: NOW };
+    expect(readForwardedOrigin(secret, "onion", mac, at).kind).toBe("untrusted");
+    expect(readForwardedOrigin(secret, "onion", undefined, at).kind).toBe("untrusted");
+    expect(readForwardedOrigin(secret, undefined, mac, at).kind).toBe("untrusted");
+  });
+
+  it("is good for its own call only: same procedure, same request id, fresh, once", () => {
+    const origin = { ip: "203.0.113.7", viaOnion: false };
+    const [[, value], [, mac]] = originHeaders(secret, origin, CALL, NOW) as [[string, string], [string, string]];
+    const check = (call: Partial<typeof CALL & { now: number; seen: SeenStatements }>) =>
+      readForwardedOrigin(secret, value, mac, { ...CALL, now: NOW, ...call });
+    expect(check({}).kind).toBe("trusted");
+    expect(check({ procedure: "/tronpay.v1.PayoutService/CreatePayout" })).toMatchObject({
+      kind: "untrusted",
+      why: expect.stringContaining("another call"),
+    });
+    expect(check({ requestId: "req-2" }).kind).toBe("untrusted");
+    expect(check({ requestId: undefined as unknown as string }).kind).toBe("untrusted");
+    expect(check({ now: NOW + ORIGIN_MAX_AGE_MS - 1 }).kind).toBe("trusted");
+    expect(check({ now: NOW + ORIGIN_MAX_AGE_MS + 1 })).toMatchObject({
+      kind: "untrusted",
+      why: expect.stringContaining("stale"),
+    });
+    expect(check({ now: NOW - ORIGIN_MAX_AGE_MS - 1 }).kind).toBe("untrusted");
+    const seen = new SeenStatements();
+    expect(check({ seen }).kind).toBe("trusted");
+    expect(check({ seen, now: NOW + 1 })).toMatchObject({
+      kind: "untrusted",
+      why: expect.stringContaining("replay"),
+    });
+    // A new statement for the same call (a client's retry with its request id) is fine.
+    const [, [, again]] = originHeaders(secret, origin, CALL, NOW + 2) as [[string, string], [string, string]];
+    expect(readForwardedOrigin(secret, value, again, { ...CALL, now: NOW + 2, seen }).kind).toBe(
+      "trusted",
+    );
+  });
+
+  it("forgets seen statements once they are stale, and holds at most its bound", () => {
+    const seen = new SeenStatements(3);
+    expect(seen.first("a", NOW, NOW)).toBe(true);
+    expect(seen.first("a", NOW, NOW + ORIGIN_MAX_AGE_MS)).toBe(false);
+    expect(seen.first("a", NOW, NOW + ORIGIN_MAX_AGE_MS + 1)).toBe(true);
+    for (const n of ["b", "c", "d"]) expect(seen.first(n, NOW, NOW)).toBe(true);
+    // "a" (the oldest) was forgotten to keep the bound.
+    expect(seen.first("a", NOW, NOW)).toBe(true);
   });
 
   it("is none when no statement was made, and states nothing without a secret", () => {
-    expect(readForwardedOrigin(secret, undefined, undefined)).toEqual({ kind: "none" });
-    expect(originHeaders("", { ip: "203.0.113.7", viaOnion: false })).toEqual([]);
+    expect(readForwardedOrigin(secret, undefined, undefined, { ...CALL, now: NOW })).toEqual({
+      kind: "none",
+    });
+    expect(originHeaders("", { ip: "203.0.113.7", viaOnion: false }, CALL)).toEqual([]);
   });
 
   it("accepts only exact encodings", () => {

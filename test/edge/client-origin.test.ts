@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { request } from "node:http";
+import http2 from "node:http2";
 import { connect } from "node:net";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
@@ -9,7 +10,7 @@ import { runEdge } from "../../src/edge/main.js";
 import { AdminService } from "../../src/gen/tronpay/v1/admin_pb.js";
 import { Role } from "../../src/gen/tronpay/v1/options_pb.js";
 import { PayoutService } from "../../src/gen/tronpay/v1/payout_pb.js";
-import { CLIENT_HEADER, CLIENT_MAC_HEADER } from "../../src/shared/client-origin.js";
+import { CLIENT_HEADER, CLIENT_MAC_HEADER, originHeaders } from "../../src/shared/client-origin.js";
 import { reasonOf } from "../../src/shared/errors.js";
 import { createLogger } from "../../src/shared/log.js";
 import { type Stack, startStack } from "../helpers/stack.js";
@@ -243,4 +244,60 @@ describe("core's side of the forward", () => {
       true,
     );
   });
+
+  it("refuses a real statement of the edge on another call, and a replayed one", async () => {
+    // What an edge really sends (recorded on its way to core) replayed on another RPC.
+    const captured = await captureStatement();
+    expect(captured[CLIENT_HEADER]).toBe("ip=127.0.0.1");
+    expect(await coreDirect(stack.adminKey, captured)).toBe("auth.unauthenticated");
+    // A statement made for this very call passes once; the same headers again do not.
+    const requestId = randomUUID();
+    const headers: Record<string, string> = { "x-request-id": requestId };
+    const call = { procedure: "/tronpay.v1.PayoutService/ListPayouts", requestId };
+    for (const [name, value] of originHeaders(secret, { ip: "127.0.0.9", viaOnion: false }, call))
+      headers[name] = value;
+    expect(await coreDirect(stack.adminKey, headers)).toBe("ok");
+    expect(await coreDirect(stack.adminKey, headers)).toBe("auth.unauthenticated");
+  });
 });
+
+/**
+ * The origin headers an edge sends to core for one REST call, recorded by a stand-in "core"
+ * that answers nothing useful (the edge's WhoAmI question carries them too).
+ */
+async function captureStatement(): Promise<Record<string, string>> {
+  const got: Record<string, string>[] = [];
+  const recorder = http2.createServer((req, res) => {
+    const pick: Record<string, string> = {};
+    for (const name of [CLIENT_HEADER, CLIENT_MAC_HEADER, "x-request-id"]) {
+      const value = req.headers[name];
+      if (typeof value === "string") pick[name] = value;
+    }
+    got.push(pick);
+    res.writeHead(503);
+    res.end();
+  });
+  await new Promise<void>((resolve) => recorder.listen(0, "127.0.0.1", resolve));
+  const port = (recorder.address() as { port: number }).port;
+  const other = await runEdge(
+    [],
+    {
+      TRONPAY_CORE_URL: `http://127.0.0.1:${port}`,
+      TRONPAY_EDGE_HOST: "127.0.0.1",
+      TRONPAY_EDGE_PORT: "0",
+      TRONPAY_EDGE_FORWARD_SECRET: secret,
+    },
+    { log: createLogger({ name: "edge", level: "silent" }) },
+  );
+  try {
+    await fetch(`${other.url}/v1/payouts/po_1`, {
+      headers: { authorization: `Bearer ${stack.adminKey}`, "x-request-id": randomUUID() },
+    });
+  } finally {
+    await other.stop();
+    recorder.close();
+  }
+  const statement = got.find((h) => h[CLIENT_HEADER] !== undefined);
+  if (!statement) throw new Error("the edge stated no origin");
+  return statement;
+}

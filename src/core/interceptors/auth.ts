@@ -19,6 +19,7 @@ import {
   type ForwardedOrigin,
   peerOrigin,
   readForwardedOrigin,
+  SeenStatements,
 } from "../../shared/client-origin.js";
 import { looksLikeJwt, unauthenticated } from "../../shared/credentials.js";
 import { AppError } from "../../shared/errors.js";
@@ -62,9 +63,14 @@ export interface CallOrigin {
 export function clientContextValues(options: {
   forwardSecret: string;
   certPrincipals?: ReadonlyMap<string, Role[]>;
+  /** The clock statements' age is checked against. */
+  clock?: () => number;
 }) {
-  const { forwardSecret, certPrincipals = new Map() } = options;
+  const { forwardSecret, certPrincipals = new Map(), clock = Date.now } = options;
+  // One per core process: a statement of origin is believed once (see shared/client-origin.ts).
+  const seen = new SeenStatements();
   return (req: {
+    url?: string;
     socket: { remoteAddress?: string };
     headers: Record<string, string | string[] | undefined>;
   }): ContextValues => {
@@ -75,7 +81,12 @@ export function clientContextValues(options: {
     };
     values.set(clientOriginKey, {
       peer: peerOrigin(req.socket.remoteAddress),
-      forwarded: readForwardedOrigin(forwardSecret, one(CLIENT_HEADER), one(CLIENT_MAC_HEADER)),
+      forwarded: readForwardedOrigin(forwardSecret, one(CLIENT_HEADER), one(CLIENT_MAC_HEADER), {
+        procedure: (req.url ?? "").split("?")[0] ?? "",
+        requestId: one("x-request-id"),
+        now: clock(),
+        seen,
+      }),
       certified: certifiedPrincipal(req.socket, certPrincipals),
     });
     return values;

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { Transport } from "@connectrpc/connect";
@@ -84,8 +84,16 @@ async function askCore(
   requestId: string | undefined,
 ): Promise<Answer> {
   const header = new Headers({ authorization: `Bearer ${presented}` });
-  if (requestId !== undefined) header.set("x-request-id", requestId);
-  for (const [name, value] of originHeaders(options.forwardSecret, origin)) header.set(name, value);
+  // The origin statement is MAC'd with the request id, so the question always carries one.
+  const id = requestId ?? randomUUID();
+  header.set("x-request-id", id);
+  const call = {
+    procedure: `/${AdminService.typeName}/${AdminService.method.whoAmI.name}`,
+    requestId: id,
+  };
+  for (const [name, value] of originHeaders(options.forwardSecret, origin, call)) {
+    header.set(name, value);
+  }
   try {
     const { message } = await options.transport.unary(
       AdminService.method.whoAmI,
