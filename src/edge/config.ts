@@ -21,17 +21,33 @@ export const edgeConfigSpec = {
     coreKeyFile: z.string().default(""),
     /** Largest request body accepted, bytes. */
     maxBodyBytes: zc.positiveInt().default(1024 * 1024),
-    /** Requests served at once; more are answered 503. */
+    /** Requests served at once per listener (plain, onion); more are answered 503. */
     maxConcurrent: zc.positiveInt().default(256),
+    /** Requests served at once for one client address (plain listener). */
+    maxConcurrentPerClient: zc.positiveInt().default(32),
+    /**
+     * Requests served at once that go on without credentials (RefreshToken), per listener: the
+     * smallest budget, so unauthenticated callers cannot hold what authenticated ones need.
+     */
+    maxUnauthenticated: zc.positiveInt().default(32),
+    /** The same per client address (plain listener). */
+    maxUnauthenticatedPerClient: zc.positiveInt().default(4),
+    /** Connections open at once per listener; more are closed at once. */
+    maxConnections: zc.positiveInt().default(1024),
+    /** Connections open at once from one client address (plain listener). */
+    maxConnectionsPerClient: zc.positiveInt().default(64),
     /** Deadline of a REST call to core when the client sets none (ms). */
     defaultDeadlineMs: zc.positiveInt().default(30_000),
     /** Deadline of a streaming REST call to core (ms). */
     streamDeadlineMs: zc.positiveInt().default(3_600_000),
-    /** Time to receive the request headers (ms). */
+    /**
+     * Time to receive a request's headers, from the connection's start or the end of its
+     * previous answer (ms); the connection is closed when they are late.
+     */
     headersTimeoutMs: zc.positiveInt().default(10_000),
-    /** Time to receive the whole request body (ms). */
+    /** Time to receive the whole request body once its headers are in (ms); then 408. */
     requestTimeoutMs: zc.positiveInt().default(30_000),
-    /** Idle keep-alive connections are closed after this (ms). */
+    /** Idle keep-alive connections (HTTP/2: sessions with no open stream) close after this (ms). */
     keepAliveTimeoutMs: zc.positiveInt().default(5_000),
     /** Origins allowed by CORS; none by default. */
     corsOrigins: zc.list().default([]),
@@ -109,6 +125,11 @@ export const edgeConfigSpec = {
     coreUrl: { env: "TRONPAY_CORE_URL", flag: "core-url" },
     maxBodyBytes: { env: "TRONPAY_EDGE_MAX_BODY_BYTES", flag: "max-body-bytes" },
     maxConcurrent: { env: "TRONPAY_EDGE_MAX_CONCURRENT", flag: "max-concurrent" },
+    maxConcurrentPerClient: { env: "TRONPAY_EDGE_MAX_CONCURRENT_PER_CLIENT" },
+    maxUnauthenticated: { env: "TRONPAY_EDGE_MAX_UNAUTHENTICATED" },
+    maxUnauthenticatedPerClient: { env: "TRONPAY_EDGE_MAX_UNAUTHENTICATED_PER_CLIENT" },
+    maxConnections: { env: "TRONPAY_EDGE_MAX_CONNECTIONS" },
+    maxConnectionsPerClient: { env: "TRONPAY_EDGE_MAX_CONNECTIONS_PER_CLIENT" },
     defaultDeadlineMs: { env: "TRONPAY_EDGE_DEADLINE_MS", flag: "deadline-ms" },
     streamDeadlineMs: { env: "TRONPAY_EDGE_STREAM_DEADLINE_MS" },
     headersTimeoutMs: { env: "TRONPAY_EDGE_HEADERS_TIMEOUT_MS" },

@@ -2,13 +2,29 @@ import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
 import { Duplex } from "node:stream";
-import type { EdgeRequest, EdgeResponse } from "./http.js";
+import { AppError } from "../shared/errors.js";
+import type { Admission } from "./admission.js";
+import { type EdgeRequest, type EdgeResponse, sendError } from "./http.js";
 
 /** Timeouts of the listener (ms). */
 export interface ListenerTimeouts {
+  /**
+   * From a connection's start, or the end of its previous answer, until a request's headers
+   * are in (HTTP/2: until a session opens its first stream).
+   */
   headersTimeoutMs: number;
+  /** From a request's headers until its whole body is in. */
   requestTimeoutMs: number;
+  /** An HTTP/2 session with no open stream is closed after this. */
   keepAliveTimeoutMs: number;
+}
+
+/** What one listener needs besides its handler. */
+export interface ListenerOptions extends ListenerTimeouts {
+  /** The listener's connection budget (admission.ts). */
+  admission: Admission;
+  /** The client a connection's peer address counts for; undefined: no per-client share. */
+  clientOf(address: string | undefined): string | undefined;
 }
 
 /** The HTTP/2 connection preface starts "PRI * HTTP/2.0". */
@@ -18,38 +34,83 @@ const H2_PREFACE = Buffer.from("PRI * HTTP/2.0");
  * One port for HTTP/1.1 (REST from browsers and curl, Connect, gRPC-Web) and cleartext HTTP/2
  * with prior knowledge (gRPC): the first bytes of a connection pick the server. Node's
  * cleartext http2 server cannot fall back to HTTP/1.1 by itself.
+ *
+ * The sockets are handed to node's servers with emit("connection") and those servers never
+ * listen(), so node's own headersTimeout and requestTimeout (checked by a timer that listen()
+ * starts) never fire, and HTTP/2 has none: the timeouts are kept here, the same for both
+ * versions. A client sending its headers or body slowly is cut off when they are due, however
+ * steadily it trickles bytes.
  */
 export function createDualServer(
   handler: (req: EdgeRequest, res: EdgeResponse) => void,
-  timeouts: ListenerTimeouts,
+  options: ListenerOptions,
 ): { server: net.Server; closeConnections(): void } {
+  const headerTimers = new WeakMap<net.Socket, NodeJS.Timeout>();
+  /** (Re)starts the time a connection has to deliver its next request's headers. */
+  const awaitHeaders = (socket: net.Socket) => {
+    clearTimeout(headerTimers.get(socket));
+    if (socket.destroyed) return;
+    const timer = setTimeout(() => socket.destroy(), options.headersTimeoutMs);
+    timer.unref();
+    headerTimers.set(socket, timer);
+  };
   const h1 = http.createServer(
     {
-      headersTimeout: timeouts.headersTimeoutMs,
-      requestTimeout: timeouts.requestTimeoutMs,
-      keepAliveTimeout: timeouts.keepAliveTimeoutMs,
+      headersTimeout: options.headersTimeoutMs,
+      requestTimeout: options.requestTimeoutMs,
+      keepAliveTimeout: options.keepAliveTimeoutMs,
     },
-    handler,
+    (req, res) => {
+      const socket = req.socket;
+      clearTimeout(headerTimers.get(socket));
+      // The next request on this connection is due within the headers timeout again.
+      res.once("finish", () => awaitHeaders(socket));
+      awaitBody(req, res, options.requestTimeoutMs, () => socket.destroy());
+      handler(req, res);
+    },
   );
-  const h2 = http2.createServer({}, handler);
-  // An HTTP/2 connection with no open stream for this long is closed (idle keep-alive).
-  h2.setTimeout(Math.max(timeouts.keepAliveTimeoutMs, timeouts.requestTimeoutMs));
+  const h2 = http2.createServer({}, (req, res) => {
+    // After a complete answer, RST_STREAM(NO_ERROR) tells the client to stop sending.
+    awaitBody(req, res, options.requestTimeoutMs, () =>
+      res.stream.close(http2.constants.NGHTTP2_NO_ERROR),
+    );
+    handler(req, res);
+  });
+  // An HTTP/2 connection with no traffic at all for this long is closed.
+  h2.setTimeout(Math.max(options.keepAliveTimeoutMs, options.requestTimeoutMs));
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.ServerHttp2Session>();
+  /** The TCP socket under each HTTP/2 session's duplex (see prepend). */
+  const rawOf = new WeakMap<object, net.Socket>();
   h2.on("session", (session: http2.ServerHttp2Session) => {
     sessions.add(session);
+    const raw = rawOf.get(session.socket);
+    // The connection's headers timer (from its start) runs until the first stream opens.
+    watchSession(session, options.keepAliveTimeoutMs, () => {
+      if (raw) clearTimeout(headerTimers.get(raw));
+    });
     session.once("close", () => sessions.delete(session));
   });
   const server = net.createServer((socket) => {
+    const release = options.admission.connection(options.clientOf(socket.remoteAddress));
+    if (!release) {
+      // Over the listener's or this client's share of connections.
+      socket.destroy();
+      return;
+    }
     sockets.add(socket);
-    socket.once("close", () => sockets.delete(socket));
-    // A connection that never sends a byte is dropped like one that never sends headers.
-    socket.setTimeout(timeouts.headersTimeoutMs, () => socket.destroy());
+    socket.once("close", () => {
+      sockets.delete(socket);
+      clearTimeout(headerTimers.get(socket));
+      release();
+    });
+    awaitHeaders(socket);
     socket.once("data", (chunk: Buffer) => {
-      socket.setTimeout(0);
       socket.pause();
       if (chunk.subarray(0, H2_PREFACE.length).equals(H2_PREFACE)) {
-        h2.emit("connection", prepend(socket, chunk));
+        const duplex = prepend(socket, chunk);
+        rawOf.set(duplex, socket);
+        h2.emit("connection", duplex);
       } else {
         // node:http reads through the JS stream here, so the chunk can simply be put back.
         socket.unshift(chunk);
@@ -75,6 +136,69 @@ export function createDualServer(
 }
 
 /**
+ * An HTTP/2 session is closed once it has had no open stream for `keepAliveMs`; `opened` is
+ * told of its first stream (until then the connection's headers timeout runs).
+ */
+function watchSession(
+  session: http2.ServerHttp2Session,
+  keepAliveMs: number,
+  opened: () => void,
+): void {
+  let open = 0;
+  let timer: NodeJS.Timeout | undefined;
+  session.on("stream", (stream: http2.ServerHttp2Stream) => {
+    if (timer === undefined && open === 0) opened();
+    clearTimeout(timer);
+    open++;
+    stream.once("close", () => {
+      if (--open > 0 || session.closed || session.destroyed) return;
+      timer = setTimeout(() => session.close(), keepAliveMs);
+      timer.unref();
+    });
+  });
+  session.once("close", () => clearTimeout(timer));
+}
+
+/**
+ * Gives a request with a body `timeoutMs` to deliver all of it. When it does not, and its answer
+ * is not done yet, the edge answers 408 request.timeout (if it can still answer) and then
+ * `cut`s the request off (HTTP/1.1: the connection; HTTP/2: the stream). Listening for "end"
+ * does not start reading the body, so an unread body is only waited for while its answer is.
+ */
+function awaitBody(req: EdgeRequest, res: EdgeResponse, timeoutMs: number, cut: () => void) {
+  if (!hasBody(req)) return;
+  let ended = false;
+  const timer = setTimeout(() => {
+    if (ended || res.writableEnded) return;
+    if (res.headersSent) {
+      cut();
+      return;
+    }
+    // Cut once the 408 is out (HTTP/2's compatibility API may not say "finish" before close).
+    res.once("finish", cut);
+    setTimeout(cut, 100).unref();
+    sendError(
+      res,
+      new AppError("request.timeout", `the request body did not arrive within ${timeoutMs} ms`),
+      // HTTP/1.1: the connection goes too (HTTP/2 forbids the header; the stream goes).
+      "stream" in res ? {} : { connection: "close" },
+    );
+  }, timeoutMs);
+  timer.unref();
+  req.once("end", () => {
+    ended = true;
+    clearTimeout(timer);
+  });
+  res.once("close", () => clearTimeout(timer));
+}
+
+function hasBody(req: EdgeRequest): boolean {
+  if ("stream" in req) return !req.stream.endAfterHeaders;
+  const length = req.headers["content-length"];
+  return req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
+}
+
+/**
  * A duplex that yields the already-read first chunk, then the socket's bytes. The http2
  * server reads from the socket's native handle, so an unshifted chunk would be lost.
  */
@@ -95,6 +219,11 @@ function prepend(socket: net.Socket, chunk: Buffer): Duplex {
       done(err);
     },
   });
+  // The http2 server's request.socket is this duplex: give it the peer's address (per-client
+  // budgets and the client origin read it).
+  for (const name of ["remoteAddress", "remotePort", "remoteFamily", "localAddress", "localPort"]) {
+    Object.defineProperty(duplex, name, { get: () => socket[name as keyof net.Socket] });
+  }
   duplex.push(chunk);
   socket.on("data", (data: Buffer) => {
     if (!duplex.push(data)) socket.pause();

@@ -1,13 +1,16 @@
 import type http2 from "node:http2";
 import type { AddressInfo, Server } from "node:net";
+import type { DescMethod } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Transport } from "@connectrpc/connect";
+import { admitsWithoutCredential } from "../shared/access-gate.js";
 import { type ClientOrigin, originHeaders, peerOrigin } from "../shared/client-origin.js";
 import { AppError } from "../shared/errors.js";
 import type { Logger } from "../shared/log.js";
 import { type EdgeAccess, rpcMethodOf } from "./access/gate.js";
+import { Admission, type Refusal, type Ticket } from "./admission.js";
 import type { EdgeConfig } from "./config.js";
 import { applyCors } from "./cors.js";
-import { type EdgeRequest, type EdgeResponse, header, sendError } from "./http.js";
+import { type EdgeRequest, type EdgeResponse, sendError } from "./http.js";
 import { createDualServer } from "./listener.js";
 import { CoreProxy, isRpcRequest } from "./proxy.js";
 import { requestIdOf, serveRest } from "./rest.js";
@@ -57,23 +60,19 @@ export async function startEdgeServer(deps: EdgeServerDeps): Promise<EdgeServer>
     deps.config.maxBodyBytes,
     deps.coreSessionOptions,
   );
-  let inFlight = 0;
   const handlerFor =
-    (originOf: (req: EdgeRequest) => ClientOrigin) => (req: EdgeRequest, res: EdgeResponse) => {
-      if (inFlight >= deps.config.maxConcurrent) {
-        sendError(
-          res,
-          new AppError("edge.overloaded", "too many requests in flight; retry shortly"),
-          {
-            "retry-after": "1",
-          },
-        );
+    (admission: Admission, originOf: (req: EdgeRequest) => ClientOrigin, onion: boolean) =>
+    (req: EdgeRequest, res: EdgeResponse) => {
+      const origin = originOf(req);
+      const client = onion ? undefined : origin.ip;
+      const ticket = admission.request(client);
+      if (typeof ticket === "string") {
+        sendError(res, overloaded(ticket), { "retry-after": "1" });
         return;
       }
-      inFlight++;
       const started = performance.now();
       res.once("close", () => {
-        inFlight--;
+        ticket.release();
         deps.log.debug(
           {
             method: req.method,
@@ -85,7 +84,8 @@ export async function startEdgeServer(deps: EdgeServerDeps): Promise<EdgeServer>
         );
       });
       const requestId = requestIdOf(req);
-      dispatch(deps, trie, proxy, req, res, originOf(req), requestId).catch((err: unknown) => {
+      const call = { req, res, origin, requestId, ticket };
+      dispatch(deps, trie, proxy, call).catch((err: unknown) => {
         const answer = toHttpError(err);
         // The client sees a generic message; the cause is here, findable by the request id.
         if (answer.status >= 500) {
@@ -96,9 +96,15 @@ export async function startEdgeServer(deps: EdgeServerDeps): Promise<EdgeServer>
         sendError(res, answer);
       });
     };
+  const listenerOf = (admission: Admission, onion: boolean) => ({
+    ...deps.config,
+    admission,
+    clientOf: (address: string | undefined) => (onion ? undefined : peerOrigin(address).ip),
+  });
+  const plainAdmission = new Admission(deps.config);
   const plain = createDualServer(
-    handlerFor((req) => peerOrigin(req.socket?.remoteAddress)),
-    deps.config,
+    handlerFor(plainAdmission, (req) => peerOrigin(req.socket?.remoteAddress), false),
+    listenerOf(plainAdmission, false),
   );
   const listeners = [plain];
   await listen(plain.server, (s, done) => {
@@ -107,9 +113,12 @@ export async function startEdgeServer(deps: EdgeServerDeps): Promise<EdgeServer>
   });
   let onionUrl: string | undefined;
   if (deps.config.torMode === "required" || deps.config.onionListenPort > 0) {
+    // Its own budgets: onion clients all arrive from the local Tor, so they share these, and
+    // however many there are, the plain listener's stay free.
+    const onionAdmission = new Admission(deps.config);
     const onion = createDualServer(
-      handlerFor(() => ONION),
-      deps.config,
+      handlerFor(onionAdmission, () => ONION, true),
+      listenerOf(onionAdmission, true),
     );
     listeners.push(onion);
     await listen(onion.server, (s, done) =>
@@ -149,20 +158,28 @@ function listen(server: Server, start: (s: Server, done: () => void) => void): P
   });
 }
 
+/** One request on its way through the edge. */
+interface Call {
+  req: EdgeRequest;
+  res: EdgeResponse;
+  origin: ClientOrigin;
+  requestId: string;
+  /** Its hold on the listener's budgets. */
+  ticket: Ticket;
+}
+
 async function dispatch(
   deps: EdgeServerDeps,
   trie: RouteTrie<RestRoute>,
   proxy: CoreProxy,
-  req: EdgeRequest,
-  res: EdgeResponse,
-  origin: ClientOrigin,
-  requestId: string,
+  call: Call,
 ): Promise<void> {
+  const { req, res, origin, requestId } = call;
   if (applyCors(deps.config.corsOrigins, req, res)) return;
   const url = new URL(req.url ?? "/", "http://edge");
   if (await serveStatic(deps.pages, req, res, url.pathname)) return;
   if (isRpcRequest(req, url.pathname)) {
-    return passThrough(deps, proxy, req, res, url.pathname, origin, requestId);
+    return passThrough(deps, proxy, call, url.pathname);
   }
   const match = trie.match(req.method ?? "GET", url.pathname);
   if (!match) {
@@ -184,6 +201,7 @@ async function dispatch(
   // On refusals too, so a client can quote the id of a request the edge answered itself.
   res.setHeader("x-request-id", requestId);
   setHeaders(res, await deps.access.admit(match.route.method, req, origin, requestId));
+  holdUnauthenticated(call, match.route.method);
   await serveRest(
     restDepsOf(deps),
     req,
@@ -203,17 +221,16 @@ async function dispatch(
 async function passThrough(
   deps: EdgeServerDeps,
   proxy: CoreProxy,
-  req: EdgeRequest,
-  res: EdgeResponse,
+  call: Call,
   path: string,
-  origin: ClientOrigin,
-  requestId: string,
 ): Promise<void> {
+  const { req, res, origin, requestId } = call;
   res.setHeader("x-request-id", requestId);
   try {
     const method = rpcMethodOf(path);
     if (!method) throw new ConnectError("no such RPC", Code.Unimplemented);
     setHeaders(res, await deps.access.admit(method, req, origin, requestId));
+    holdUnauthenticated(call, method);
   } catch (err) {
     sendRpcError(req, res, err);
     return;
@@ -224,6 +241,23 @@ async function passThrough(
     requestId,
   });
   await proxy.forward(req, res, [["x-request-id", requestId], ...statement]);
+}
+
+/**
+ * A call admitted without a credential (RefreshToken) goes on in the smallest budget: it
+ * reads its body and waits for core unauthenticated. Throws edge.overloaded when it is spent.
+ */
+function holdUnauthenticated(call: Call, method: DescMethod): void {
+  if (!admitsWithoutCredential(method)) return;
+  const refused = call.ticket.unauthenticated();
+  if (refused) throw overloaded(refused, "unauthenticated ");
+}
+
+function overloaded(refusal: Refusal, kind = ""): AppError {
+  const whose = refusal === "client" ? "from this client" : "in flight";
+  return new AppError("edge.overloaded", `too many ${kind}requests ${whose}; retry shortly`, {
+    metadata: { limit: `${kind}${refusal}`.replace(" ", "_") },
+  });
 }
 
 /** Headers for the answer (RateLimit-*), kept when it is written later. */

@@ -93,6 +93,12 @@ const OPEN_SERVICES: ReadonlySet<string> = new Set([
 /** RefreshToken authenticates by the refresh token in its request, not by a header. */
 const SELF_AUTHENTICATED: ReadonlySet<string> = new Set(["tronpay.v1.AdminService/RefreshToken"]);
 
+/** True for an RPC the gate admits without a credential (open services, RefreshToken). */
+export function admitsWithoutCredential(method: DescMethod): boolean {
+  const service = method.parent.typeName;
+  return OPEN_SERVICES.has(service) || SELF_AUTHENTICATED.has(`${service}/${method.name}`);
+}
+
 /** Builds the check; `admit` resolves for a call that may proceed and throws otherwise. */
 export function createAccessGate(deps: AccessGateDeps): {
   admit(call: CallToCheck): Promise<Admitted>;

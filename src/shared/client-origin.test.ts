@@ -59,7 +59,10 @@ describe("the client origin the edge states for core", () => {
 
   it("is good for its own call only: same procedure, same request id, fresh, once", () => {
     const origin = { ip: "203.0.113.7", viaOnion: false };
-    const [[, value], [, mac]] = originHeaders(secret, origin, CALL, NOW) as [[string, string], [string, string]];
+    const [[, value], [, mac]] = originHeaders(secret, origin, CALL, NOW) as [
+      [string, string],
+      [string, string],
+    ];
     const check = (call: Partial<typeof CALL & { now: number; seen: SeenStatements }>) =>
       readForwardedOrigin(secret, value, mac, { ...CALL, now: NOW, ...call });
     expect(check({}).kind).toBe("trusted");
@@ -82,7 +85,10 @@ describe("the client origin the edge states for core", () => {
       why: expect.stringContaining("replay"),
     });
     // A new statement for the same call (a client's retry with its request id) is fine.
-    const [, [, again]] = originHeaders(secret, origin, CALL, NOW + 2) as [[string, string], [string, string]];
+    const [, [, again]] = originHeaders(secret, origin, CALL, NOW + 2) as [
+      [string, string],
+      [string, string],
+    ];
     expect(readForwardedOrigin(secret, value, again, { ...CALL, now: NOW + 2, seen }).kind).toBe(
       "trusted",
     );

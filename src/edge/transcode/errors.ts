@@ -26,12 +26,13 @@ export interface HttpError {
 }
 
 /**
- * HTTP statuses the REST layer itself decides, where the code table has no entry (405, 413,
- * 415, 503 for load shedding); everything else comes from codeToHttpStatus.
+ * HTTP statuses the REST layer itself decides, where the code table has no entry (405, 408,
+ * 413, 415, 503 for load shedding); everything else comes from codeToHttpStatus.
  */
 const STATUS_OVERRIDES: Record<string, number> = {
   "request.method_not_allowed": 405,
   "request.too_large": 413,
+  "request.timeout": 408,
   "request.unsupported_media_type": 415,
   "edge.overloaded": 503,
 };
