@@ -19,6 +19,9 @@ export interface ListenerTimeouts {
   keepAliveTimeoutMs: number;
 }
 
+/** Serves one request; `peer` is the TCP peer's address (HTTP/2's request.socket has none). */
+export type PeerHandler = (req: EdgeRequest, res: EdgeResponse, peer: string | undefined) => void;
+
 /** What one listener needs besides its handler. */
 export interface ListenerOptions extends ListenerTimeouts {
   /** The listener's connection budget (admission.ts). */
@@ -42,7 +45,7 @@ const H2_PREFACE = Buffer.from("PRI * HTTP/2.0");
  * steadily it trickles bytes.
  */
 export function createDualServer(
-  handler: (req: EdgeRequest, res: EdgeResponse) => void,
+  handler: PeerHandler,
   options: ListenerOptions,
 ): { server: net.Server; closeConnections(): void } {
   const headerTimers = new WeakMap<net.Socket, NodeJS.Timeout>();
@@ -66,7 +69,7 @@ export function createDualServer(
       // The next request on this connection is due within the headers timeout again.
       res.once("finish", () => awaitHeaders(socket));
       awaitBody(req, res, options.requestTimeoutMs, () => socket.destroy());
-      handler(req, res);
+      handler(req, res, socket.remoteAddress);
     },
   );
   const h2 = http2.createServer({}, (req, res) => {
@@ -74,17 +77,19 @@ export function createDualServer(
     awaitBody(req, res, options.requestTimeoutMs, () =>
       res.stream.close(http2.constants.NGHTTP2_NO_ERROR),
     );
-    handler(req, res);
+    const session = req.stream.session;
+    handler(req, res, session ? rawOf.get(session)?.remoteAddress : undefined);
   });
-  // An HTTP/2 connection with no traffic at all for this long is closed.
-  h2.setTimeout(Math.max(options.keepAliveTimeoutMs, options.requestTimeoutMs));
+  // The TCP socket under each session: its duplex (prepend) has no address of its own.
+  const rawOf = new WeakMap<http2.Http2Session, net.Socket>();
+  /** The socket whose session is being made (h2 emits "session" within emit("connection")). */
+  let arriving: net.Socket | undefined;
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.ServerHttp2Session>();
-  /** The TCP socket under each HTTP/2 session's duplex (see prepend). */
-  const rawOf = new WeakMap<object, net.Socket>();
   h2.on("session", (session: http2.ServerHttp2Session) => {
     sessions.add(session);
-    const raw = rawOf.get(session.socket);
+    const raw = arriving;
+    if (raw) rawOf.set(session, raw);
     // The connection's headers timer (from its start) runs until the first stream opens.
     watchSession(session, options.keepAliveTimeoutMs, () => {
       if (raw) clearTimeout(headerTimers.get(raw));
@@ -108,9 +113,12 @@ export function createDualServer(
     socket.once("data", (chunk: Buffer) => {
       socket.pause();
       if (chunk.subarray(0, H2_PREFACE.length).equals(H2_PREFACE)) {
-        const duplex = prepend(socket, chunk);
-        rawOf.set(duplex, socket);
-        h2.emit("connection", duplex);
+        arriving = socket;
+        try {
+          h2.emit("connection", prepend(socket, chunk));
+        } finally {
+          arriving = undefined;
+        }
       } else {
         // node:http reads through the JS stream here, so the chunk can simply be put back.
         socket.unshift(chunk);
@@ -174,9 +182,10 @@ function awaitBody(req: EdgeRequest, res: EdgeResponse, timeoutMs: number, cut: 
       cut();
       return;
     }
-    // Cut once the 408 is out (HTTP/2's compatibility API may not say "finish" before close).
-    res.once("finish", cut);
-    setTimeout(cut, 100).unref();
+    // Cut once the 408 is out. HTTP/1.1: when it is written. HTTP/2: a little later, since
+    // nghttp2 sends RST_STREAM ahead of queued DATA and the answer would be lost.
+    if ("stream" in res) setTimeout(cut, 200).unref();
+    else res.once("finish", cut);
     sendError(
       res,
       new AppError("request.timeout", `the request body did not arrive within ${timeoutMs} ms`),
@@ -219,11 +228,6 @@ function prepend(socket: net.Socket, chunk: Buffer): Duplex {
       done(err);
     },
   });
-  // The http2 server's request.socket is this duplex: give it the peer's address (per-client
-  // budgets and the client origin read it).
-  for (const name of ["remoteAddress", "remotePort", "remoteFamily", "localAddress", "localPort"]) {
-    Object.defineProperty(duplex, name, { get: () => socket[name as keyof net.Socket] });
-  }
   duplex.push(chunk);
   socket.on("data", (data: Buffer) => {
     if (!duplex.push(data)) socket.pause();

@@ -11,7 +11,7 @@ import { Admission, type Refusal, type Ticket } from "./admission.js";
 import type { EdgeConfig } from "./config.js";
 import { applyCors } from "./cors.js";
 import { type EdgeRequest, type EdgeResponse, sendError } from "./http.js";
-import { createDualServer } from "./listener.js";
+import { createDualServer, type PeerHandler } from "./listener.js";
 import { CoreProxy, isRpcRequest } from "./proxy.js";
 import { requestIdOf, serveRest } from "./rest.js";
 import { sendRpcError } from "./rpc-errors.js";
@@ -61,9 +61,10 @@ export async function startEdgeServer(deps: EdgeServerDeps): Promise<EdgeServer>
     deps.coreSessionOptions,
   );
   const handlerFor =
-    (admission: Admission, originOf: (req: EdgeRequest) => ClientOrigin, onion: boolean) =>
-    (req: EdgeRequest, res: EdgeResponse) => {
-      const origin = originOf(req);
+    (admission: Admission, onion: boolean): PeerHandler =>
+    (req, res, peer) => {
+      // Every caller on the onion listener is an onion client: Tor hides the address.
+      const origin = onion ? ONION : peerOrigin(peer);
       const client = onion ? undefined : origin.ip;
       const ticket = admission.request(client);
       if (typeof ticket === "string") {
@@ -103,7 +104,7 @@ export async function startEdgeServer(deps: EdgeServerDeps): Promise<EdgeServer>
   });
   const plainAdmission = new Admission(deps.config);
   const plain = createDualServer(
-    handlerFor(plainAdmission, (req) => peerOrigin(req.socket?.remoteAddress), false),
+    handlerFor(plainAdmission, false),
     listenerOf(plainAdmission, false),
   );
   const listeners = [plain];
@@ -117,7 +118,7 @@ export async function startEdgeServer(deps: EdgeServerDeps): Promise<EdgeServer>
     // however many there are, the plain listener's stay free.
     const onionAdmission = new Admission(deps.config);
     const onion = createDualServer(
-      handlerFor(onionAdmission, () => ONION, true),
+      handlerFor(onionAdmission, true),
       listenerOf(onionAdmission, true),
     );
     listeners.push(onion);

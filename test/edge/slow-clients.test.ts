@@ -1,4 +1,7 @@
 import { randomBytes } from "node:crypto";
+import http from "node:http";
+import http2 from "node:http2";
+import net from "node:net";
 import { create } from "@bufbuild/protobuf";
 import { createRouterTransport } from "@connectrpc/connect";
 import { afterEach, describe, expect, it } from "vitest";
@@ -173,4 +176,196 @@ describe("slow clients", () => {
     expect(latencies.length).toBeGreaterThan(50);
     expect(p95).toBeLessThan(200);
   }, 60_000);
+
+  it("answers 408 to a body that is late and cuts it off, HTTP/1.1 and HTTP/2, on both listeners", async () => {
+    const ports = await start();
+    const results = await Promise.all(
+      (["plain", "onion"] as const).flatMap((listener) =>
+        (["1.1", "2"] as const).map(async (version) => ({
+          listener,
+          version,
+          ...(await lateBody(ports[listener], version, "127.0.0.8")),
+        })),
+      ),
+    );
+    console.log(`late bodies (due ${TIMEOUTS.body} ms): ${JSON.stringify(results)}`);
+    for (const r of results) {
+      expect(r, `${r.listener} HTTP/${r.version}`).toMatchObject({
+        status: 408,
+        reason: "request.timeout",
+      });
+      expect(r.closedMs).toBeGreaterThanOrEqual(TIMEOUTS.body - 100);
+      expect(r.closedMs).toBeLessThan(TIMEOUTS.body + SLACK_MS);
+    }
+  });
+
+  it("keeps each address to its share of connections and of unauthenticated requests", async () => {
+    const ports = await start({
+      TRONPAY_EDGE_MAX_CONNECTIONS_PER_CLIENT: "3",
+      TRONPAY_EDGE_MAX_UNAUTHENTICATED_PER_CLIENT: "1",
+    });
+    // Connections: a fourth from one address is closed at once; another address gets in.
+    const open = (address: string) =>
+      net.connect({ host: "127.0.0.1", port: ports.plain, localAddress: address });
+    const held = [1, 2, 3].map(() => open("127.0.0.8"));
+    await Promise.all(held.map((s) => new Promise((r) => s.once("connect", r))));
+    const fourth = open("127.0.0.8");
+    fourth.on("error", () => {});
+    const t0 = Date.now();
+    await new Promise((r) => fourth.once("close", r));
+    expect(Date.now() - t0).toBeLessThan(500);
+    const other = open("127.0.0.9");
+    await new Promise((r) => other.once("connect", r));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(other.destroyed).toBe(false);
+    for (const s of [...held, other]) s.destroy();
+    await new Promise((r) => setTimeout(r, 200));
+    // Unauthenticated: one slow RefreshToken holds the address's share; a second is refused
+    // at once, while the same address's authenticated calls and others' RefreshToken go on.
+    const slow = lateBody(ports.plain, "1.1", "127.0.0.10");
+    await new Promise((r) => setTimeout(r, 300));
+    const refresh = (address: string) =>
+      call(ports.plain, address, "POST", "/v1/tokens:refresh", undefined, "{}");
+    expect(await refresh("127.0.0.10")).toMatchObject({
+      status: 503,
+      reason: "edge.overloaded",
+      limit: "unauthenticated_client",
+    });
+    expect((await call(ports.plain, "127.0.0.10", "GET", "/v1/payouts/p_1", KEY)).status).toBe(200);
+    expect((await refresh("127.0.0.11")).status).not.toBe(503);
+    // HTTP/2 callers count for their address too.
+    expect(await refresh2(ports.plain, "127.0.0.10")).toBe(503);
+    expect(await refresh2(ports.plain, "127.0.0.11")).not.toBe(503);
+    expect((await slow).status).toBe(408);
+  });
 });
+
+/** A RefreshToken over HTTP/2 from `localAddress`; the status. */
+function refresh2(port: number, localAddress: string): Promise<number> {
+  return new Promise((resolve) => {
+    const session = http2.connect(`http://127.0.0.1:${port}`, {
+      createConnection: () => net.connect({ host: "127.0.0.1", port, localAddress }),
+    });
+    session.on("error", () => resolve(0));
+    const stream = session.request({
+      ":method": "POST",
+      ":path": "/v1/tokens:refresh",
+      "content-type": "application/json",
+    });
+    stream.on("error", () => {});
+    stream.on("response", (headers) => {
+      resolve(Number(headers[":status"]));
+      session.destroy();
+    });
+    stream.end("{}");
+  });
+}
+
+/** One request from `localAddress`; its status and the reason of a refusal. */
+function call(
+  port: number,
+  localAddress: string,
+  method: string,
+  path: string,
+  key?: string,
+  body?: string,
+): Promise<{ status: number; reason?: string; limit?: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: "127.0.0.1",
+        port,
+        localAddress,
+        method,
+        path,
+        agent: false,
+        headers: {
+          ...(key ? { authorization: `Bearer ${key}` } : {}),
+          ...(body !== undefined ? { "content-type": "application/json" } : {}),
+        },
+      },
+      (res) => {
+        let text = "";
+        res.on("data", (c: Buffer) => {
+          text += c.toString();
+        });
+        res.on("end", () => {
+          const detail = text.startsWith("{")
+            ? (
+                JSON.parse(text) as {
+                  details?: { reason: string; metadata?: { limit?: string } }[];
+                }
+              ).details?.[0]
+            : undefined;
+          resolve({
+            status: res.statusCode ?? 0,
+            reason: detail?.reason,
+            limit: detail?.metadata?.limit,
+          });
+        });
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+/**
+ * A RefreshToken whose body never arrives (one byte, then nothing): the status and reason the
+ * edge answers, and when the edge closed the connection (HTTP/1.1) or the stream (HTTP/2).
+ */
+function lateBody(
+  port: number,
+  version: "1.1" | "2",
+  localAddress: string,
+): Promise<{ status: number; reason?: string; closedMs: number }> {
+  const t0 = Date.now();
+  return new Promise((resolve) => {
+    let status = 0;
+    let text = "";
+    const done = () => {
+      const reason = text.startsWith("{")
+        ? (JSON.parse(text) as { details?: { reason: string }[] }).details?.[0]?.reason
+        : undefined;
+      resolve({ status, reason, closedMs: Date.now() - t0 });
+    };
+    if (version === "1.1") {
+      const socket = net.connect({ host: "127.0.0.1", port, localAddress });
+      socket.on("error", () => {});
+      let raw = "";
+      socket.on("data", (c: Buffer) => {
+        raw += c.toString();
+      });
+      socket.once("close", () => {
+        status = Number(/^HTTP\/1\.1 (\d+)/.exec(raw)?.[1] ?? 0);
+        text = raw.slice(raw.indexOf("\r\n\r\n") + 4);
+        done();
+      });
+      socket.write(
+        "POST /v1/tokens:refresh HTTP/1.1\r\nhost: edge\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{",
+      );
+      return;
+    }
+    const session = http2.connect(`http://127.0.0.1:${port}`, {
+      createConnection: () => net.connect({ host: "127.0.0.1", port, localAddress }),
+    });
+    session.on("error", () => {});
+    const stream = session.request({
+      ":method": "POST",
+      ":path": "/v1/tokens:refresh",
+      "content-type": "application/json",
+    });
+    stream.on("error", () => {});
+    stream.on("response", (headers) => {
+      status = Number(headers[":status"]);
+    });
+    stream.on("data", (c: Buffer) => {
+      text += c.toString();
+    });
+    stream.once("close", () => {
+      done();
+      session.destroy();
+    });
+    stream.write("{");
+  });
+}
