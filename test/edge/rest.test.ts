@@ -6,6 +6,8 @@ import { compileErrors, validate } from "@readme/openapi-parser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runEdge } from "../../src/edge/main.js";
 import {
+  type CancelPayoutRequest,
+  CancelPayoutRequestSchema,
   type GetPayoutRequest,
   GetPayoutRequestSchema,
   PayoutService,
@@ -118,6 +120,21 @@ describe("REST through the edge", () => {
 });
 
 describe("REST errors as google.rpc.Status JSON", () => {
+  it("answers 400, not 500, for NUL bytes and undeclared enum numbers, and 405 for GET on :cancel", async () => {
+    for (const path of [
+      "/v1/payouts/po_x%00",
+      "/v1/payouts?states=99",
+      "/v1/payouts?client_reference=a%00b",
+    ]) {
+      const res = await api(path);
+      expect(res.status, path).toBe(400);
+      expect(reasonIn(await json(res)), path).toBe("request.invalid");
+    }
+    const cancel = await api(`/v1/payouts/${encodeURIComponent(payoutId)}:cancel`);
+    expect(cancel.status).toBe(405);
+    expect(cancel.headers.get("allow")).toBe("POST");
+  });
+
   it("answers 404 for an unknown path", async () => {
     const res = await api("/v1/nothing-here");
     expect(res.status).toBe(404);
@@ -295,7 +312,28 @@ describe("RPC pass-through", () => {
           (err) => resolve({ code: err?.code ?? 0, details: err?.details ?? "" }),
         );
       });
+    const created = await json(
+      await api("/v1/api-keys", {
+        method: "POST",
+        headers: { "idempotency-key": "key-auditor-grpc-js" },
+        body: JSON.stringify({ name: "auditor grpc-js", roles: ["ROLE_AUDITOR"] }),
+      }),
+    );
+    const denied = await new Promise<number>((resolve) => {
+      const metadata = new grpc.Metadata();
+      metadata.set("authorization", `Bearer ${created.key}`);
+      client.makeUnaryRequest(
+        `/${PayoutService.typeName}/${PayoutService.method.cancelPayout.name}`,
+        (m: CancelPayoutRequest) => Buffer.from(toBinary(CancelPayoutRequestSchema, m)),
+        (b: Buffer) => b,
+        create(CancelPayoutRequestSchema, { id: payoutId, idempotencyKey: "cancel-denied" }),
+        metadata,
+        (err) => resolve(err?.code ?? 0),
+      );
+    });
     try {
+      // Refused by the edge itself: a role the RPC does not allow.
+      expect(denied).toBe(grpc.status.PERMISSION_DENIED);
       // Refused by the edge itself: no credentials, then a malformed one.
       expect(await call(undefined, payoutId)).toMatchObject({ code: grpc.status.UNAUTHENTICATED });
       expect((await call("tp_x", payoutId)).code).toBe(grpc.status.UNAUTHENTICATED);
