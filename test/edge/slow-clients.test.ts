@@ -27,6 +27,8 @@ import type { Kind, Life, SlowPlan } from "./slow-clients.attacker.js";
  * admission control is what is tested; core is not involved in it).
  */
 
+/** Lets every held "slow" GetPayout answer. */
+const releases: (() => void)[] = [];
 const KEY = `tp_${randomBytes(12).toString("hex")}_${randomBytes(32).toString("base64url")}`;
 const transport = createRouterTransport(({ service }) => {
   service(AdminService, {
@@ -38,7 +40,11 @@ const transport = createRouterTransport(({ service }) => {
     },
   });
   service(PayoutService, {
-    getPayout: (req) => ({ payout: create(PayoutSchema, { id: req.id }) }),
+    async getPayout(req) {
+      // "slow" answers when the test lets it go.
+      if (req.id === "slow") await new Promise<void>((r) => releases.push(r));
+      return { payout: create(PayoutSchema, { id: req.id }) };
+    },
   });
 });
 
@@ -50,6 +56,7 @@ let server: EdgeServer | undefined;
 let access: EdgeAccess | undefined;
 let attacker: TestProcess | undefined;
 afterEach(async () => {
+  for (const release of releases.splice(0)) release();
   await attacker?.stop();
   await server?.close();
   await access?.stop();
@@ -237,6 +244,34 @@ describe("slow clients", () => {
     expect(await refresh2(ports.plain, "127.0.0.10")).toBe(503);
     expect(await refresh2(ports.plain, "127.0.0.11")).not.toBe(503);
     expect((await slow).status).toBe(408);
+  });
+
+  it("keeps each address to its share of requests, and the onion listener to its own budget", async () => {
+    const ports = await start({
+      TRONPAY_EDGE_MAX_CONCURRENT_PER_CLIENT: "2",
+      TRONPAY_EDGE_MAX_CONCURRENT: "3",
+    });
+    const get = (port: number, address: string, id: string) =>
+      call(port, address, "GET", `/v1/payouts/${id}`, KEY);
+    const held = [get(ports.plain, "127.0.0.12", "slow"), get(ports.plain, "127.0.0.12", "slow")];
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await get(ports.plain, "127.0.0.12", "p_1")).toMatchObject({
+      status: 503,
+      reason: "edge.overloaded",
+      limit: "client",
+    });
+    expect((await get(ports.plain, "127.0.0.13", "p_1")).status).toBe(200);
+    // Onion callers all come from the local Tor: they fill the onion listener's budget…
+    const onion = [1, 2, 3].map(() => get(ports.onion, "127.0.0.1", "slow"));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await get(ports.onion, "127.0.0.1", "p_1")).toMatchObject({
+      status: 503,
+      limit: "listener",
+    });
+    // …and none of the plain listener's.
+    expect((await get(ports.plain, "127.0.0.14", "p_1")).status).toBe(200);
+    for (const release of releases.splice(0)) release();
+    for (const res of await Promise.all([...held, ...onion])) expect(res.status).toBe(200);
   });
 });
 
