@@ -169,6 +169,7 @@ export async function runCore(argv: readonly string[], env: NodeJS.ProcessEnv, l
       feeLimitSun: engineSettingsOf(config).feeLimitSun,
       payeeCoolingOffMs: config.payeeCoolingOffSec * 1000,
       energyTopUp,
+      signerPolicy,
       tokens: { settings: access.tokens, revocations: access.revocations },
       health: health.monitor,
     }),

@@ -66,7 +66,8 @@ export class Keystore {
   ) {
     this.root = HDKey.fromMasterSeed(mnemonicToSeedSync(file.mnemonic));
     for (const d of file.derived) this.addDerived(d.account, d.index, d.label);
-    for (const k of file.imported) this.addImported(hex.decode(k.privateKey), k.label, k.importedAt);
+    for (const k of file.imported)
+      this.addImported(hex.decode(k.privateKey), k.label, k.importedAt);
   }
 
   /**

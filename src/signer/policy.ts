@@ -80,7 +80,12 @@ export type ImportedAt = (address: string) => number | undefined;
 /** The rules core can apply from GetPolicy before it accepts a request (see checkDeclared). */
 export type DeclaredPolicy = Pick<
   Policy,
-  "allowMemo" | "allowlist" | "denylist" | "ownReceiversOnly" | "maxPerTx" | "importedKeyCoolingOffMs"
+  | "allowMemo"
+  | "allowlist"
+  | "denylist"
+  | "ownReceiversOnly"
+  | "maxPerTx"
+  | "importedKeyCoolingOffMs"
 >;
 
 const KIND_CONTRACT: Readonly<Record<IntentKind, ContractType>> = {
@@ -251,7 +256,8 @@ function checkCounterparty(
     throw deny("delegate_receiver", "resources may only be delegated to the signer's own keys");
   }
   // A revoke (approve of 0) moves nothing: it may go to any spender.
-  const grants = intent.kind === "DELEGATE" || (intent.kind === "USDT_APPROVE" && intent.amount > 0n);
+  const grants =
+    intent.kind === "DELEGATE" || (intent.kind === "USDT_APPROVE" && intent.amount > 0n);
   if (intent.kind === "USDT_APPROVE" && grants && policy.ownReceiversOnly && !isOwn(to)) {
     throw deny("approve_spender", "allowances may only be granted to the signer's own keys");
   }

@@ -6,11 +6,7 @@ import type { Logger } from "../../shared/log.js";
 import { parseAmount } from "../../shared/money.js";
 // The signer's own rule functions (pure, no keys): core refuses with exactly the reasons and
 // rules the signer would give, because it runs the same code on the policy the signer reports.
-import {
-  checkDeclared,
-  type DeclaredPolicy,
-  type IntentKind,
-} from "../../signer/policy.js";
+import { checkDeclared, type DeclaredPolicy, type IntentKind } from "../../signer/policy.js";
 
 /** The signer's policy as GetPolicy and ListKeys reported it, at `fetchedAt`. */
 export interface SignerPolicySnapshot {
