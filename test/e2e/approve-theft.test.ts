@@ -154,6 +154,7 @@ describe("the allowance theft path", () => {
     expect(operation?.kind).toBe(OperationKind.USDT_APPROVE);
     expect(payout?.id).toBe(operation?.id);
     expect(payout?.state).toBe(PayoutState.AWAITING_APPROVAL);
+    expect(payout?.kind).toBe(OperationKind.USDT_APPROVE);
     const id = payout?.id ?? "";
     // Its creator cannot approve it; a second principal can.
     expect(
