@@ -3,10 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { createApiKey } from "../../src/core/auth/keys.js";
 import { insertOperation } from "../../src/core/operations/repo.js";
-import { OperationKind, OperationState } from "../../src/gen/tronpay/v1/common_pb.js";
+import { OperationKind, OperationState, Resource } from "../../src/gen/tronpay/v1/common_pb.js";
 import { OperationService } from "../../src/gen/tronpay/v1/operation_pb.js";
 import { Role } from "../../src/gen/tronpay/v1/options_pb.js";
 import { PayoutService, PayoutState } from "../../src/gen/tronpay/v1/payout_pb.js";
+import { StakingService } from "../../src/gen/tronpay/v1/staking_pb.js";
 import { UsdtService } from "../../src/gen/tronpay/v1/usdt_pb.js";
 import { WalletPurpose, WalletService } from "../../src/gen/tronpay/v1/wallet_pb.js";
 import { reasonOf } from "../../src/shared/errors.js";
@@ -112,6 +113,24 @@ describe("the allowance theft path", () => {
     expect(await failure(toStranger)).toBe("usdt.spender_not_allowed");
     expect(await operationCount()).toBe(before);
     expect(await allowance(payer.address, imported.address)).toBe("0");
+  }, 30_000);
+
+  it("refuses a delegation of resources to the freshly imported key (value moved out too)", async () => {
+    const { wallet: staker } = await stack.client(WalletService).createWallet({
+      idempotencyKey: "w-staker",
+      label: "staker",
+      purpose: WalletPurpose.STAKING,
+    });
+    const before = await operationCount();
+    const delegation = stack.client(StakingService, operatorKey).delegate({
+      idempotencyKey: "theft-3",
+      walletId: staker?.id ?? "",
+      receiverAddress: imported.address,
+      amount: "1000",
+      resource: Resource.ENERGY,
+    });
+    expect(await failure(delegation)).toBe("wallet.key_cooling_off");
+    expect(await operationCount()).toBe(before);
   }, 30_000);
 
   it("has the signer refuse an allowance to a freshly imported key that reached it anyway: the operation FAILS, once", async () => {
