@@ -12,6 +12,7 @@ import { PayeeService } from "../../src/gen/tronpay/v1/payee_pb.js";
 import { PayoutService, PayoutState } from "../../src/gen/tronpay/v1/payout_pb.js";
 import { StakingService } from "../../src/gen/tronpay/v1/staking_pb.js";
 import { UsdtService } from "../../src/gen/tronpay/v1/usdt_pb.js";
+import { WalletPurpose, WalletService } from "../../src/gen/tronpay/v1/wallet_pb.js";
 import { newTestAccount } from "../devnet/helpers.js";
 import { fundedWallet, usdtBalance, usdtPayout, waitForPayout } from "../helpers/payouts.js";
 import { type Stack, startStack } from "../helpers/stack.js";
@@ -107,6 +108,30 @@ describe("requests the signer's policy refuses", () => {
       }),
     );
     expect(r).toEqual({ reason: "signer.policy_denied", rule: "approve_spender" });
+  });
+});
+
+describe("what the signer allows", () => {
+  it("accepts an allowance to a wallet derived after core last read the signer's keys", async () => {
+    // Core has read the policy and the keys (the tests above); the wallet is newer than that.
+    await refusal(() =>
+      stack.client(PayoutService).createPayout({
+        ...usdtPayout("memo-2", payer.id, allowed, "1"),
+        memo: "x",
+      }),
+    );
+    const { wallet } = await stack.client(WalletService).createWallet({
+      idempotencyKey: "w-new-spender",
+      label: "new spender",
+      purpose: WalletPurpose.PAYOUT,
+    });
+    const { operation } = await stack.client(UsdtService).approve({
+      idempotencyKey: "ap-new",
+      walletId: payer.id,
+      spenderAddress: wallet?.address ?? "",
+      amount: "10",
+    });
+    expect(operation?.state).toBe(OperationState.QUEUED);
   });
 });
 

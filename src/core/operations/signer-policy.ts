@@ -18,8 +18,12 @@ export interface SignerPolicySnapshot {
 
 /** What core knows of the signer's policy: the last snapshot, refreshed when it is old. */
 export interface SignerPolicyView {
-  /** The snapshot, refreshed first when older than the view's max age; undefined if none yet. */
-  current(): Promise<SignerPolicySnapshot | undefined>;
+  /**
+   * The snapshot, refreshed first when older than the view's max age, or when it does not list
+   * `address` as a key (a wallet created since; asked only for allowances and delegations, which
+   * are rare); undefined if there is none.
+   */
+  current(address?: string): Promise<SignerPolicySnapshot | undefined>;
 }
 
 /** Fetches the policy and the keys from the signer. */
@@ -87,8 +91,10 @@ export function createSignerPolicyView(deps: {
     return inflight;
   };
   return {
-    async current() {
-      if (!last || deps.clock() - last.fetchedAt >= deps.maxAgeMs) await refresh();
+    async current(address) {
+      const age = last ? deps.clock() - last.fetchedAt : Number.POSITIVE_INFINITY;
+      const missed = address !== undefined && last !== undefined && !last.keys.has(address);
+      if (age >= deps.maxAgeMs || missed) await refresh();
       return last;
     },
   };
@@ -112,7 +118,10 @@ export async function refuseWhatSignerRefuses(
   intent: DeclaredIntent,
   now: number,
 ): Promise<void> {
-  const snapshot = await view?.current();
+  // Whether a receiver is one of the signer's keys decides allowances and delegations: a wallet
+  // created after the snapshot must not be taken for a stranger. (Payouts never go to our own.)
+  const ownness = intent.kind === "USDT_APPROVE" || intent.kind === "DELEGATE";
+  const snapshot = await view?.current(ownness ? intent.counterparty : undefined);
   if (!snapshot) return;
   checkDeclared(
     intent,
