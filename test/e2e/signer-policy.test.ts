@@ -54,7 +54,7 @@ async function metric(name: string): Promise<string> {
 
 beforeAll(async () => {
   stack = await startStack({
-    signerEnv: { TRONPAY_SIGNER_ALLOWLIST: allowed },
+    signerEnv: { TRONPAY_SIGNER_ALLOWLIST: allowed, TRONPAY_SIGNER_MAX_PER_TX_USDT: "500" },
     coreEnv: { TRONPAY_APPROVAL_THRESHOLD: "100", TRONPAY_PAYEE_COOLING_OFF_SEC: "0" },
   });
   adminUrl = String((await stack.core.waitForLog("core ready")).adminUrl);
@@ -88,6 +88,14 @@ describe("requests the signer's policy refuses", () => {
     expect(PayoutState[done.state]).toBe("CONFIRMED");
     expect(await usdtBalance(stack, allowed)).toBe(2_000_000n);
   }, 60_000);
+
+  it("refuses a payout above the signer's per-transaction cap, though within the route's limit", async () => {
+    const payouts = stack.client(PayoutService);
+    const r = await refusal(() =>
+      payouts.createPayout(usdtPayout("cap-1", payer.id, allowed, "500.000001")),
+    );
+    expect(r).toEqual({ reason: "signer.policy_denied", rule: "max_per_tx" });
+  });
 
   it("refuses an allowance to a foreign spender (an allowlisted payee) since the signer grants only its own keys", async () => {
     const foreign = newTestAccount().address;
