@@ -212,6 +212,8 @@ describe("operations other than payouts", () => {
       expect(again.reason).toBe("payout.invalid_state");
       const missing = await refusal(() => ops.getOperation({ id: "op_missing" }));
       expect(missing.reason).toBe("request.not_found");
+      const empty = await refusal(() => ops.getOperation({ id: "" }));
+      expect(empty.reason).toBe("request.invalid");
     } finally {
       await admin.resumePayouts({ idempotencyKey: "resume-1" });
     }

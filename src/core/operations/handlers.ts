@@ -64,6 +64,8 @@ export function createOperationHandlers(
 ): Partial<ServiceImpl<typeof OperationService>> {
   return {
     async getOperation(req) {
+      if (req.id === "")
+        throw new AppError("request.invalid", "id is required", { metadata: { field: "id" } });
       return { operation: operationToProto(await mustFind(deps.pool, req.id)) };
     },
     async cancelOperation(req, ctx) {
