@@ -64,7 +64,8 @@ export async function fetchSignerPolicy(
 
 /**
  * A view that asks the signer again once its snapshot is older than `maxAgeMs`. While the
- * signer cannot be reached the last snapshot stands (the signer checks again at signing).
+ * signer cannot be reached the last snapshot stands (the signer checks again at signing), and
+ * it is asked again only `maxAgeMs` after the failure, so requests do not each wait on it.
  */
 export function createSignerPolicyView(deps: {
   signer: Client<typeof SignerService>;
@@ -74,12 +75,14 @@ export function createSignerPolicyView(deps: {
 }): SignerPolicyView {
   let last: SignerPolicySnapshot | undefined;
   let inflight: Promise<void> | undefined;
+  let failedAt = Number.NEGATIVE_INFINITY;
   const refresh = () => {
     inflight ??= fetchSignerPolicy(deps.signer, deps.clock())
       .then((s) => {
         last = s;
       })
       .catch((err: unknown) => {
+        failedAt = deps.clock();
         deps.log.warn(
           { err: err instanceof Error ? err.message : String(err) },
           "signer policy could not be read; using the last one known",
@@ -94,7 +97,8 @@ export function createSignerPolicyView(deps: {
     async current(address) {
       const age = last ? deps.clock() - last.fetchedAt : Number.POSITIVE_INFINITY;
       const missed = address !== undefined && last !== undefined && !last.keys.has(address);
-      if (age >= deps.maxAgeMs || missed) await refresh();
+      const resting = deps.clock() - failedAt < deps.maxAgeMs;
+      if ((age >= deps.maxAgeMs || missed) && !resting) await refresh();
       return last;
     },
   };
