@@ -9,13 +9,14 @@ import { accessOf, httpRuleOf, publicServices, rolesOf } from "../src/shared/api
 const methods = publicServices.flatMap((s) => s.methods);
 
 describe("the public contract", () => {
-  it("has the eight public services with their RPCs", () => {
+  it("has the nine public services with their RPCs", () => {
     expect(publicServices.map((s) => s.typeName)).toEqual([
       "tronpay.v1.PayoutService",
       "tronpay.v1.PayeeService",
       "tronpay.v1.WalletService",
       "tronpay.v1.UsdtService",
       "tronpay.v1.StakingService",
+      "tronpay.v1.OperationService",
       "tronpay.v1.NetworkService",
       "tronpay.v1.WebhookService",
       "tronpay.v1.AdminService",

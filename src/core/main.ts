@@ -24,12 +24,16 @@ import { purgeIdempotencyKeys } from "./idempotency.js";
 import { clientContextValues, createAuthInterceptor } from "./interceptors/auth.js";
 import { createObserveInterceptor, forwardRequestId } from "./interceptors/observe.js";
 import { createMetrics, nodeObserver, signerMetricsInterceptor } from "./metrics.js";
+import { createSignerPolicyView } from "./operations/signer-policy.js";
 import { startReconcileJob } from "./payouts/reconcile-job.js";
 import type { PayoutRules } from "./payouts/validate.js";
 import { registerRoutes } from "./routes.js";
 import { serveCore } from "./server.js";
 import { createEnergyTopUp, topUpSettingsOf } from "./staking/topup.js";
 import { startWebhooks, webhookDepsOf } from "./webhooks/setup.js";
+
+/** How old core's copy of the signer's policy may get before it asks again (ms). */
+const SIGNER_POLICY_MAX_AGE_MS = 10_000;
 
 /** The engine settings from config. */
 export function engineSettingsOf(config: CoreConfig): EngineSettings {
@@ -104,6 +108,13 @@ export async function runCore(argv: readonly string[], env: NodeJS.ProcessEnv, l
     unixSocketTransport(config.signerSocket, [forwardRequestId, signerMetricsInterceptor(metrics)]),
   );
   const clock = Date.now;
+  // What the signer will refuse is refused at the API, with the signer's reason.
+  const signerPolicy = createSignerPolicyView({
+    signer,
+    log: logger.child({ component: "signer-policy" }),
+    clock,
+    maxAgeMs: SIGNER_POLICY_MAX_AGE_MS,
+  });
   const webhooks = webhookDepsOf(config);
   const energyTopUp = topUpSettingsOf(config);
   const engine = startEngine(
@@ -116,6 +127,7 @@ export async function runCore(argv: readonly string[], env: NodeJS.ProcessEnv, l
       settings: engineSettingsOf(config),
       onPayoutConfirmed: (asset, seconds) =>
         metrics.payoutConfirmSeconds.observe({ asset }, seconds),
+      onPolicyRefused: (rule) => metrics.signerPolicyRefusals.inc({ rule }),
       beforeSign:
         energyTopUp &&
         createEnergyTopUp({
@@ -151,12 +163,13 @@ export async function runCore(argv: readonly string[], env: NodeJS.ProcessEnv, l
       chain,
       signer,
       clock,
-      rules: payoutRulesOf(config),
+      rules: { ...payoutRulesOf(config), signerPolicy },
       watchIntervalMs: 500,
       ...webhooks,
       feeLimitSun: engineSettingsOf(config).feeLimitSun,
       payeeCoolingOffMs: config.payeeCoolingOffSec * 1000,
       energyTopUp,
+      signerPolicy,
       tokens: { settings: access.tokens, revocations: access.revocations },
       health: health.monitor,
     }),

@@ -19,6 +19,8 @@ export interface CoreMetrics {
   nodeUp: Gauge<"node">;
   breakerOpen: Gauge<"node">;
   webhookDeliveries: Counter<"endpoint" | "outcome">;
+  /** Operations the signer refused for its policy at signing (they end FAILED), by rule. */
+  signerPolicyRefusals: Counter<"rule">;
   auditChainOk: Gauge;
   auditVerifiedAt: Gauge;
 }
@@ -103,6 +105,12 @@ export function createMetrics(deps: MetricsSources = {}): CoreMetrics {
       name: "tronpay_webhook_deliveries_total",
       help: "Webhook delivery attempts by endpoint and outcome (ok: a 2xx answer; error).",
       labelNames: ["endpoint", "outcome"] as const,
+      registers,
+    }),
+    signerPolicyRefusals: new Counter({
+      name: "tronpay_signer_policy_refusals_total",
+      help: "Operations the signer refused for its policy at signing, by rule; each ends FAILED.",
+      labelNames: ["rule"] as const,
       registers,
     }),
     auditChainOk: new Gauge({

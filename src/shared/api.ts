@@ -3,6 +3,7 @@ import { getOption, hasOption } from "@bufbuild/protobuf";
 import { http } from "../gen/google/api/annotations_pb.js";
 import { AdminService } from "../gen/tronpay/v1/admin_pb.js";
 import { NetworkService } from "../gen/tronpay/v1/network_pb.js";
+import { OperationService } from "../gen/tronpay/v1/operation_pb.js";
 import { type Access, access, Role, RoleSchema } from "../gen/tronpay/v1/options_pb.js";
 import { PayeeService } from "../gen/tronpay/v1/payee_pb.js";
 import { PayoutService } from "../gen/tronpay/v1/payout_pb.js";
@@ -18,6 +19,7 @@ export const publicServices: readonly DescService[] = [
   WalletService,
   UsdtService,
   StakingService,
+  OperationService,
   NetworkService,
   WebhookService,
   AdminService,

@@ -253,6 +253,16 @@ const entries = [
     "Less is delegated to that receiver for that resource than asked to undelegate.",
   ],
   [
+    "wallet.key_cooling_off",
+    Code.FailedPrecondition,
+    "The wallet's key was imported less than the signer's cooling-off period ago; it may not receive an allowance or a delegation yet (metadata.usable_at).",
+  ],
+  [
+    "usdt.spender_not_allowed",
+    Code.FailedPrecondition,
+    "A USDT allowance may go only to an allowlisted payee past its cooling-off period or to a tronpay HOT or PAYOUT wallet.",
+  ],
+  [
     "staking.nothing_to_withdraw",
     Code.FailedPrecondition,
     "No unfrozen TRX has passed its waiting period yet; nothing would be withdrawn.",

@@ -34,6 +34,8 @@ export const signerConfigSpec = {
     ownReceiversOnly: zc.bool().default(true),
     /** Seconds after an attempt's expiration before a replacement may be signed. */
     replacementMarginSec: zc.nonNegativeInt().default(120),
+    /** Seconds after an import before the key may receive a USDT allowance or a delegation. */
+    importedKeyCoolingOffSec: zc.nonNegativeInt().default(86_400),
     maxRawBytes: zc.positiveInt().default(16 * 1024),
     logLevel: z.string().default("info"),
   }),
@@ -59,6 +61,7 @@ export const signerConfigSpec = {
     denylist: { env: "TRONPAY_SIGNER_DENYLIST" },
     ownReceiversOnly: { env: "TRONPAY_SIGNER_OWN_RECEIVERS_ONLY" },
     replacementMarginSec: { env: "TRONPAY_SIGNER_REPLACEMENT_MARGIN_SEC" },
+    importedKeyCoolingOffSec: { env: "TRONPAY_SIGNER_IMPORTED_KEY_COOLING_OFF_SEC" },
     maxRawBytes: { env: "TRONPAY_SIGNER_MAX_RAW_BYTES" },
     logLevel: { env: "LOG_LEVEL", flag: "log-level" },
   },

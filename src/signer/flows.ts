@@ -45,7 +45,14 @@ export async function signTransaction(
     throw new AppError("signer.unknown_key", "the owner is not one of the signer's keys");
   }
   const now = deps.clock();
-  checkAgainstPolicy(raw, intent, deps.policy, (a) => deps.keystore.has(a), now);
+  checkAgainstPolicy(
+    raw,
+    intent,
+    deps.policy,
+    (a) => deps.keystore.has(a),
+    now,
+    (a) => deps.keystore.importedAt(a),
+  );
 
   const previous = deps.journal.entryForTxId(txId);
   if (previous) {

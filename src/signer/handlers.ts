@@ -50,6 +50,7 @@ export function createSignerHandlers(deps: SignerHandlerDeps): ServiceImpl<typeo
           index: k.index,
           label: k.label,
           imported: k.imported,
+          createdAt: k.importedAt === undefined ? undefined : timestampFromMs(k.importedAt),
         })),
       };
     },
@@ -116,6 +117,12 @@ export function createSignerHandlers(deps: SignerHandlerDeps): ServiceImpl<typeo
         memoAllowed: p.allowMemo,
         ownReceiversOnly: p.ownReceiversOnly,
         replacementMargin: { seconds: BigInt(Math.floor(p.replacementMarginMs / 1000)), nanos: 0 },
+        allowlist: [...p.allowlist],
+        denylist: [...p.denylist],
+        importedKeyCoolingOff: {
+          seconds: BigInt(Math.floor(p.importedKeyCoolingOffMs / 1000)),
+          nanos: 0,
+        },
       };
     },
   };

@@ -36,13 +36,16 @@ export interface KeyInfo {
   index: number;
   label: string;
   imported: boolean;
+  /** When an imported key was imported (ms since epoch); undefined for derived keys. */
+  importedAt?: number;
 }
 
 interface StoredFile {
   version: 1;
   mnemonic: string;
   derived: { account: number; index: number; label: string }[];
-  imported: { privateKey: string; label: string }[];
+  /** importedAt (ms) is absent in files written before it was recorded (see open). */
+  imported: { privateKey: string; label: string; importedAt?: number }[];
 }
 
 /** The TRON derivation path for an account and index. */
@@ -59,10 +62,12 @@ export class Keystore {
     private readonly path: string,
     private readonly credential: KeystoreCredential,
     private readonly file: StoredFile,
+    private readonly clock: () => number = Date.now,
   ) {
     this.root = HDKey.fromMasterSeed(mnemonicToSeedSync(file.mnemonic));
     for (const d of file.derived) this.addDerived(d.account, d.index, d.label);
-    for (const k of file.imported) this.addImported(hex.decode(k.privateKey), k.label);
+    for (const k of file.imported)
+      this.addImported(hex.decode(k.privateKey), k.label, k.importedAt);
   }
 
   /**
@@ -73,21 +78,32 @@ export class Keystore {
     path: string,
     credential: KeystoreCredential,
     mnemonic = generateMnemonic(wordlist, 256),
+    clock: () => number = Date.now,
   ): Promise<{ keystore: Keystore; mnemonic: string }> {
     if (existsSync(path)) throw new AppError("request.invalid", "a keystore already exists there");
     if (!validateMnemonic(mnemonic, wordlist)) {
       throw new AppError("request.invalid", "the mnemonic is not a valid BIP39 English phrase");
     }
     const file: StoredFile = { version: 1, mnemonic, derived: [], imported: [] };
-    const keystore = new Keystore(path, credential, file);
+    const keystore = new Keystore(path, credential, file, clock);
     await keystore.save();
     return { keystore, mnemonic };
   }
 
   /** Opens and decrypts an existing keystore file. */
-  static async open(path: string, credential: KeystoreCredential): Promise<Keystore> {
+  static async open(
+    path: string,
+    credential: KeystoreCredential,
+    clock: () => number = Date.now,
+  ): Promise<Keystore> {
     const file = parseStored(await decrypt(readFileSync(path), credential));
-    return new Keystore(path, credential, file);
+    // A key imported before import times were recorded is dated now (and saved): its cooling-off
+    // starts over rather than being assumed long past.
+    const undated = file.imported.filter((k) => k.importedAt === undefined);
+    for (const k of undated) k.importedAt = clock();
+    const keystore = new Keystore(path, credential, file, clock);
+    if (undated.length > 0) await keystore.save();
+    return keystore;
   }
 
   /** Replaces the keystore at `path` with the contents of an encrypted backup. */
@@ -139,9 +155,12 @@ export class Keystore {
       this.addDerived(d.account, d.index, d.label);
     }
     for (const k of incoming.imported) {
-      if (!this.file.imported.some((x) => x.privateKey === k.privateKey))
-        this.file.imported.push(k);
-      this.addImported(hex.decode(k.privateKey), k.label);
+      // A key new to this signer is dated now, whatever the backup says: nobody can date a key
+      // back past its cooling-off by writing a backup.
+      const held = this.file.imported.find((x) => x.privateKey === k.privateKey);
+      const importedAt = held?.importedAt ?? this.clock();
+      if (!held) this.file.imported.push({ ...k, importedAt });
+      this.addImported(hex.decode(k.privateKey), k.label, importedAt);
     }
     await this.save();
     const keys = [
@@ -167,6 +186,11 @@ export class Keystore {
   /** True when `address` (base58) is one of ours. */
   has(address: string): boolean {
     return this.keys.has(address);
+  }
+
+  /** When `address` was imported (ms), or undefined for a derived key or a stranger. */
+  importedAt(address: string): number | undefined {
+    return this.keys.get(address)?.info.importedAt;
   }
 
   /** The private key for an address, for signing inside this process only. */
@@ -213,9 +237,11 @@ export class Keystore {
       );
     }
     const privateKey = hex.decode(plain.toLowerCase());
-    const info = this.addImported(privateKey, label);
-    if (!this.file.imported.some((k) => k.privateKey === plain.toLowerCase())) {
-      this.file.imported.push({ privateKey: plain.toLowerCase(), label });
+    const held = this.file.imported.find((k) => k.privateKey === plain.toLowerCase());
+    const importedAt = held?.importedAt ?? this.clock();
+    const info = this.addImported(privateKey, label, importedAt);
+    if (!held) {
+      this.file.imported.push({ privateKey: plain.toLowerCase(), label, importedAt });
       await this.save();
     }
     return info;
@@ -253,7 +279,7 @@ export class Keystore {
     return info;
   }
 
-  private addImported(privateKey: Uint8Array, label: string): KeyInfo {
+  private addImported(privateKey: Uint8Array, label: string, importedAt?: number): KeyInfo {
     let address: string;
     try {
       address = toBase58(addressFromPrivateKey(privateKey));
@@ -262,7 +288,15 @@ export class Keystore {
         cause,
       });
     }
-    const info: KeyInfo = { address, path: "", account: 0, index: 0, label, imported: true };
+    const info: KeyInfo = {
+      address,
+      path: "",
+      account: 0,
+      index: 0,
+      label,
+      imported: true,
+      importedAt,
+    };
     this.keys.set(address, { info, privateKey });
     return info;
   }

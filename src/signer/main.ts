@@ -68,6 +68,7 @@ export function policyOf(config: SignerConfig): Policy {
     denylist: config.denylist.map((a) => toBase58(parseAddress(a, "denylist"))),
     ownReceiversOnly: config.ownReceiversOnly,
     replacementMarginMs: config.replacementMarginSec * 1000,
+    importedKeyCoolingOffMs: config.importedKeyCoolingOffSec * 1000,
   };
 }
 

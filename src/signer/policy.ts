@@ -67,7 +67,26 @@ export interface Policy {
   ownReceiversOnly: boolean;
   /** How long after an attempt's expiration a replacement may be signed (ms). */
   replacementMarginMs: number;
+  /**
+   * For this long after a key is imported it gets no USDT allowance and no delegation (ms):
+   * whoever handed the key in knows it, so value sent its way could leave with no second person.
+   */
+  importedKeyCoolingOffMs: number;
 }
+
+/** When an address was imported as a key (ms since epoch); undefined if derived or not ours. */
+export type ImportedAt = (address: string) => number | undefined;
+
+/** The rules core can apply from GetPolicy before it accepts a request (see checkDeclared). */
+export type DeclaredPolicy = Pick<
+  Policy,
+  | "allowMemo"
+  | "allowlist"
+  | "denylist"
+  | "ownReceiversOnly"
+  | "maxPerTx"
+  | "importedKeyCoolingOffMs"
+>;
 
 const KIND_CONTRACT: Readonly<Record<IntentKind, ContractType>> = {
   TRX_TRANSFER: "TransferContract",
@@ -106,6 +125,7 @@ export function checkAgainstPolicy(
   policy: Policy,
   isOwn: (address: string) => boolean,
   now: number,
+  importedAt: ImportedAt = () => undefined,
 ): void {
   const c = raw.contract;
   if (!policy.allowedContracts.includes(c.type)) {
@@ -132,9 +152,31 @@ export function checkAgainstPolicy(
   }
   if (amount !== intent.amount)
     throw mismatch("amount", "the transaction's amount is not the intent's amount");
-  checkCounterparty(intent, policy, isOwn);
+  checkCounterparty(intent, policy, isOwn, importedAt, now);
+  checkPerTxCap(intent, policy);
+}
+
+/**
+ * The rules that depend only on what an intent declares (memo, counterparty, per-transaction
+ * cap), with the same reasons and rules as at signing. Core runs them when it accepts a request,
+ * with the policy GetPolicy reports, so it never accepts what the signer will refuse.
+ */
+export function checkDeclared(
+  intent: Pick<Intent, "kind" | "counterparty" | "amount" | "memo">,
+  policy: DeclaredPolicy,
+  isOwn: (address: string) => boolean,
+  importedAt: ImportedAt,
+  now: number,
+): void {
+  if (intent.memo !== "" && !policy.allowMemo)
+    throw deny("memo", "memos are not allowed by policy");
+  checkCounterparty(intent, policy, isOwn, importedAt, now);
+  checkPerTxCap(intent, policy);
+}
+
+function checkPerTxCap(intent: Pick<Intent, "kind" | "amount">, policy: DeclaredPolicy): void {
   const asset = capAssetOf(intent.kind);
-  if (asset !== "NONE" && amount > policy.maxPerTx[asset]) {
+  if (asset !== "NONE" && intent.amount > policy.maxPerTx[asset]) {
     throw deny("max_per_tx", `the amount is above the per-transaction cap for ${asset}`);
   }
 }
@@ -192,7 +234,13 @@ function effectOf(
   }
 }
 
-function checkCounterparty(intent: Intent, policy: Policy, isOwn: (a: string) => boolean): void {
+function checkCounterparty(
+  intent: Pick<Intent, "kind" | "counterparty" | "amount">,
+  policy: DeclaredPolicy,
+  isOwn: (a: string) => boolean,
+  importedAt: ImportedAt,
+  now: number,
+): void {
   const to = intent.counterparty;
   if (to === "") return;
   if (policy.denylist.includes(to)) throw deny("denylist", "the recipient is on the deny list");
@@ -207,8 +255,18 @@ function checkCounterparty(intent: Intent, policy: Policy, isOwn: (a: string) =>
   ) {
     throw deny("delegate_receiver", "resources may only be delegated to the signer's own keys");
   }
-  if (intent.kind === "USDT_APPROVE" && policy.ownReceiversOnly && !isOwn(to)) {
+  // A revoke (approve of 0) moves nothing: it may go to any spender.
+  const grants =
+    intent.kind === "DELEGATE" || (intent.kind === "USDT_APPROVE" && intent.amount > 0n);
+  if (intent.kind === "USDT_APPROVE" && grants && policy.ownReceiversOnly && !isOwn(to)) {
     throw deny("approve_spender", "allowances may only be granted to the signer's own keys");
+  }
+  const imported = importedAt(to);
+  if (grants && imported !== undefined && now < imported + policy.importedKeyCoolingOffMs) {
+    throw deny(
+      "imported_key_cooling_off",
+      "the key was imported less than the cooling-off period ago; it may not receive allowances or delegations yet",
+    );
   }
 }
 

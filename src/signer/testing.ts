@@ -42,6 +42,7 @@ export function testPolicy(over: Partial<Policy> = {}): Policy {
     denylist: [],
     ownReceiversOnly: true,
     replacementMarginMs: 120_000,
+    importedKeyCoolingOffMs: 86_400_000,
     ...over,
   };
 }
@@ -49,7 +50,12 @@ export function testPolicy(over: Partial<Policy> = {}): Policy {
 /** A signer's dependencies over a fresh keystore with two derived keys. */
 export async function testSigner(now: { value: number }, policy = testPolicy()) {
   const dir = mkdtempSync(join(tmpdir(), "tp-signer-"));
-  const { keystore } = await Keystore.create(join(dir, "keystore.age"), PASSPHRASE_FOR_TESTS);
+  const { keystore } = await Keystore.create(
+    join(dir, "keystore.age"),
+    PASSPHRASE_FOR_TESTS,
+    undefined,
+    () => now.value,
+  );
   const owner = await keystore.derive(0, "payout");
   const own2 = await keystore.derive(0, "staking");
   const journal = Journal.open(join(dir, "journal.log"), () => now.value);

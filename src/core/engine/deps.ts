@@ -15,6 +15,8 @@ export interface EngineDeps {
   settings: EngineSettings;
   /** Told when a payout is CONFIRMED, with the seconds since it was accepted (metrics). */
   onPayoutConfirmed?: (asset: string, seconds: number) => void;
+  /** Told when the signer refused an operation for its policy (metrics), with the rule. */
+  onPolicyRefused?: (rule: string) => void;
   /**
    * Asked before a QUEUED operation is signed: ms to wait first, or undefined to go ahead
    * (the energy top-up policy, staking/topup.ts).

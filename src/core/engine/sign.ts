@@ -76,7 +76,14 @@ export async function signAndSend(deps: EngineDeps, op: OperationRow): Promise<v
   const { built, intent } = await planAttempt(chain, settings, op, previous?.tx_id);
   // A breaker may have opened while this one was being built.
   if (!chain.anyNodeAvailable()) return reschedule(pool, op.id, NODE_DOWN_RECHECK_MS);
-  const signed = await signRecoveringOrphans(deps, op, intent, built.rawData, previous?.raw_data);
+  let signed: SignTransactionResponse | undefined;
+  try {
+    signed = await signRecoveringOrphans(deps, op, intent, built.rawData, previous?.raw_data);
+  } catch (err) {
+    const refusal = policyRefusalOf(err);
+    if (!refusal) throw err;
+    return failForPolicy(deps, op, refusal);
+  }
   if (!signed) return;
   failpoint("after_signed");
   if (signed.txId !== built.txId) throw new Error("the signer signed a different transaction id");
@@ -104,6 +111,51 @@ export async function signAndSend(deps: EngineDeps, op: OperationRow): Promise<v
   deps.log.info({ operationId: op.id, txId: built.txId }, "attempt signed and stored");
   failpoint("after_attempt_stored");
   await broadcastAttempt(deps, op, "SIGNED");
+}
+
+/** The signer's policy refusal in an error from it: the rule and its message; else undefined. */
+function policyRefusalOf(err: unknown): { rule: string; message: string } | undefined {
+  if (!(err instanceof ConnectError)) return undefined;
+  const info = err.findDetails(ErrorInfoSchema)[0];
+  if (info?.reason !== "signer.policy_denied") return undefined;
+  return { rule: info.metadata.rule ?? "", message: err.rawMessage };
+}
+
+/**
+ * The signer refused the operation for its policy (changed since it was accepted, or a core
+ * that did not know it): asking again would be refused again, so it ends FAILED with the
+ * signer's reason and rule, an event and a metric, and stops counting toward daily limits.
+ * Nothing was signed, so nothing can reach the chain.
+ */
+async function failForPolicy(
+  deps: EngineDeps,
+  op: OperationRow,
+  refusal: { rule: string; message: string },
+): Promise<void> {
+  try {
+    await deps.pool.transaction((tx) =>
+      transition(
+        tx,
+        op,
+        "QUEUED",
+        "FAILED",
+        {
+          failureReason: "signer.policy_denied",
+          failureDetail: `${refusal.rule}: ${refusal.message}`.slice(0, 500),
+        },
+        ENGINE_ACTOR,
+        { reason: "signer.policy_denied", rule: refusal.rule },
+      ),
+    );
+  } catch (err) {
+    if (err instanceof StateChanged) return;
+    throw err;
+  }
+  deps.onPolicyRefused?.(refusal.rule);
+  deps.log.warn(
+    { operationId: op.id, reason: "signer.policy_denied", rule: refusal.rule },
+    "the signer refused the operation for its policy; it failed and is not retried",
+  );
 }
 
 /** HELD → QUEUED once the wallet can pay; otherwise look again later. */

@@ -52,6 +52,7 @@ const EXTRA_NEEDS: Readonly<Record<string, readonly Dependency[]>> = {
   "tronpay.v1.WalletService": ["signer", "node"],
   "tronpay.v1.UsdtService": ["signer", "node"],
   "tronpay.v1.StakingService": ["signer", "node"],
+  "tronpay.v1.OperationService": [],
   "tronpay.v1.NetworkService": ["node"],
   "tronpay.v1.WebhookService": [],
   "tronpay.v1.AdminService": [],

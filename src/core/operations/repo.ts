@@ -148,3 +148,16 @@ export function operationToProto(row: OperationView): Operation {
     updatedAt: timestampFromMs(row.updated_at),
   });
 }
+
+/**
+ * An operation in an answer, as it is now. Idempotent writes store their first answer, and a
+ * replay would otherwise show the state the operation had then (QUEUED) however far it got.
+ */
+export async function currentOperation(
+  db: CommonQueryMethods,
+  op: Operation | undefined,
+): Promise<Operation | undefined> {
+  if (!op) return op;
+  const row = await findOperation(db, op.id);
+  return row ? operationToProto(row) : op;
+}

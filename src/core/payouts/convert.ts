@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { Asset } from "../../gen/tronpay/v1/common_pb.js";
+import { Asset, OperationKind } from "../../gen/tronpay/v1/common_pb.js";
 import {
   type Payout,
   type PayoutAttempt,
@@ -72,6 +72,7 @@ export function payoutToProto(row: PayoutRow, attempts: readonly PayoutAttemptRo
     createdAt: timestampFromMs(row.created_at),
     updatedAt: timestampFromMs(row.updated_at),
     confirmedAt: row.confirmed_at === null ? undefined : timestampFromMs(row.confirmed_at),
+    kind: OperationKind[row.kind],
   });
 }
 

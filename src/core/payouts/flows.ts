@@ -202,7 +202,11 @@ function findDuplicateItems(valid: ValidPayout[]): Omit<BatchItemError, "itemRef
   return out;
 }
 
-async function checkDailyLimits(
+/**
+ * Checks that the payouts fit today's limits of their routes, under the routes' limit locks
+ * (held until the transaction ends); throws payout.limit_exceeded.
+ */
+export async function checkDailyLimits(
   tx: CommonQueryMethods,
   rules: PayoutRules,
   payouts: ValidPayout[],

@@ -4,8 +4,11 @@ import { AppError } from "../../shared/errors.js";
 import { appendAudit } from "../audit.js";
 import { emitEvent } from "../outbox.js";
 
-/** Operation kinds that are payouts: a USDT transfer through UsdtService is a payout too. */
-export const PAYOUT_KINDS = ["PAYOUT", "USDT_TRANSFER"] as const;
+/**
+ * Operation kinds that are payouts: a USDT transfer through UsdtService is a payout too, and so
+ * is a USDT allowance above 0 (the spender can move it without us).
+ */
+export const PAYOUT_KINDS = ["PAYOUT", "USDT_TRANSFER", "USDT_APPROVE"] as const;
 export type PayoutKind = (typeof PAYOUT_KINDS)[number];
 
 /** A payout as stored: its operation, its payout details and its attempts. */

@@ -4,6 +4,7 @@ import { BadRequestSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { normalizeAddress } from "../../shared/address.js";
 import { AppError } from "../../shared/errors.js";
 import { parsePositiveAmount } from "../../shared/money.js";
+import { refuseWhatSignerRefuses, type SignerPolicyView } from "../operations/signer-policy.js";
 import { verifyCompliance } from "./compliance.js";
 
 /** Limits per route, in base units of the payout's asset. */
@@ -18,6 +19,8 @@ export interface PayoutRules {
   /** Above this (base units) a second principal must approve. */
   approvalThreshold: bigint;
   compliancePublicKey?: Uint8Array;
+  /** The signer's policy: what it would refuse is refused at accept time with its reason. */
+  signerPolicy?: SignerPolicyView;
 }
 
 /** A payout request in domain terms, before validation. */
@@ -216,6 +219,14 @@ export async function validatePayout(
       now,
     );
   }
+  await refuseWhatSignerRefuses(
+    rules.signerPolicy,
+    { kind: `${asset}_TRANSFER`, counterparty: recipient, amount, memo: input.memo },
+    now,
+  ).catch((err: unknown) => {
+    if (err instanceof AppError) err.metadata.field ??= f(fieldOfRule(err.metadata.rule));
+    throw err;
+  });
   return {
     walletId: wallet.id,
     ownerAddress: wallet.address,
@@ -231,6 +242,13 @@ export async function validatePayout(
     kycHash: route === "KYC" ? input.kycHash.toLowerCase() : null,
     approvalRequired: amount > rules.approvalThreshold,
   };
+}
+
+/** The request field a signer policy rule is about. */
+function fieldOfRule(rule: string | undefined): string {
+  if (rule === "memo") return "memo";
+  if (rule === "max_per_tx") return "amount.value";
+  return "recipient";
 }
 
 /** The address of the payee `tag` (checkFields made sure a tag is what was given). */

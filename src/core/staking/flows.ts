@@ -4,6 +4,9 @@ import { AppError } from "../../shared/errors.js";
 import { parsePositiveAmount } from "../../shared/money.js";
 import type { Chain, StakeResource } from "../chain/types.js";
 import { insertOperation, type OperationView } from "../operations/repo.js";
+import { refuseWhatSignerRefuses, type SignerPolicyView } from "../operations/signer-policy.js";
+import { importedKeyCoolingOffMs, refuseCoolingOff } from "../wallets/cooling-off.js";
+import { findWalletByAddress, type WalletRow } from "../wallets/repo.js";
 import {
   MAX_PENDING_UNFREEZES,
   needStake,
@@ -87,15 +90,31 @@ export async function unstake(
   return { operation, pendingCount: pending + queued + 1, availableAt: head.timestamp + delayMs };
 }
 
-/** DelegateResource to another tronpay wallet, optionally locked for `lockBlocks` blocks. */
+/**
+ * DelegateResource to another tronpay wallet, optionally locked for `lockBlocks` blocks. A
+ * delegation is value moved to the receiver, so it follows the allowance rule: never to a key
+ * imported within the signer's cooling-off, and never what the signer's policy refuses.
+ */
 export async function delegate(
   tx: DatabaseTransactionConnection,
   chain: Chain,
   input: StakeInput & { receiver: string; lockBlocks: bigint },
+  signer: { policy?: SignerPolicyView; now: number },
 ): Promise<OperationView> {
   const wallet = await walletOf(tx, input.walletId);
   const receiver = await ownReceiver(tx, wallet, input.receiver);
   const amount = parsePositiveAmount(input.amount);
+  const receiving = (await findWalletByAddress(tx, receiver)) as WalletRow;
+  const coolingOff = await importedKeyCoolingOffMs(signer.policy);
+  refuseCoolingOff(receiving, signer.now, coolingOff, "receiver_address");
+  await refuseWhatSignerRefuses(
+    signer.policy,
+    { kind: "DELEGATE", counterparty: receiver, amount, memo: "" },
+    signer.now,
+  ).catch((err: unknown) => {
+    if (err instanceof AppError) err.metadata.field ??= "receiver_address";
+    throw err;
+  });
   const state = await chain.stakingState(wallet.address);
   needStake(state.frozen[input.resource], amount, input.resource);
   return insertOperation(tx, {

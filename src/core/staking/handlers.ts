@@ -2,6 +2,7 @@ import type { DescMessage, MessageInitShape, MessageShape } from "@bufbuild/prot
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { DatabasePool, DatabaseTransactionConnection } from "slonik";
+import type { Operation } from "../../gen/tronpay/v1/common_pb.js";
 import {
   DelegateRequestSchema,
   DelegateResponseSchema,
@@ -21,7 +22,8 @@ import { formatAmount } from "../../shared/money.js";
 import type { Chain } from "../chain/types.js";
 import { principalOf } from "../context.js";
 import { idempotent } from "../idempotency.js";
-import { operationToProto } from "../operations/repo.js";
+import { currentOperation, operationToProto } from "../operations/repo.js";
+import type { SignerPolicyView } from "../operations/signer-policy.js";
 import { delegate, stake, undelegate, unstake, withdrawUnstaked } from "./flows.js";
 import { resourcesToProto, stakingStatus } from "./status.js";
 import type { TopUpSettings } from "./topup.js";
@@ -32,6 +34,9 @@ export interface StakingHandlerDeps {
   chain: Chain;
   /** The energy top-up policy's settings, when it is on (GetStakingStatus reports it). */
   energyTopUp?: TopUpSettings;
+  /** The signer's policy: a delegation it would refuse is refused at the API. */
+  signerPolicy?: SignerPolicyView;
+  clock: () => number;
 }
 
 type Impl = ServiceImpl<typeof StakingService>;
@@ -40,7 +45,7 @@ type Impl = ServiceImpl<typeof StakingService>;
 export function createStakingHandlers(deps: StakingHandlerDeps): Partial<Impl> {
   const { pool, chain } = deps;
   // Runs `work` once per idempotency key, as the calling principal, for RPC `name`.
-  const once = <Req extends DescMessage, Res extends DescMessage>(
+  const once = async <Req extends DescMessage, Res extends DescMessage>(
     ctx: HandlerContext,
     name: string,
     schemas: [Req, Res],
@@ -49,11 +54,15 @@ export function createStakingHandlers(deps: StakingHandlerDeps): Partial<Impl> {
   ) => {
     const principal = principalOf(ctx).id;
     const call = { principal, method: `${StakingService.typeName}/${name}`, request: req };
-    return idempotent(
+    const answer = await idempotent(
       pool,
       { ...call, requestSchema: schemas[0], responseSchema: schemas[1] },
       (tx) => work(tx, principal),
     );
+    // A replayed answer shows the operation as it is now, not as first stored.
+    const withOp = answer as { operation?: Operation };
+    withOp.operation = await currentOperation(pool, withOp.operation);
+    return answer;
   };
   return {
     stake: (req, ctx) =>
@@ -75,14 +84,19 @@ export function createStakingHandlers(deps: StakingHandlerDeps): Partial<Impl> {
     delegate: (req, ctx) =>
       once(ctx, "Delegate", [DelegateRequestSchema, DelegateResponseSchema], req, async (tx, p) => {
         const period = req.lockPeriod ?? { seconds: 0n, nanos: 0 };
-        const op = await delegate(tx, chain, {
-          principal: p,
-          walletId: req.walletId,
-          amount: req.amount,
-          resource: resourceOf(req.resource),
-          receiver: req.receiverAddress,
-          lockBlocks: lockBlocks(req.lock, period.seconds, period.nanos),
-        });
+        const op = await delegate(
+          tx,
+          chain,
+          {
+            principal: p,
+            walletId: req.walletId,
+            amount: req.amount,
+            resource: resourceOf(req.resource),
+            receiver: req.receiverAddress,
+            lockBlocks: lockBlocks(req.lock, period.seconds, period.nanos),
+          },
+          { policy: deps.signerPolicy, now: deps.clock() },
+        );
         return { operation: operationToProto(op) };
       }),
     undelegate: (req, ctx) =>

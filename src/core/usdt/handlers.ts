@@ -1,6 +1,8 @@
 import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { DatabasePool } from "slonik";
+import type { Operation } from "../../gen/tronpay/v1/common_pb.js";
+import type { Payout } from "../../gen/tronpay/v1/payout_pb.js";
 import {
   ApproveRequestSchema,
   ApproveResponseSchema,
@@ -14,8 +16,14 @@ import type { Chain } from "../chain/types.js";
 import { principalOf } from "../context.js";
 import { listTransferPage } from "../follower/queries.js";
 import { idempotent } from "../idempotency.js";
-import { findOperation, type OperationView, operationToProto } from "../operations/repo.js";
+import {
+  currentOperation,
+  findOperation,
+  type OperationView,
+  operationToProto,
+} from "../operations/repo.js";
 import { payoutToProto, routeOf } from "../payouts/convert.js";
+import { attemptsOf, findPayout } from "../payouts/repo.js";
 import type { PayoutRules } from "../payouts/validate.js";
 import { approveUsdt, transferUsdt } from "./flows.js";
 
@@ -33,6 +41,15 @@ export function createUsdtHandlers(deps: UsdtHandlerDeps): Partial<Impl> {
   const { pool, chain } = deps;
   const method = (name: string) => `${UsdtService.typeName}/${name}`;
   const caller = (ctx: HandlerContext) => ({ principal: principalOf(ctx).id, now: deps.clock() });
+  // A replayed answer shows the operation and payout as they are now, not as first stored.
+  const current = async <A extends { operation?: Operation; payout?: Payout }>(answer: A) => {
+    answer.operation = await currentOperation(pool, answer.operation);
+    if (answer.payout) {
+      const row = await findPayout(pool, answer.payout.id);
+      if (row) answer.payout = payoutToProto(row, await attemptsOf(pool, [row.id]));
+    }
+    return answer;
+  };
   return {
     async getBalance(req) {
       const address = normalizeAddress(req.address);
@@ -46,7 +63,7 @@ export function createUsdtHandlers(deps: UsdtHandlerDeps): Partial<Impl> {
         requestSchema: TransferRequestSchema,
         responseSchema: TransferResponseSchema,
       };
-      return idempotent(pool, { ...call, ...schemas }, async (tx) => {
+      const answer = await idempotent(pool, { ...call, ...schemas }, async (tx) => {
         const payout = await transferUsdt(tx, deps.rules, who, req.idempotencyKey, {
           walletId: req.walletId,
           recipientAddress: req.toAddress,
@@ -59,22 +76,27 @@ export function createUsdtHandlers(deps: UsdtHandlerDeps): Partial<Impl> {
         const op = (await findOperation(tx, payout.id)) as OperationView;
         return { operation: operationToProto(op), payout: payoutToProto(payout, []) };
       });
+      return current(answer);
     },
     async approve(req, ctx) {
-      const principal = principalOf(ctx).id;
-      const call = { principal, method: method("Approve"), request: req };
+      const who = caller(ctx);
+      const call = { principal: who.principal, method: method("Approve"), request: req };
       const schemas = {
         requestSchema: ApproveRequestSchema,
         responseSchema: ApproveResponseSchema,
       };
-      return idempotent(pool, { ...call, ...schemas }, async (tx) => {
-        const op = await approveUsdt(tx, principal, {
+      const answer = await idempotent(pool, { ...call, ...schemas }, async (tx) => {
+        const stored = await approveUsdt(tx, deps.rules, who, req.idempotencyKey, {
           walletId: req.walletId,
           spender: req.spenderAddress,
           amount: req.amount,
         });
-        return { operation: operationToProto(op) };
+        return {
+          operation: operationToProto(stored.operation),
+          payout: stored.payout ? payoutToProto(stored.payout, []) : undefined,
+        };
       });
+      return current(answer);
     },
     async getAllowance(req) {
       const owner = normalizeAddress(req.ownerAddress, "owner_address");

@@ -17,6 +17,7 @@ import {
 } from "../../gen/tronpay/v1/wallet_pb.js";
 import { AppError } from "../../shared/errors.js";
 import { formatAmount } from "../../shared/money.js";
+import { appendAudit } from "../audit.js";
 import type { Chain } from "../chain/types.js";
 import { principalOf } from "../context.js";
 import { idempotent } from "../idempotency.js";
@@ -111,6 +112,14 @@ export function createWalletHandlers(
           derivation_path: "",
           imported: true,
           created_by: principal,
+        });
+        // A key someone outside the signer knows is a key event, audited apart from wallet
+        // creation so a review of who brought keys in does not have to infer it.
+        await appendAudit(tx, {
+          actor: principal,
+          action: "wallet.key_imported",
+          subject: row.id,
+          details: { address: row.address, purpose: row.purpose, alreadyHeld: key.existing },
         });
         return { wallet: walletToProto(row) };
       });

@@ -35,6 +35,16 @@ export async function insertWallet(
   return row;
 }
 
+/** The tronpay wallet with that address, or null. */
+export async function findWalletByAddress(
+  db: CommonQueryMethods,
+  address: string,
+): Promise<WalletRow | null> {
+  return db.maybeOne(
+    sql.type(WalletRow)`SELECT ${COLUMNS} FROM wallets WHERE address = ${address}`,
+  );
+}
+
 export async function findWallet(db: CommonQueryMethods, id: string): Promise<WalletRow | null> {
   return db.maybeOne(sql.type(WalletRow)`SELECT ${COLUMNS} FROM wallets WHERE id = ${id}`);
 }

@@ -1,0 +1,94 @@
+import type { ServiceImpl } from "@connectrpc/connect";
+import { type CommonQueryMethods, type DatabasePool, sql } from "slonik";
+import {
+  CancelOperationRequestSchema,
+  CancelOperationResponseSchema,
+  OperationService,
+} from "../../gen/tronpay/v1/operation_pb.js";
+import { AppError } from "../../shared/errors.js";
+import { principalOf } from "../context.js";
+import { transition } from "../engine/repo.js";
+import { type OperationState, UNSIGNED_STATES } from "../engine/state.js";
+import { idempotent } from "../idempotency.js";
+import { cancelPayout } from "../payouts/flows.js";
+import { PAYOUT_KINDS } from "../payouts/repo.js";
+import { currentOperation, findOperation, type OperationView, operationToProto } from "./repo.js";
+
+export interface OperationHandlerDeps {
+  pool: DatabasePool;
+  clock: () => number;
+}
+
+const notFound = () =>
+  new AppError("request.not_found", "no operation with that id", { metadata: { field: "id" } });
+
+/** The operation, or request.not_found. */
+async function mustFind(db: CommonQueryMethods, id: string): Promise<OperationView> {
+  const row = id === "" ? null : await findOperation(db, id);
+  if (!row) throw notFound();
+  return row;
+}
+
+/**
+ * Cancels an operation that nothing has been signed for yet, under its row lock. A payout (of
+ * any payout kind) is cancelled the payout way, recording its cancel reason.
+ */
+async function cancelOperation(
+  tx: CommonQueryMethods & Parameters<typeof cancelPayout>[0],
+  caller: { principal: string; now: number },
+  id: string,
+  reason: string,
+): Promise<OperationView> {
+  const locked = await tx.maybeOne(
+    sql.unsafe`SELECT kind FROM operations WHERE id = ${id} FOR UPDATE`,
+  );
+  if (!locked) throw notFound();
+  if ((PAYOUT_KINDS as readonly string[]).includes(String(locked.kind))) {
+    await cancelPayout(tx, caller, id, reason);
+    return mustFind(tx, id);
+  }
+  const op = await mustFind(tx, id);
+  const state = op.state as OperationState;
+  if (!UNSIGNED_STATES.includes(state)) {
+    throw new AppError("payout.invalid_state", `a ${state} operation can no longer be cancelled`, {
+      metadata: { state },
+    });
+  }
+  await transition(tx, op, state, "CANCELLED", {}, caller.principal, { reason });
+  return mustFind(tx, id);
+}
+
+/** OperationService: read and cancel any engine operation. */
+export function createOperationHandlers(
+  deps: OperationHandlerDeps,
+): Partial<ServiceImpl<typeof OperationService>> {
+  return {
+    async getOperation(req) {
+      if (req.id === "")
+        throw new AppError("request.invalid", "id is required", { metadata: { field: "id" } });
+      return { operation: operationToProto(await mustFind(deps.pool, req.id)) };
+    },
+    async cancelOperation(req, ctx) {
+      const principal = principalOf(ctx).id;
+      if (req.id === "")
+        throw new AppError("request.invalid", "id is required", { metadata: { field: "id" } });
+      if (req.reason.length > 500)
+        throw new AppError("request.invalid", "reason must be at most 500 characters", {
+          metadata: { field: "reason" },
+        });
+      const call = {
+        principal,
+        method: `${OperationService.typeName}/CancelOperation`,
+        request: req,
+        requestSchema: CancelOperationRequestSchema,
+        responseSchema: CancelOperationResponseSchema,
+      };
+      const answer = await idempotent(deps.pool, call, async (tx) => {
+        const op = await cancelOperation(tx, { principal, now: deps.clock() }, req.id, req.reason);
+        return { operation: operationToProto(op) };
+      });
+      answer.operation = await currentOperation(deps.pool, answer.operation);
+      return answer;
+    },
+  };
+}
