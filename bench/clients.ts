@@ -15,7 +15,9 @@ import { toBase58 } from "../src/shared/address.js";
 export type Caller = (i: number) => Promise<void>;
 
 /** Every payout goes to this address: the recipient does not change the cost. */
-const RECIPIENT = toBase58(Uint8Array.from([0x41, ...Array.from({ length: 20 }, (_, i) => i + 1)]));
+export const RECIPIENT = toBase58(
+  Uint8Array.from([0x41, ...Array.from({ length: 20 }, (_, i) => i + 1)]),
+);
 const AMOUNT = "0.000001";
 
 function request(key: string, walletId: string): CreatePayoutRequest {
@@ -84,20 +86,11 @@ export function restCaller(stack: ChaosStack, walletId: string, tag: string): Ca
   };
 }
 
-/** The fastify baseline (bench/baseline-server.ts), JSON over HTTP/1.1. */
-export function baselineCaller(url: string, walletId: string, tag: string): Caller {
-  return async (i) => {
-    const res = await fetch(`${url}/payouts`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        idempotencyKey: `${tag}-${i}`,
-        walletId,
-        recipientAddress: RECIPIENT,
-        value: AMOUNT,
-      }),
-    });
+/** A route of the bare handler (bench/bare-server.ts): an empty POST, the server makes the id. */
+export function bareCaller(url: string, route: string): Caller {
+  return async () => {
+    const res = await fetch(`${url}${route}`, { method: "POST" });
     await res.arrayBuffer();
-    if (res.status !== 200) throw new Error(`baseline answered ${res.status}`);
+    if (res.status !== 200) throw new Error(`bare handler answered ${res.status}`);
   };
 }

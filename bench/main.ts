@@ -1,21 +1,32 @@
 /**
- * npm run bench: CreatePayout over Connect, gRPC and REST (edge) at 1/16/64 in flight against a
- * fastify baseline doing the same transaction, the edge's added latency, the signer, the
- * pipeline (batch → CONFIRMED) and RSS per process. Medians of repeated runs with min–max;
- * ratios are taken within one run. Writes bench/results/<date>.json and .md.
+ * npm run bench: CreatePayout over Connect, gRPC and REST (edge) at 1/16/64 in flight against
+ * two baselines that share no code with core: pgbench running the minimal durable insert of
+ * payout and outbox rows (the physical anchor; skipped with a reason when pgbench is missing)
+ * and a bare HTTP handler sending that same statement; then the edge's added latency, the
+ * signer, the pipeline (batch → CONFIRMED) and RSS per process. Medians of repeated runs with
+ * min–max; ratios are taken within one run. Writes bench/results/<date>.json and .md.
  *
  *   npm run bench [-- --runs 3 --seconds 3 --batch 1000]
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { Supervised } from "../chaos/procs.js";
+import type { Supervised } from "../chaos/procs.js";
 import { fundedWallet, startChaosStack, withTimeout } from "../chaos/stack.js";
 import { TRX } from "../test/devnet/helpers.js";
-import { baselineCaller, type Caller, connectCaller, grpcCaller, restCaller } from "./clients.js";
+import { findPgbench, pgbenchRun } from "./anchor.js";
+import { startBare } from "./bare.js";
+import {
+  bareCaller,
+  type Caller,
+  connectCaller,
+  grpcCaller,
+  RECIPIENT,
+  restCaller,
+} from "./clients.js";
 import { closedLoop, type LoopRun } from "./loop.js";
 import { pipelineRun } from "./pipeline.js";
-import { renderMarkdown } from "./report.js";
+import { renderMarkdown, tableSizes } from "./report.js";
 import { PeakRss, rssMiB } from "./rss.js";
 
 const { values } = parseArgs({
@@ -62,22 +73,19 @@ try {
   while (core.pid() === before) await new Promise((r) => setTimeout(r, 100));
   await withTimeout(core.whenReady(), 120_000, "core did not restart");
   const wallet = await fundedWallet(stack, "api", { trxSun: 1_000n * TRX, usdt: 10n ** 15n });
-  const baseline = new Supervised({
-    name: "baseline",
-    entry: "bench/baseline-server.ts",
-    readyMsg: "baseline ready",
-    env: { DATABASE_URL: stack.db.url },
-  });
-  await withTimeout(baseline.start(), 120_000, "baseline did not start");
-  const port = JSON.parse(baseline.lines.find((l) => l.includes("baseline ready")) ?? "{}").port;
+  const rows = { walletId: wallet.id, ownerAddress: wallet.address, recipientAddress: RECIPIENT };
+  const bare = await startBare(stack.db.url, rows);
+  const pgbench = findPgbench();
+  if ("skip" in pgbench) log(`anchor skipped: ${pgbench.skip}`);
   const grpc = grpcCaller(stack, wallet.id, "g");
   const callers: [string, Caller][] = [
     ["connect", connectCaller(stack, wallet.id, "c")],
     ["grpc", grpc.call],
     ...(stack.edge ? ([["rest", restCaller(stack, wallet.id, "r")]] as [string, Caller][]) : []),
-    ["baseline", baselineCaller(`http://127.0.0.1:${port}`, wallet.id, "b")],
+    ["bare", bareCaller(bare.url, "/insert")],
   ];
-  const loadRss = new PeakRss(() => [...procs(), ["baseline", baseline.pid()]]);
+  const loadRss = new PeakRss(() => [...procs(), ["bare", bare.proc.pid()]]);
+  const tablesBefore = await tableSizes(stack.db.pool);
   for (const [, call] of callers) await closedLoop(4, 1_000, (i) => call(1e9 + i)); // warm-up
   const api: Record<string, Record<number, LoopRun[]>> = {};
   let seq = 0;
@@ -95,10 +103,18 @@ try {
           `run ${run + 1} ${name} ×${n}: ${r.rps.toFixed(0)} req/s, p99 ${r.p99.toFixed(1)} ms, ${r.errors} errors`,
         );
       }
+      if ("path" in pgbench) {
+        const r = await pgbenchRun(pgbench.path, stack.db.url, rows, n, MS);
+        const byN = api.anchor ?? {};
+        byN[n] = [...(byN[n] ?? []), r];
+        api.anchor = byN;
+        log(`run ${run + 1} anchor (pgbench) ×${n}: ${r.rps.toFixed(0)} tx/s`);
+      }
     }
   }
   grpc.close();
-  await baseline.stop();
+  await bare.proc.stop();
+  const tablesAfter = await tableSizes(stack.db.pool);
   log("signer bench (bench/signer.ts)");
   const signer = execFileSync(
     process.execPath,
@@ -121,7 +137,11 @@ try {
       api: Object.fromEntries(loadRss.peak),
     },
     signer: signer.split("\n").filter((l) => l.startsWith("|") || l.startsWith("1,000")),
-    skipped: stack.edge ? [] : [`REST via edge: ${stack.edgeSkip}`],
+    tables: { before: tablesBefore, after: tablesAfter },
+    skipped: [
+      ...(stack.edge ? [] : [`REST via edge: ${stack.edgeSkip}`]),
+      ...("skip" in pgbench ? [`anchor: ${pgbench.skip}`] : []),
+    ],
   };
   const day = result.date.slice(0, 19).replace(/:/g, "-");
   mkdirSync(new URL("./results/", import.meta.url), { recursive: true });

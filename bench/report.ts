@@ -1,3 +1,5 @@
+import { type CommonQueryMethods, sql } from "slonik";
+import { z } from "zod";
 import type { LoopRun } from "./loop.js";
 import type { PipelineRun } from "./pipeline.js";
 import { type Figure, figure, show } from "./stats.js";
@@ -12,7 +14,38 @@ export interface BenchResult {
   pipeline: PipelineRun;
   rss: Record<string, Record<string, number>>;
   signer: string[];
+  /** Rows and size of the write path's tables when the API runs started and ended. */
+  tables: { before: TableSize[]; after: TableSize[] };
   skipped: string[];
+}
+
+/** One table's rows (counted) and total size. */
+export interface TableSize {
+  table: string;
+  rows: number;
+  mib: number;
+}
+
+const TABLES = ["operations", "payouts", "outbox", "audit_log", "idempotency_keys", "daily_usage"];
+
+/** Rows and total size (with indexes) of the tables a CreatePayout writes. */
+export async function tableSizes(db: CommonQueryMethods): Promise<TableSize[]> {
+  const out: TableSize[] = [];
+  for (const table of TABLES) {
+    const id = sql.identifier([table]);
+    const r = await db.one(sql.type(z.object({ rows: z.number(), bytes: z.number() }))`
+      SELECT (SELECT count(*) FROM ${id})::int AS rows,
+             pg_total_relation_size(${table}::regclass)::float8 AS bytes`);
+    out.push({ table, rows: r.rows, mib: r.bytes / 2 ** 20 });
+  }
+  return out;
+}
+
+/** "operations 1,234 rows / 1.2 MiB, …" */
+export function showSizes(sizes: readonly TableSize[]): string {
+  return sizes
+    .map((t) => `${t.table} ${t.rows.toLocaleString("en-US")} rows / ${t.mib.toFixed(1)} MiB`)
+    .join(", ");
 }
 
 const of = (runs: LoopRun[] | undefined, k: keyof LoopRun): Figure =>
@@ -38,22 +71,27 @@ export function renderMarkdown(r: BenchResult, inFlight: number[]): string {
   );
   out.push("## CreatePayout (durable: idempotency + payout + audit + outbox, one transaction)", "");
   out.push(
-    "| transport | in flight | req/s | p50 ms | p95 ms | p99 ms | errors | × baseline req/s |",
+    "anchor: pgbench running the minimal durable insert (operation + payout + outbox rows, one statement) on the same database; bare: a node:http handler sending that statement (no code shared with core). Ratios are per run against the anchor and the bare handler at the same in-flight count.",
+    "",
   );
-  out.push("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+  out.push(`Tables when the runs started: ${showSizes(r.tables.before)}.`, "");
+  out.push(`Tables when they ended: ${showSizes(r.tables.after)}.`, "");
+  out.push(
+    "| transport | in flight | req/s | p50 ms | p95 ms | p99 ms | errors | × anchor req/s | × bare req/s |",
+  );
+  out.push("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+  const ratio = (runs: LoopRun[] | undefined, base: LoopRun[] | undefined) =>
+    base
+      ? show(
+          paired(runs, base, (x, y) => x.rps / y.rps),
+          2,
+        )
+      : "–";
   for (const name of Object.keys(r.api)) {
     for (const n of inFlight) {
       const runs = r.api[name]?.[n];
-      const base = r.api.baseline?.[n];
-      const ratio =
-        name === "baseline"
-          ? "1"
-          : show(
-              paired(runs, base, (x, y) => x.rps / y.rps),
-              2,
-            );
       out.push(
-        `| ${name} | ${n} | ${show(of(runs, "rps"), 0)} | ${show(of(runs, "p50"))} | ${show(of(runs, "p95"))} | ${show(of(runs, "p99"))} | ${(runs ?? []).reduce((s, x) => s + x.errors, 0)} | ${ratio} |`,
+        `| ${name} | ${n} | ${show(of(runs, "rps"), 0)} | ${show(of(runs, "p50"))} | ${show(of(runs, "p95"))} | ${show(of(runs, "p99"))} | ${(runs ?? []).reduce((s, x) => s + x.errors, 0)} | ${ratio(runs, r.api.anchor?.[n])} | ${ratio(runs, r.api.bare?.[n])} |`,
       );
     }
   }

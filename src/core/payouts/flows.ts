@@ -8,15 +8,8 @@ import { type OperationState, UNSIGNED_STATES } from "../engine/state.js";
 import { newId } from "../ids.js";
 import { emitEvent } from "../outbox.js";
 import { insertBatch } from "./batch-repo.js";
-import {
-  findPayout,
-  insertPayout,
-  lockLimits,
-  lockPayout,
-  type PayoutKind,
-  type PayoutRow,
-  usedToday,
-} from "./repo.js";
+import { checkDailyLimit } from "./limits.js";
+import { findPayout, insertPayout, lockPayout, type PayoutKind, type PayoutRow } from "./repo.js";
 import {
   type PayoutInput,
   type PayoutRules,
@@ -31,7 +24,7 @@ export interface Caller {
 }
 
 /**
- * Creates one payout: validate, check the route's daily limit under a lock, store payout,
+ * Creates one payout: validate, check the route's daily limit (locking its counter), store payout,
  * audit row and event together (inside the caller's idempotent transaction). `kind` is
  * USDT_TRANSFER for UsdtService.Transfer, which is a payout in all but name.
  */
@@ -45,11 +38,10 @@ export async function createPayout(
 ): Promise<PayoutRow> {
   await refuseWhilePaused(tx);
   const valid = await validatePayout(tx, rules, input, caller.now);
-  await checkDailyLimits(tx, rules, [valid], "");
-  const id = newId("po");
-  await insertPayout(tx, {
+  await checkDailyLimit(tx, rules, [valid], "");
+  return insertPayout(tx, {
     ...valid,
-    id,
+    id: newId("po"),
     kind,
     principal: caller.principal,
     idempotencyKey,
@@ -57,7 +49,6 @@ export async function createPayout(
     batchIndex: null,
     batchItemReference: "",
   });
-  return (await findPayout(tx, id)) as PayoutRow;
 }
 
 /** While an administrator has paused payouts nothing new is accepted (and nothing is signed). */
@@ -145,7 +136,7 @@ export async function createBatch(
     throw new BatchInvalid(
       duplicates.map((d) => ({ ...d, itemReference: items[d.index]?.reference ?? "" })),
     );
-  await checkDailyLimits(tx, rules, valid, "items");
+  await checkDailyLimit(tx, rules, valid, "items");
   const batchId = newId("pb");
   await insertBatch(tx, {
     id: batchId,
@@ -200,35 +191,6 @@ function findDuplicateItems(valid: ValidPayout[]): Omit<BatchItemError, "itemRef
       });
   }
   return out;
-}
-
-/**
- * Checks that the payouts fit today's limits of their routes, under the routes' limit locks
- * (held until the transaction ends); throws payout.limit_exceeded.
- */
-export async function checkDailyLimits(
-  tx: CommonQueryMethods,
-  rules: PayoutRules,
-  payouts: ValidPayout[],
-  field: string,
-) {
-  const sums = new Map<string, bigint>();
-  for (const p of payouts)
-    sums.set(`${p.route}:${p.asset}`, (sums.get(`${p.route}:${p.asset}`) ?? 0n) + p.amount);
-  for (const [key, sum] of [...sums.entries()].sort()) {
-    const [route, asset] = key.split(":") as ["V0" | "KYC" | "DIRECT", string];
-    await lockLimits(tx, route, asset);
-    const used = await usedToday(tx, route, asset);
-    if (used + sum > rules.limits[route].maxPerDay) {
-      throw new AppError(
-        "payout.limit_exceeded",
-        `this would exceed today's ${route} limit for ${asset}`,
-        {
-          metadata: { field, limit: "per_day", route },
-        },
-      );
-    }
-  }
 }
 
 /** Cancels a payout that has not been signed yet. */

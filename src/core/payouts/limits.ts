@@ -1,11 +1,15 @@
-import type { CommonQueryMethods } from "slonik";
-import { usedToday } from "./repo.js";
+import { type CommonQueryMethods, sql } from "slonik";
+import { z } from "zod";
+import { AppError } from "../../shared/errors.js";
 import type { PayoutRules } from "./validate.js";
+
+type Route = "V0" | "KYC" | "DIRECT";
+type Asset = "TRX" | "USDT";
 
 /** One route's limit for one asset, in base units. */
 export interface RouteLimitView {
-  route: "V0" | "KYC" | "DIRECT";
-  asset: "TRX" | "USDT";
+  route: Route;
+  asset: Asset;
   perPayoutMax: bigint;
   dailyMax: bigint;
   usedToday: bigint;
@@ -14,9 +18,57 @@ export interface RouteLimitView {
   fourEyesThreshold: bigint;
 }
 
+/** An amount that is about to count against a route's daily limit (a ValidPayout is one). */
+export interface LimitCharge {
+  route: Route;
+  asset: Asset;
+  amount: bigint;
+}
+
 const ROUTES = ["V0", "KYC", "DIRECT"] as const;
 const ASSETS = ["TRX", "USDT"] as const;
 const DAY_MS = 86_400_000;
+// The database's clock decides the day, as it does for created_at, which the counters follow.
+const TODAY = sql.fragment`(now() AT TIME ZONE 'UTC')::date`;
+const Used = z.object({ used: z.bigint() });
+
+/**
+ * Checks that today's (UTC) use plus `charges` stays within each route's daily limit, or throws
+ * payout.limit_exceeded (`field` names the request field). Each (route, asset) counter row of
+ * daily_usage is locked until the transaction ends — in a fixed order, so two checks never
+ * deadlock — and concurrent checks on the same route and asset queue on that one row; the cost
+ * does not depend on how many payouts exist. The payouts stored afterwards in the same
+ * transaction are counted by the database itself (migration 012), so callers only check.
+ */
+export async function checkDailyLimit(
+  tx: CommonQueryMethods,
+  rules: PayoutRules,
+  charges: readonly LimitCharge[],
+  field: string,
+): Promise<void> {
+  const sums = new Map<string, LimitCharge>();
+  for (const c of charges) {
+    const key = `${c.route}:${c.asset}`;
+    const sum = sums.get(key);
+    sums.set(key, { route: c.route, asset: c.asset, amount: (sum?.amount ?? 0n) + c.amount });
+  }
+  for (const [, { route, asset, amount }] of [...sums.entries()].sort(([a], [b]) =>
+    a < b ? -1 : 1,
+  )) {
+    // A no-op upsert: creates the day's row when missing and locks it either way.
+    const used = await tx.oneFirst(sql.type(Used)`
+      INSERT INTO daily_usage (route, asset, day, used) VALUES (${route}, ${asset}, ${TODAY}, 0)
+      ON CONFLICT (route, asset, day) DO UPDATE SET used = daily_usage.used
+      RETURNING used`);
+    if (used + amount > rules.limits[route].maxPerDay) {
+      throw new AppError(
+        "payout.limit_exceeded",
+        `this would exceed today's ${route} limit for ${asset}`,
+        { metadata: { field, limit: "per_day", route } },
+      );
+    }
+  }
+}
 
 /** Every route's limits per asset with today's (UTC) use, and when today's counters reset. */
 export async function routeLimits(
@@ -24,11 +76,16 @@ export async function routeLimits(
   rules: PayoutRules,
   now: number,
 ): Promise<{ limits: RouteLimitView[]; resetsAt: number }> {
+  const rows = await db.any(sql.type(
+    z.object({ route: z.string(), asset: z.string(), used: z.bigint() }),
+  )`
+    SELECT route, asset, used FROM daily_usage WHERE day = ${TODAY}`);
+  const usedOf = new Map(rows.map((r) => [`${r.route}:${r.asset}`, r.used]));
   const limits: RouteLimitView[] = [];
   for (const route of ROUTES) {
     for (const asset of ASSETS) {
       const { maxPerPayout, maxPerDay } = rules.limits[route];
-      const used = await usedToday(db, route, asset);
+      const used = usedOf.get(`${route}:${asset}`) ?? 0n;
       limits.push({
         route,
         asset,

@@ -62,14 +62,16 @@ export const PayoutAttemptRow = z.object({
 });
 export type PayoutAttemptRow = z.infer<typeof PayoutAttemptRow>;
 
-const PAYOUT_SELECT = sql.fragment`
-  SELECT o.id, o.kind, o.state, o.asset, o.amount, o.wallet_id, o.owner_address, o.counterparty_address, o.memo, o.priority,
+// Columns of a payout from operations `o` and payouts `p` (tables, or an INSERT's RETURNING).
+const PAYOUT_COLUMNS = sql.fragment`
+  o.id, o.kind, o.state, o.asset, o.amount, o.wallet_id, o.owner_address, o.counterparty_address, o.memo, o.priority,
          o.hold_reason, o.failure_reason, o.failure_detail, o.created_by, o.created_at, o.updated_at, o.confirmed_at,
          o.fee_sun, o.energy_used, o.bandwidth_used, o.activated_recipient,
          p.route, p.payee_tag, p.client_reference, p.metadata, p.kyc_hash, p.batch_id, p.batch_item_reference,
          p.approved_by, p.cancel_reason, p.service_fee,
-         (extract(epoch FROM o.created_at) * 1000000)::bigint AS created_us
-  FROM operations o JOIN payouts p ON p.id = o.id`;
+         (extract(epoch FROM o.created_at) * 1000000)::bigint AS created_us`;
+const PAYOUT_SELECT = sql.fragment`
+  SELECT ${PAYOUT_COLUMNS} FROM operations o JOIN payouts p ON p.id = o.id`;
 
 /** What a new payout stores. */
 export interface NewPayout {
@@ -95,20 +97,28 @@ export interface NewPayout {
   batchItemReference: string;
 }
 
-/** Inserts the operation and payout rows, an audit row and a payout.created event. */
-export async function insertPayout(tx: CommonQueryMethods, p: NewPayout): Promise<void> {
+/**
+ * Inserts the operation and payout rows (one statement that also answers the stored row), an
+ * audit row and a payout.created event; returns the payout as findPayout would.
+ */
+export async function insertPayout(tx: CommonQueryMethods, p: NewPayout): Promise<PayoutRow> {
   const state = p.approvalRequired ? "AWAITING_APPROVAL" : "QUEUED";
-  await tx.query(sql.unsafe`
-    INSERT INTO operations (id, kind, state, asset, amount, wallet_id, owner_address, counterparty_address, memo,
-                            priority, created_by)
-    VALUES (${p.id}, ${p.kind}, ${state}, ${p.asset}, ${p.amount}, ${p.walletId}, ${p.ownerAddress},
-            ${p.recipientAddress}, ${p.memo}, ${p.priority}, ${p.principal})`);
-  await tx.query(sql.unsafe`
-    INSERT INTO payouts (id, principal, idempotency_key, route, payee_tag, client_reference, metadata, kyc_hash,
-                         batch_id, batch_index, batch_item_reference, approval_required)
-    VALUES (${p.id}, ${p.principal}, ${p.idempotencyKey}, ${p.route}, ${p.payeeTag}, ${p.clientReference},
-            ${sql.jsonb(p.metadata)}, ${p.kycHash}, ${p.batchId}, ${p.batchIndex}, ${p.batchItemReference},
-            ${p.approvalRequired})`);
+  const row = await tx.one(sql.type(PayoutRow)`
+    WITH o AS (
+      INSERT INTO operations (id, kind, state, asset, amount, wallet_id, owner_address, counterparty_address,
+                              memo, priority, created_by)
+      VALUES (${p.id}, ${p.kind}, ${state}, ${p.asset}, ${p.amount}, ${p.walletId}, ${p.ownerAddress},
+              ${p.recipientAddress}, ${p.memo}, ${p.priority}, ${p.principal})
+      RETURNING *
+    ), p AS (
+      INSERT INTO payouts (id, principal, idempotency_key, route, payee_tag, client_reference, metadata, kyc_hash,
+                           batch_id, batch_index, batch_item_reference, approval_required)
+      VALUES (${p.id}, ${p.principal}, ${p.idempotencyKey}, ${p.route}, ${p.payeeTag}, ${p.clientReference},
+              ${sql.jsonb(p.metadata)}, ${p.kycHash}, ${p.batchId}, ${p.batchIndex}, ${p.batchItemReference},
+              ${p.approvalRequired})
+      RETURNING *
+    )
+    SELECT ${PAYOUT_COLUMNS} FROM o JOIN p ON p.id = o.id`);
   const details = {
     state,
     asset: p.asset,
@@ -123,6 +133,7 @@ export async function insertPayout(tx: CommonQueryMethods, p: NewPayout): Promis
     subjectId: p.id,
     payload: { id: p.id, ...details },
   });
+  return row;
 }
 
 /** One payout, or null. */
@@ -195,27 +206,6 @@ export async function listPayoutRows(
     ${PAYOUT_SELECT} WHERE ${sql.join(where, sql.fragment` AND `)}
     ORDER BY o.created_at DESC, o.id DESC LIMIT ${f.limit}`);
   return [...rows];
-}
-
-/** Sum of today's (UTC) payouts on a route in an asset that count against its daily limit. */
-export async function usedToday(
-  db: CommonQueryMethods,
-  route: string,
-  asset: string,
-): Promise<bigint> {
-  return db.oneFirst(sql.type(z.object({ used: z.bigint() }))`
-    SELECT coalesce(sum(o.amount), 0)::bigint AS used FROM operations o JOIN payouts p ON p.id = o.id
-    WHERE p.route = ${route} AND o.asset = ${asset} AND o.state <> 'CANCELLED' AND o.state <> 'FAILED'
-      AND o.created_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'`);
-}
-
-/** Serializes limit checks for one route and asset until the transaction ends. */
-export async function lockLimits(
-  tx: CommonQueryMethods,
-  route: string,
-  asset: string,
-): Promise<void> {
-  await tx.query(sql.unsafe`SELECT pg_advisory_xact_lock(hashtext(${`limits:${route}:${asset}`}))`);
 }
 
 function ts(ms: number) {

@@ -5,7 +5,8 @@ import { appendAudit } from "../audit.js";
 import { transition } from "../engine/repo.js";
 import { emitEvent } from "../outbox.js";
 import type { Caller } from "./flows.js";
-import { findPayout, lockLimits, lockPayout, type PayoutRow, usedToday } from "./repo.js";
+import { checkDailyLimit } from "./limits.js";
+import { findPayout, lockPayout, type PayoutRow } from "./repo.js";
 import type { PayoutRules } from "./validate.js";
 
 const Sent = z.object({ sent: z.boolean() });
@@ -65,13 +66,9 @@ async function requeueFailed(
   caller: Caller,
   payout: PayoutRow,
 ): Promise<void> {
-  await lockLimits(tx, payout.route, payout.asset);
-  const used = await usedToday(tx, payout.route, payout.asset);
-  if (used + payout.amount > rules.limits[payout.route].maxPerDay) {
-    throw new AppError("payout.limit_exceeded", `this would exceed today's ${payout.route} limit`, {
-      metadata: { field: "id", limit: "per_day", route: payout.route },
-    });
-  }
+  // Checked against today, as a new payout would be; the database counts it again on its own
+  // day once it leaves FAILED (migration 012).
+  await checkDailyLimit(tx, rules, [payout], "id");
   // A live-but-unsent attempt would block the new one (one live attempt per operation).
   await tx.query(sql.unsafe`
     UPDATE attempts SET state = 'EXPIRED' WHERE operation_id = ${payout.id} AND state = 'SIGNED'

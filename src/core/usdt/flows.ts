@@ -6,7 +6,8 @@ import { isPaused } from "../admin/pause.js";
 import { newId } from "../ids.js";
 import { findOperation, insertOperation, type OperationView } from "../operations/repo.js";
 import { refuseWhatSignerRefuses } from "../operations/signer-policy.js";
-import { type Caller, checkDailyLimits, createPayout } from "../payouts/flows.js";
+import { type Caller, createPayout } from "../payouts/flows.js";
+import { checkDailyLimit } from "../payouts/limits.js";
 import { findPayout, insertPayout, type PayoutRow } from "../payouts/repo.js";
 import type { PayoutInput, PayoutRules, ValidPayout } from "../payouts/validate.js";
 import { walletOf } from "../staking/validate.js";
@@ -102,7 +103,7 @@ export async function approveUsdt(
     kycHash: null,
     approvalRequired: amount > rules.approvalThreshold,
   };
-  await checkDailyLimits(tx, rules, [valid], "");
+  await checkDailyLimit(tx, rules, [valid], "");
   const id = newId("po");
   await insertPayout(tx, {
     ...valid,
