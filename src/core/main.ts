@@ -23,6 +23,7 @@ import { startCoreHealth } from "./health/index.js";
 import { purgeIdempotencyKeys } from "./idempotency.js";
 import { clientContextValues, createAuthInterceptor } from "./interceptors/auth.js";
 import { createObserveInterceptor, forwardRequestId } from "./interceptors/observe.js";
+import { requestCheckInterceptor } from "./interceptors/request-check.js";
 import { createMetrics, nodeObserver, signerMetricsInterceptor } from "./metrics.js";
 import { startReconcileJob } from "./payouts/reconcile-job.js";
 import type { PayoutRules } from "./payouts/validate.js";
@@ -170,6 +171,7 @@ export async function runCore(argv: readonly string[], env: NodeJS.ProcessEnv, l
         jwt: { verify: access.verify, revocations: access.revocations },
         limits: access.limits,
       }),
+      requestCheckInterceptor,
     ],
     contextValues: clientContextValues({
       forwardSecret: config.edgeForwardSecret,

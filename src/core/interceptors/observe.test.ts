@@ -86,9 +86,11 @@ describe("observability", () => {
   });
 
   it("answers an unexpected failure `internal` without its cause, and logs the cause with the request id", async () => {
-    const err = await client()
-      .resumePayouts({ idempotencyKey: "k" }, { headers: { "x-request-id": "req-internal-1" } })
-      .catch((e) => ConnectError.from(e));
+    const err = ConnectError.from(
+      await client()
+        .resumePayouts({ idempotencyKey: "k" }, { headers: { "x-request-id": "req-internal-1" } })
+        .catch((e) => e),
+    );
     expect(err.code).toBe(Code.Internal);
     expect(err.rawMessage).not.toContain("database");
     const failed = lines.find((l) => l.msg === "rpc failed" && l.request_id === "req-internal-1");
