@@ -5,6 +5,7 @@ import {
   CreatePayoutBatchRequestSchema,
   CreatePayoutRequestSchema,
   ListPayoutsRequestSchema,
+  type PayoutPriority,
   type PayoutState,
 } from "../../gen/tronpay/v1/payout_pb.js";
 import { AppError } from "../../shared/errors.js";
@@ -65,7 +66,7 @@ describe("request checks from the descriptors", () => {
   it("refuses enum values the enum does not define, singular or repeated", () => {
     const req = create(ListPayoutsRequestSchema, { states: [1 as PayoutState, 99 as PayoutState] });
     expect(violations(() => checkRequest(ListPayoutsRequestSchema, req))).toEqual(["states[1]"]);
-    const one = create(CreatePayoutRequestSchema, { priority: 7 });
+    const one = create(CreatePayoutRequestSchema, { priority: 7 as PayoutPriority });
     expect(violations(() => checkRequest(CreatePayoutRequestSchema, one))).toEqual(["priority"]);
   });
 });
