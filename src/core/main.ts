@@ -22,6 +22,7 @@ import { startFollower } from "./follower/follower.js";
 import { startCoreHealth } from "./health/index.js";
 import { purgeIdempotencyKeys } from "./idempotency.js";
 import { clientContextValues, createAuthInterceptor } from "./interceptors/auth.js";
+import { createBatchBudgetInterceptor } from "./interceptors/batch-budget.js";
 import { createObserveInterceptor, forwardRequestId } from "./interceptors/observe.js";
 import { requestCheckInterceptor } from "./interceptors/request-check.js";
 import { createMetrics, nodeObserver, signerMetricsInterceptor } from "./metrics.js";
@@ -172,6 +173,7 @@ export async function runCore(argv: readonly string[], env: NodeJS.ProcessEnv, l
         limits: access.limits,
       }),
       requestCheckInterceptor,
+      createBatchBudgetInterceptor(access.limits),
     ],
     contextValues: clientContextValues({
       forwardSecret: config.edgeForwardSecret,

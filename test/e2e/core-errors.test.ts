@@ -3,7 +3,9 @@ import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runEdge } from "../../src/edge/main.js";
 import { BadRequestSchema } from "../../src/gen/google/rpc/error_details_pb.js";
+import { AdminService } from "../../src/gen/tronpay/v1/admin_pb.js";
 import { Asset } from "../../src/gen/tronpay/v1/common_pb.js";
+import { Role } from "../../src/gen/tronpay/v1/options_pb.js";
 import { PayeeService } from "../../src/gen/tronpay/v1/payee_pb.js";
 import {
   ExportFormat,
@@ -24,10 +26,12 @@ import { type Stack, startStack } from "../helpers/stack.js";
  * values that fail the request checks as request.invalid before any database work.
  */
 let stack: Stack;
+/** Batch items per minute per principal in this core: one full batch and no more. */
+const BATCH_BUDGET = 1000;
 let edge: Awaited<ReturnType<typeof runEdge>>;
 
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await startStack({ coreEnv: { TRONPAY_RATE_BATCH_ITEMS_PER_MIN: String(BATCH_BUDGET) } });
   edge = await runEdge(
     [],
     { TRONPAY_CORE_URL: stack.coreUrl, TRONPAY_EDGE_HOST: "127.0.0.1", TRONPAY_EDGE_PORT: "0" },
@@ -221,5 +225,71 @@ describe("bad input in core", () => {
     });
     const usdtMemo = await refusal(payouts().createPayout(payout({ memo: "m".repeat(201) })));
     expect(usdtMemo.fields).toEqual(["memo"]);
+  });
+});
+
+describe("batches", () => {
+  const recipient = () => ({ case: "recipientAddress" as const, value: newTestAccount().address });
+  const items = (n: number, bad?: number) =>
+    Array.from({ length: n }, (_, i) => ({
+      itemReference: `item-${i}`,
+      walletId: "wal_none",
+      recipient: recipient(),
+      amount: { asset: Asset.TRX, value: i === bad ? "-1" : "1" },
+      route: PayoutRoute.V0,
+    }));
+
+  it("refuses a bad item among a thousand from the request alone, before any database work", async () => {
+    // While payouts are paused the flow's first database read answers payout.paused: a field
+    // error in the answer shows the items were checked before that read.
+    const admin = stack.client(AdminService);
+    await admin.pausePayouts({ idempotencyKey: "pause-batch", reason: "batch check" });
+    try {
+      const batch = items(1000, 999);
+      const err = ConnectError.from(
+        await client("connect")
+          .createPayoutBatch({ idempotencyKey: "batch-999-1", items: batch })
+          .catch((e) => e),
+      );
+      expect(reasonOf(err)).toBe("payout.batch_invalid");
+      const fields = err
+        .findDetails(BadRequestSchema)
+        .flatMap((d) => d.fieldViolations.map((v) => v.field));
+      expect(fields).toEqual(["items[999].amount.value"]);
+    } finally {
+      await admin.resumePayouts({ idempotencyKey: "resume-batch" });
+    }
+  });
+
+  it("counts batch items against a per-principal budget of their own", async () => {
+    const { key } = await stack.client(AdminService).createApiKey({
+      idempotencyKey: "key-batcher",
+      name: "batcher",
+      roles: [Role.OPERATOR],
+    });
+    const payouts = stack.client(PayoutService, key);
+    // The first full batch fits the budget (and fails on its unknown wallet, in the database).
+    const first = await refusal(
+      payouts.createPayoutBatch({ idempotencyKey: "budget-1", items: items(BATCH_BUDGET) }),
+    );
+    expect(first.reason).toBe("payout.batch_invalid");
+    const second = ConnectError.from(
+      await payouts
+        .createPayoutBatch({ idempotencyKey: "budget-2", items: items(1) })
+        .catch((e) => e),
+    );
+    expect(reasonOf(second)).toBe("auth.rate_limited");
+    expect(Number(second.metadata.get("retry-after"))).toBeGreaterThan(0);
+    // Other writes of the same principal are not held back by it.
+    const single = await refusal(
+      payouts.createPayout({
+        idempotencyKey: "after-budget",
+        walletId: "wal_none",
+        recipient: recipient(),
+        amount: { asset: Asset.TRX, value: "1" },
+        route: PayoutRoute.V0,
+      }),
+    );
+    expect(single.reason).toBe("request.not_found");
   });
 });
