@@ -124,6 +124,11 @@ export const coreConfigSpec = {
     rateReadPerMin: zc.positiveInt().default(1200),
     rateWritePerMin: zc.positiveInt().default(120),
     rateAuthFailuresPerMin: zc.positiveInt().default(20),
+    /**
+     * Batch items per minute per principal, on top of the write limit: CreatePayoutBatch costs
+     * one point per item. At least 1,000, so one full batch always fits.
+     */
+    rateBatchItemsPerMin: zc.positiveInt().min(1000).default(5000),
     /** Key prefix for core's keys in Redis. */
     redisKeyPrefix: z.string().default("tronpay:"),
     /** Metrics and liveness/readiness over plain HTTP; keep it on loopback or a private net. */
@@ -192,6 +197,7 @@ export const coreConfigSpec = {
     rateReadPerMin: { env: "TRONPAY_RATE_READ_PER_MIN" },
     rateWritePerMin: { env: "TRONPAY_RATE_WRITE_PER_MIN" },
     rateAuthFailuresPerMin: { env: "TRONPAY_RATE_AUTH_FAILURES_PER_MIN" },
+    rateBatchItemsPerMin: { env: "TRONPAY_RATE_BATCH_ITEMS_PER_MIN" },
     redisKeyPrefix: { env: "TRONPAY_REDIS_KEY_PREFIX" },
     adminHost: { env: "TRONPAY_CORE_ADMIN_HOST" },
     adminPort: { env: "TRONPAY_CORE_ADMIN_PORT", flag: "admin-port" },

@@ -22,7 +22,9 @@ import { startFollower } from "./follower/follower.js";
 import { startCoreHealth } from "./health/index.js";
 import { purgeIdempotencyKeys } from "./idempotency.js";
 import { clientContextValues, createAuthInterceptor } from "./interceptors/auth.js";
+import { createBatchBudgetInterceptor } from "./interceptors/batch-budget.js";
 import { createObserveInterceptor, forwardRequestId } from "./interceptors/observe.js";
+import { requestCheckInterceptor } from "./interceptors/request-check.js";
 import { createMetrics, nodeObserver, signerMetricsInterceptor } from "./metrics.js";
 import { createSignerPolicyView } from "./operations/signer-policy.js";
 import { startReconcileJob } from "./payouts/reconcile-job.js";
@@ -183,6 +185,8 @@ export async function runCore(argv: readonly string[], env: NodeJS.ProcessEnv, l
         jwt: { verify: access.verify, revocations: access.revocations },
         limits: access.limits,
       }),
+      requestCheckInterceptor,
+      createBatchBudgetInterceptor(access.limits),
     ],
     contextValues: clientContextValues({
       forwardSecret: config.edgeForwardSecret,

@@ -7,14 +7,26 @@ import { toConnectError } from "./errors.js";
 /**
  * Turns whatever a handler throws into a ConnectError a client may see: AppErrors keep their
  * stable reason, anything else becomes `internal` (see toConnectError). Every server uses it.
+ * A server stream's errors surface while its messages are read, after `next` has returned, so
+ * they are converted there too.
  */
 export const errorInterceptor: Interceptor = (next) => async (req) => {
   try {
-    return await next(req);
+    const res = await next(req);
+    if (!res.stream) return res;
+    return { ...res, message: convertErrors(res.message) };
   } catch (err) {
     throw toConnectError(err);
   }
 };
+
+async function* convertErrors<T>(messages: AsyncIterable<T>): AsyncIterable<T> {
+  try {
+    yield* messages;
+  } catch (err) {
+    throw toConnectError(err);
+  }
+}
 
 /** A Connect transport over HTTP/2 on a Unix socket (how core reaches the signer). */
 export function unixSocketTransport(

@@ -27,6 +27,11 @@ export interface RateLimitSettings {
   writePerMin: number;
   /** Failed authentications per minute per client address before it is refused. */
   authFailuresPerMin: number;
+  /**
+   * Batch items per minute per principal (core only): a batch costs one point per item, on
+   * top of the write limit its method counts. Unset: no batch budget.
+   */
+  batchItemsPerMin?: number;
   /** Redis client (ioredis, offline queue disabled so an outage fails fast); none: memory. */
   redis?: Redis;
   /** The window the per-minute figures apply to (s); 60 unless a test shortens it. */
@@ -34,7 +39,7 @@ export interface RateLimitSettings {
   /** Key prefix in Redis; tests use a unique one. */
   keyPrefix: string;
   /** Called when a call is refused (for metrics). */
-  onReject?: (kind: "read" | "write" | "auth") => void;
+  onReject?: (kind: "read" | "write" | "auth" | "batch") => void;
 }
 
 /** Where a bucket stands after a call was counted (for RateLimit-* response headers). */
@@ -55,6 +60,11 @@ export interface RateLimits {
    * (ResourceExhausted, with retry-after metadata and a RetryInfo detail) when over.
    */
   consume(principal: string, method: string, write: boolean): Promise<Quota>;
+  /**
+   * Counts a batch of `items` against the principal's batch budget; throws auth.rate_limited
+   * (as consume does) when the window has fewer items left. Unlimited without a budget.
+   */
+  consumeBatch(principal: string, items: number): Promise<Quota | undefined>;
   /** Throws auth.rate_limited while `address` has too many recent failed authentications. */
   checkAuthFailures(address: string): Promise<void>;
   /** Counts one failed authentication from `address`. */
@@ -66,6 +76,8 @@ export function createRateLimits(s: RateLimitSettings): RateLimits {
   const read = limiter(s, "read", s.readPerMin);
   const write = limiter(s, "write", s.writePerMin);
   const auth = limiter(s, "authfail", s.authFailuresPerMin);
+  const batchLimit = s.batchItemsPerMin;
+  const batch = batchLimit === undefined ? undefined : limiter(s, "batch", batchLimit);
   const windowSec = s.windowSec ?? 60;
   return {
     async consume(principal, method, isWrite) {
@@ -75,6 +87,20 @@ export function createRateLimits(s: RateLimitSettings): RateLimits {
         return { limit, remaining: res.remainingPoints, resetMs: res.msBeforeNext, windowSec };
       } catch (err) {
         throw refusal(err, limit, () => s.onReject?.(isWrite ? "write" : "read"));
+      }
+    },
+    async consumeBatch(principal, items) {
+      if (!batch || batchLimit === undefined) return undefined;
+      try {
+        const res = await batch.consume(principal, items);
+        return {
+          limit: batchLimit,
+          remaining: res.remainingPoints,
+          resetMs: res.msBeforeNext,
+          windowSec,
+        };
+      } catch (err) {
+        throw refusal(err, batchLimit, () => s.onReject?.("batch"));
       }
     },
     async checkAuthFailures(address) {

@@ -63,7 +63,8 @@ export async function broadcastAttempt(
 /**
  * SIGNED/BROADCAST: decide from the SOLIDIFIED chain only. Included → CONFIRMED (or FAILED with
  * the fee burned); provably expired unincluded → the attempt is EXPIRED and the operation goes
- * back to QUEUED for a new attempt; otherwise rebroadcast the same bytes when due and look again.
+ * back to QUEUED for a new attempt; otherwise rebroadcast the same bytes when due, unless the
+ * head already has them in a block, and look again.
  */
 export async function follow(deps: EngineDeps, op: OperationRow): Promise<void> {
   const { pool, chain, settings } = deps;
@@ -79,7 +80,11 @@ export async function follow(deps: EngineDeps, op: OperationRow): Promise<void> 
   const due =
     attempt.last_broadcast_at === null ||
     Date.now() - attempt.last_broadcast_at >= settings.rebroadcastMs;
-  if (due && attempt.state !== "INCLUDED") return broadcastAttempt(deps, op, op.state);
+  // In a block that is not solidified yet: sending the bytes again does nothing (or is refused
+  // once they expire), so keep following. A reorg that drops the block makes the head lookup
+  // come back empty, and the rebroadcasts resume.
+  if (due && !(await chain.transactionInfo(attempt.tx_id, "head")))
+    return broadcastAttempt(deps, op, op.state);
   await reschedule(pool, op.id, settings.followMs);
 }
 

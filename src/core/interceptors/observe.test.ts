@@ -39,6 +39,9 @@ beforeAll(async () => {
         pausePayouts: () => {
           throw new AppError("request.invalid", "no");
         },
+        resumePayouts: () => {
+          throw new Error("connection to the database lost");
+        },
       }),
   });
   admin = await serveAdminHttp({
@@ -80,6 +83,24 @@ describe("observability", () => {
     expect(rpc[0]?.method).toBe("tronpay.v1.AdminService/GetPauseState");
     expect(typeof rpc[0]?.duration_ms).toBe("number");
     expect(rpc[2]).toMatchObject({ code: "InvalidArgument" });
+  });
+
+  it("answers an unexpected failure `internal` without its cause, and logs the cause with the request id", async () => {
+    const err = ConnectError.from(
+      await client()
+        .resumePayouts({ idempotencyKey: "k" }, { headers: { "x-request-id": "req-internal-1" } })
+        .catch((e) => e),
+    );
+    expect(err.code).toBe(Code.Internal);
+    expect(err.rawMessage).not.toContain("database");
+    const failed = lines.find((l) => l.msg === "rpc failed" && l.request_id === "req-internal-1");
+    expect(failed).toMatchObject({
+      method: "tronpay.v1.AdminService/ResumePayouts",
+      code: "Internal",
+    });
+    expect((failed?.cause as { message?: string })?.message).toBe(
+      "connection to the database lost",
+    );
   });
 
   it("serves the RPC series on /metrics and readiness on /readyz", async () => {

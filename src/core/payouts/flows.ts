@@ -7,6 +7,7 @@ import { transition } from "../engine/repo.js";
 import { type OperationState, UNSIGNED_STATES } from "../engine/state.js";
 import { newId } from "../ids.js";
 import { emitEvent } from "../outbox.js";
+import { BatchInvalid, type BatchItemError, checkBatchItems } from "./batch-check.js";
 import { insertBatch } from "./batch-repo.js";
 import { checkDailyLimit } from "./limits.js";
 import { findPayout, insertPayout, lockPayout, type PayoutKind, type PayoutRow } from "./repo.js";
@@ -57,23 +58,7 @@ async function refuseWhilePaused(tx: CommonQueryMethods): Promise<void> {
     throw new AppError("payout.paused", "payouts are paused by an administrator");
 }
 
-const MAX_BATCH = 1000;
-
-/** One item's problem in a rejected batch. */
-export interface BatchItemError {
-  index: number;
-  itemReference: string;
-  reason: string;
-  field: string;
-  message: string;
-}
-
-/** Raised when a batch has bad items: nothing is stored, every problem is listed. */
-export class BatchInvalid extends AppError {
-  constructor(readonly items: BatchItemError[]) {
-    super("payout.batch_invalid", `${items.length} batch item(s) are invalid`);
-  }
-}
+export { BatchInvalid, type BatchItemError } from "./batch-check.js";
 
 /**
  * Creates a batch atomically: every item is validated first (all problems collected), then the
@@ -86,39 +71,13 @@ export async function createBatch(
   idempotencyKey: string,
   items: { reference: string; input: PayoutInput }[],
 ): Promise<{ batchId: string; payoutIds: string[] }> {
+  checkBatchItems(items);
   await refuseWhilePaused(tx);
-  if (items.length === 0) {
-    throw new AppError("payout.batch_invalid", "a batch holds 1 to 1000 items", {
-      metadata: { field: "items" },
-    });
-  }
-  if (items.length > MAX_BATCH) {
-    // Every item past the limit is named, so a client can split the batch where it failed.
-    throw new BatchInvalid(
-      items.slice(MAX_BATCH).map((item, i) => ({
-        index: MAX_BATCH + i,
-        itemReference: item.reference,
-        reason: "payout.batch_invalid",
-        field: `items[${MAX_BATCH + i}]`,
-        message: `a batch holds at most ${MAX_BATCH} items`,
-      })),
-    );
-  }
   const errors: BatchItemError[] = [];
   const valid: ValidPayout[] = [];
-  const seenRefs = new Map<string, number>();
   for (const [index, item] of items.entries()) {
-    const prefix = `items[${index}].`;
     try {
-      if (item.reference !== "") {
-        const first = seenRefs.get(item.reference);
-        if (first !== undefined)
-          throw new AppError("payout.batch_invalid", `item_reference repeats item ${first}`, {
-            metadata: { field: `${prefix}item_reference` },
-          });
-        seenRefs.set(item.reference, index);
-      }
-      valid.push(await validatePayout(tx, rules, item.input, caller.now, prefix));
+      valid.push(await validatePayout(tx, rules, item.input, caller.now, `items[${index}].`));
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
       errors.push({

@@ -19,6 +19,7 @@ import {
 import { AppError } from "../../shared/errors.js";
 import { principalOf } from "../context.js";
 import { idempotent } from "../idempotency.js";
+import { checkBatchItems } from "./batch-check.js";
 import { assetOf, payoutToProto, routeOf } from "./convert.js";
 import {
   approvePayout,
@@ -31,7 +32,7 @@ import {
 import { createMorePayoutHandlers, type MorePayoutDeps } from "./more-handlers.js";
 import { getBatch, listPayouts, watchBatch } from "./queries.js";
 import { attemptsOf, findPayout } from "./repo.js";
-import type { PayoutInput, PayoutRules } from "./validate.js";
+import { checkPayoutFields, type PayoutInput, type PayoutRules } from "./validate.js";
 
 export interface PayoutHandlerDeps extends MorePayoutDeps {
   pool: DatabasePool;
@@ -53,6 +54,8 @@ export function createPayoutHandlers(deps: PayoutHandlerDeps): Partial<Impl> {
   return {
     async createPayout(req, ctx) {
       const who = caller(ctx);
+      const input = payoutInput(req);
+      checkPayoutFields(input); // before the transaction opens
       return idempotent(
         deps.pool,
         {
@@ -63,7 +66,7 @@ export function createPayoutHandlers(deps: PayoutHandlerDeps): Partial<Impl> {
           responseSchema: CreatePayoutResponseSchema,
         },
         async (tx) => {
-          const row = await createPayout(tx, deps.rules, who, req.idempotencyKey, payoutInput(req));
+          const row = await createPayout(tx, deps.rules, who, req.idempotencyKey, input);
           return { payout: payoutToProto(row, []) };
         },
       );
@@ -113,6 +116,12 @@ export function createPayoutHandlers(deps: PayoutHandlerDeps): Partial<Impl> {
     },
     async createPayoutBatch(req, ctx) {
       const who = caller(ctx);
+      const items = req.items.map((item) => ({
+        reference: item.itemReference,
+        input: payoutInput(item),
+      }));
+      // What needs no database is checked before the transaction opens.
+      batchErrors(() => checkBatchItems(items));
       return idempotent(
         deps.pool,
         {
@@ -123,48 +132,17 @@ export function createPayoutHandlers(deps: PayoutHandlerDeps): Partial<Impl> {
           responseSchema: CreatePayoutBatchResponseSchema,
         },
         async (tx) => {
-          try {
-            const items = req.items.map((item) => ({
-              reference: item.itemReference,
-              input: payoutInput(item),
-            }));
-            const { batchId, payoutIds } = await createBatch(
-              tx,
-              deps.rules,
-              who,
-              req.idempotencyKey,
-              items,
-            );
-            const batch = await getBatch(tx, batchId);
-            return {
-              batch,
-              items: payoutIds.map((payoutId, i) => ({
-                itemReference: req.items[i]?.itemReference ?? "",
-                payoutId,
-              })),
-            };
-          } catch (err) {
-            if (err instanceof BatchInvalid) {
-              throw new AppError("payout.batch_invalid", err.message, {
-                metadata: { field: "items", count: String(err.items.length) },
-                details: [
-                  { desc: PayoutBatchItemErrorsSchema, value: { errors: err.items } },
-                  // The standard form too, for clients that read google.rpc.BadRequest.
-                  {
-                    desc: BadRequestSchema,
-                    value: {
-                      fieldViolations: err.items.map((item) => ({
-                        field: item.field || `items[${item.index}]`,
-                        description: item.message,
-                        reason: item.reason,
-                      })),
-                    },
-                  },
-                ],
-              });
-            }
-            throw err;
-          }
+          const { batchId, payoutIds } = await batchErrors(() =>
+            createBatch(tx, deps.rules, who, req.idempotencyKey, items),
+          );
+          const batch = await getBatch(tx, batchId);
+          return {
+            batch,
+            items: payoutIds.map((payoutId, i) => ({
+              itemReference: req.items[i]?.itemReference ?? "",
+              payoutId,
+            })),
+          };
         },
       );
     },
@@ -174,6 +152,38 @@ export function createPayoutHandlers(deps: PayoutHandlerDeps): Partial<Impl> {
     watchPayoutBatch: (req, ctx) => watchBatch(deps.pool, req.id, deps.watchIntervalMs, ctx.signal),
     ...createMorePayoutHandlers(deps),
   };
+}
+
+/**
+ * Runs `f`, answering a BatchInvalid as payout.batch_invalid with every bad item, in our own
+ * PayoutBatchItemErrors and in the standard google.rpc.BadRequest.
+ */
+function batchErrors<T>(f: () => T): T {
+  const converted = (err: unknown) => {
+    if (!(err instanceof BatchInvalid)) return err;
+    return new AppError("payout.batch_invalid", err.message, {
+      metadata: { field: "items", count: String(err.items.length) },
+      details: [
+        { desc: PayoutBatchItemErrorsSchema, value: { errors: err.items } },
+        {
+          desc: BadRequestSchema,
+          value: {
+            fieldViolations: err.items.map((item) => ({
+              field: item.field || `items[${item.index}]`,
+              description: item.message,
+              reason: item.reason,
+            })),
+          },
+        },
+      ],
+    });
+  };
+  try {
+    const out = f();
+    return out instanceof Promise ? (out.catch((err) => Promise.reject(converted(err))) as T) : out;
+  } catch (err) {
+    throw converted(err);
+  }
 }
 
 /** A CreatePayoutRequest or batch item as domain input. */

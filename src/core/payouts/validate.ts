@@ -156,6 +156,17 @@ function allViolations(violations: readonly AppError[]): AppError {
 }
 
 /**
+ * The checks of a payout's own fields, which need no database (validatePayout runs them first;
+ * batches run them for every item before opening a transaction). Throws the first violation
+ * with every bad field in a google.rpc.BadRequest.
+ */
+export function checkPayoutFields(input: PayoutInput, field = "") {
+  const checked = checkFields(input, (name) => `${field}${name}`);
+  if ("violations" in checked) throw allViolations(checked.violations);
+  return checked;
+}
+
+/**
  * Validates one payout (a single one or a batch item; `field` prefixes error fields) against
  * the database and the rules. Throws AppErrors with stable reasons; writes nothing. The checks
  * that need no database run first, all of them: the error is the first one found, and carries
@@ -168,10 +179,8 @@ export async function validatePayout(
   now: number,
   field = "",
 ): Promise<ValidPayout> {
+  const { amount, asset, route, recipientAddress } = checkPayoutFields(input, field);
   const f = (name: string) => `${field}${name}`;
-  const checked = checkFields(input, f);
-  if ("violations" in checked) throw allViolations(checked.violations);
-  const { amount, asset, route, recipientAddress } = checked;
   const wallet = await db.maybeOne(
     sql.type(Wallet)`SELECT id, address FROM wallets WHERE id = ${input.walletId}`,
   );

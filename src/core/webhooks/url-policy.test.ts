@@ -31,6 +31,36 @@ describe("webhook URL policy", () => {
     }
   });
 
+  it("refuses IPv6 forms that embed a loopback or private IPv4 address", () => {
+    for (const url of [
+      "https://[::127.0.0.1]/", // IPv4-compatible (::/96)
+      "https://[::ffff:0:127.0.0.1]/", // IPv4-translated (::ffff:0:0:0/96)
+      "https://[2002:7f00::1]/", // 6to4 of 127.0.0.0
+      "https://[2002:7f00:1::]/",
+      "https://[2002:c0a8:0101::1]/", // 6to4 of 192.168.1.1
+      "https://[2002:a00:1::1]/", // 6to4 of 10.0.0.1
+      "https://[::a00:1]/",
+      "https://[::ffff:0:a9fe:a9fe]/", // 169.254.169.254
+      "https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/", // Teredo
+    ]) {
+      expect(
+        reasonThrown(() => checkWebhookUrl(url, strict)),
+        url,
+      ).toBe("webhook.destination_refused");
+    }
+    // With loopback allowed, an embedded loopback is loopback and an embedded private one not.
+    expect(checkWebhookUrl("https://[::ffff:0:127.0.0.1]/", loose).hostname).toBe(
+      "[::ffff:0:7f00:1]",
+    );
+    expect(reasonThrown(() => checkAddress("2002:c0a8:101::1", loose))).toBe(
+      "webhook.destination_refused",
+    );
+  });
+
+  it("accepts a 6to4 address of a public IPv4 host", () => {
+    expect(() => checkAddress("2002:808:808::1", strict)).not.toThrow();
+  });
+
   it("refuses private, link-local, CGNAT and unspecified addresses even with loopback allowed", () => {
     for (const a of [
       "10.1.2.3",

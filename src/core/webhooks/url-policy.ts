@@ -36,7 +36,9 @@ for (const [net, prefix] of [
 for (const [net, prefix] of [
   ["::", 128],
   ["64:ff9b::", 96],
+  ["64:ff9b:1::", 48],
   ["100::", 64],
+  ["2001::", 32],
   ["2001:db8::", 32],
   ["fc00::", 7],
   ["fe80::", 10],
@@ -79,9 +81,9 @@ export function checkWebhookUrl(raw: string, policy: UrlPolicy): URL {
 /** Refuses an IP address that is not a public destination (webhook.destination_refused). */
 export function checkAddress(address: string, policy: UrlPolicy): void {
   const family = isIP(address) === 6 ? "ipv6" : "ipv4";
-  const mapped = family === "ipv6" ? mappedIpv4(address) : undefined;
-  if (mapped !== undefined) {
-    checkAddress(mapped, policy);
+  const embedded = family === "ipv6" ? embeddedIpv4(address) : undefined;
+  if (embedded !== undefined) {
+    checkAddress(embedded, policy);
     return;
   }
   if (LOOPBACK.check(address, family)) {
@@ -133,12 +135,41 @@ function bareHost(hostname: string): string {
   return hostname.startsWith("[") ? hostname.slice(1, -1) : hostname.toLowerCase();
 }
 
-/** The IPv4 address inside ::ffff:a.b.c.d (either notation), if that is what this is. */
-function mappedIpv4(address: string): string | undefined {
-  const m = /^::ffff:(?:(\d+\.\d+\.\d+\.\d+)|([0-9a-f]{1,4}):([0-9a-f]{1,4}))$/i.exec(address);
-  if (!m) return undefined;
-  if (m[1]) return m[1];
-  const hi = Number.parseInt(m[2] ?? "0", 16);
-  const lo = Number.parseInt(m[3] ?? "0", 16);
-  return [hi >> 8, hi & 255, lo >> 8, lo & 255].join(".");
+/**
+ * The IPv4 address an IPv6 address carries, where a host or a gateway would reach that IPv4
+ * address through it: IPv4-mapped (::ffff:0:0/96), IPv4-translated (::ffff:0:0:0/96),
+ * IPv4-compatible (::/96, deprecated but still routed by some stacks) and 6to4 (2002::/16).
+ * (NAT64 and Teredo are refused as a whole by BLOCKED.)
+ */
+function embeddedIpv4(address: string): string | undefined {
+  const g = ipv6Groups(address);
+  if (!g) return undefined;
+  const zeros = (from: number, to: number) => g.slice(from, to).every((x) => x === 0);
+  const v4 = (hi: number, lo: number) => [hi >> 8, hi & 255, lo >> 8, lo & 255].join(".");
+  const [g0 = 0, g1 = 0, g2 = 0, , g4 = 0, g5 = 0, g6 = 0, g7 = 0] = g;
+  if (zeros(0, 5) && g5 === 0xffff) return v4(g6, g7);
+  if (zeros(0, 4) && g4 === 0xffff && g5 === 0) return v4(g6, g7);
+  // :: and ::1 are themselves (unspecified, loopback), not IPv4-compatible addresses.
+  if (zeros(0, 6) && !(g6 === 0 && g7 <= 1)) return v4(g6, g7);
+  if (g0 === 0x2002) return v4(g1, g2);
+  return undefined;
+}
+
+/** The eight 16-bit groups of an IPv6 address (any notation net.isIP accepts), or undefined. */
+function ipv6Groups(address: string): number[] | undefined {
+  let text = address.toLowerCase().split("%", 1)[0] ?? "";
+  const dotted = /^(.*:)(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(2).map(Number) as [number, number, number, number];
+    text = `${dotted[1]}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const halves = text.split("::");
+  if (halves.length > 2) return undefined;
+  const part = (h: string | undefined) =>
+    h ? h.split(":").map((x) => Number.parseInt(x, 16)) : [];
+  const head = part(halves[0]);
+  const tail = part(halves[1]);
+  const fill = halves.length === 2 ? 8 - head.length - tail.length : 0;
+  const groups = [...head, ...new Array<number>(Math.max(fill, 0)).fill(0), ...tail];
+  return groups.length === 8 && groups.every((x) => x >= 0 && x <= 0xffff) ? groups : undefined;
 }

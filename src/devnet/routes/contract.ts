@@ -3,7 +3,7 @@ import { hex } from "@scure/base";
 import { toHex41 } from "../../shared/address.js";
 import { transactionToJson } from "../../tron/json.js";
 import { encodeTransactionRaw } from "../../tron/transaction.js";
-import { type Handler, RequestError } from "../http.js";
+import type { Handler } from "../http.js";
 import type { DevnetNode } from "../node.js";
 import { USDT_ADDRESS, USDT_DEPLOYER, USDT_NAME } from "../usdt.js";
 import { USDT_ABI_ENTRIES } from "../usdt-abi.js";
@@ -23,10 +23,19 @@ export function contractHandlers(node: DevnetNode): Record<string, Handler> {
         contract_state: { energy_factor: 24_000, update_cycle: 1 },
       };
     },
-    triggersmartcontract: ({ params }) => triggerSmartContract(node, params),
-    triggerconstantcontract: ({ params }) => constantCall(node, params, false),
-    estimateenergy: ({ params }) => constantCall(node, params, true),
+    triggersmartcontract: ({ params }) => ownerSet(() => triggerSmartContract(node, params)),
+    triggerconstantcontract: ({ params }) => ownerSet(() => constantCall(node, params, false)),
+    estimateenergy: ({ params }) => ownerSet(() => constantCall(node, params, true)),
   };
+}
+
+function ownerSet(answer: () => unknown): unknown {
+  try {
+    return answer();
+  } catch (err) {
+    if (err instanceof OwnerNotSet) return OWNER_NOT_SET;
+    throw err;
+  }
 }
 
 function contractJson(): Record<string, unknown> {
@@ -47,8 +56,24 @@ interface CallArgs {
   callValue: bigint;
 }
 
+/**
+ * java-tron's servlets refuse a trigger without owner_address before anything else (an
+ * InvalidParameterException, answered as OTHER_ERROR with the class name in the message).
+ */
+class OwnerNotSet extends Error {}
+
+const OWNER_NOT_SET = {
+  result: {
+    code: "OTHER_ERROR",
+    message: hexText("class java.security.InvalidParameterException : owner_address isn't set."),
+  },
+};
+
 /** Reads tronweb's trigger arguments: `data`, or `function_selector` + `parameter`. */
 function callArgs(params: Readonly<Record<string, unknown>>): CallArgs {
+  // Absent or "" (what tronweb sends without a default address). Any well-formed address,
+  // the zero address or one with no account included, is a valid caller for a constant call.
+  if (params.owner_address === undefined || params.owner_address === "") throw new OwnerNotSet();
   const owner = addressParam(params, "owner_address");
   const contract = addressParam(params, "contract_address");
   let data: Uint8Array;
@@ -111,7 +136,10 @@ function constantCall(
 ): unknown {
   const a = callArgs(params);
   if (a.contract !== USDT_HEX) {
-    throw new RequestError("No contract or not a smart contract");
+    // Wallet.triggerConstantContract's check, a ContractValidateException.
+    return {
+      result: { code: "CONTRACT_VALIDATE_ERROR", message: hexText("Smart contract is not exist.") },
+    };
   }
   const plan = node.constantCall(a.owner, a.data);
   if (estimate) {

@@ -4,7 +4,7 @@
 
 import type { GenEnum, GenExtension, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, extDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
-import type { MethodOptions } from "@bufbuild/protobuf/wkt";
+import type { FieldOptions, MethodOptions } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_descriptor } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tronpay/v1/options.proto.
  */
 export const file_tronpay_v1_options: GenFile = /*@__PURE__*/
-  fileDesc("Chh0cm9ucGF5L3YxL29wdGlvbnMucHJvdG8SCnRyb25wYXkudjEiOAoGQWNjZXNzEh8KBXJvbGVzGAEgAygOMhAudHJvbnBheS52MS5Sb2xlEg0KBXdyaXRlGAIgASgIKnYKBFJvbGUSFAoQUk9MRV9VTlNQRUNJRklFRBAAEg4KClJPTEVfQURNSU4QARIRCg1ST0xFX09QRVJBVE9SEAISEQoNUk9MRV9BUFBST1ZFUhADEhAKDFJPTEVfQVVESVRPUhAEEhAKDFJPTEVfU0VSVklDRRAFOkwKBmFjY2VzcxIeLmdvb2dsZS5wcm90b2J1Zi5NZXRob2RPcHRpb25zGLmOAyABKAsyEi50cm9ucGF5LnYxLkFjY2Vzc1IGYWNjZXNzYgZwcm90bzM", [file_google_protobuf_descriptor]);
+  fileDesc("Chh0cm9ucGF5L3YxL29wdGlvbnMucHJvdG8SCnRyb25wYXkudjEiOAoGQWNjZXNzEh8KBXJvbGVzGAEgAygOMhAudHJvbnBheS52MS5Sb2xlEg0KBXdyaXRlGAIgASgIKnYKBFJvbGUSFAoQUk9MRV9VTlNQRUNJRklFRBAAEg4KClJPTEVfQURNSU4QARIRCg1ST0xFX09QRVJBVE9SEAISEQoNUk9MRV9BUFBST1ZFUhADEhAKDFJPTEVfQVVESVRPUhAEEhAKDFJPTEVfU0VSVklDRRAFOkwKBmFjY2VzcxIeLmdvb2dsZS5wcm90b2J1Zi5NZXRob2RPcHRpb25zGLmOAyABKAsyEi50cm9ucGF5LnYxLkFjY2Vzc1IGYWNjZXNzOj4KCm1heF9sZW5ndGgSHS5nb29nbGUucHJvdG9idWYuRmllbGRPcHRpb25zGLqOAyABKA1SCW1heExlbmd0aGIGcHJvdG8z", [file_google_protobuf_descriptor]);
 
 /**
  * Access is how an RPC is authorized.
@@ -104,4 +104,15 @@ export const RoleSchema: GenEnum<Role> = /*@__PURE__*/
  */
 export const access: GenExtension<MethodOptions, Access> = /*@__PURE__*/
   extDesc(file_tronpay_v1_options, 0);
+
+/**
+ * The most a string field of a request may hold, in UTF-16 code units (what JavaScript's
+ * length counts; a character outside the BMP counts two). Core refuses a longer value, and any
+ * string holding a NUL character, with request.invalid (metadata.field names the field) before
+ * it reads the database. A request string without this option may hold at most 4,096.
+ *
+ * @generated from extension: uint32 max_length = 51002;
+ */
+export const max_length: GenExtension<FieldOptions, number> = /*@__PURE__*/
+  extDesc(file_tronpay_v1_options, 1);
 
