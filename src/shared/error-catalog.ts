@@ -121,6 +121,11 @@ const entries = [
     "A batch is empty, over 1000 items, has duplicates or bad items; details list them.",
   ],
   ["payout.paused", Code.Unavailable, "Payouts are paused by an administrator."],
+  [
+    "payout.approver_same_owner",
+    Code.PermissionDenied,
+    "The approving key has the same owner as the payout's creator; four-eyes needs another person (metadata.owner).",
+  ],
   // webhooks
   ["webhook.not_found", Code.NotFound, "No webhook endpoint or delivery with that id."],
   [

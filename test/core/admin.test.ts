@@ -79,7 +79,13 @@ beforeAll(async () => {
   db = await createTestDatabase();
   for (const role of ROLES) {
     const created = await db.pool.transaction((tx) =>
-      createApiKey(tx, { name: `role ${role}`, roles: [role], createdBy: "test", now: Date.now() }),
+      createApiKey(tx, {
+        name: `role ${role}`,
+        roles: [role],
+        owner: "test",
+        createdBy: "test",
+        now: Date.now(),
+      }),
     );
     keyOf.set(role, created);
   }
@@ -167,6 +173,7 @@ describe("authorization through a real Connect server", () => {
     const created = await db.pool.transaction((tx) =>
       createApiKey(tx, {
         name: "ip",
+        owner: "test",
         roles: [Role.ADMIN],
         createdBy: "test",
         now: Date.now(),

@@ -39,6 +39,7 @@ async function newKey(overrides: Partial<NewApiKey> = {}) {
     createApiKey(tx, {
       name: "test",
       roles: [Role.OPERATOR],
+      owner: "test",
       createdBy: "test",
       now: NOW,
       ...overrides,

@@ -47,7 +47,7 @@ beforeAll(async () => {
   });
   const make = (roles: Role[], name: string) =>
     db.pool.transaction((tx) =>
-      createApiKey(tx, { name, roles, createdBy: "test", now: Date.now() }),
+      createApiKey(tx, { name, roles, owner: "test", createdBy: "test", now: Date.now() }),
     );
   adminKey = await make([Role.ADMIN], "admin");
   auditorKey = await make([Role.AUDITOR], "auditor");
@@ -166,6 +166,7 @@ describe("tokens", () => {
       createApiKey(tx, {
         name: "short",
         roles: [Role.AUDITOR],
+        owner: "test",
         createdBy: "test",
         now: Date.now(),
       }),

@@ -3,6 +3,7 @@ import { sql } from "slonik";
 import { AppError } from "../../shared/errors.js";
 import { isPaused } from "../admin/pause.js";
 import { appendAudit } from "../audit.js";
+import { ownerOf } from "../auth/keys.js";
 import { transition } from "../engine/repo.js";
 import { type OperationState, UNSIGNED_STATES } from "../engine/state.js";
 import { newId } from "../ids.js";
@@ -250,7 +251,7 @@ export async function cancelPayout(
   return (await findPayout(tx, id)) as PayoutRow;
 }
 
-/** Approves a payout waiting for a second principal (never its creator). */
+/** Approves a payout waiting for a second principal (never its creator, nor its creator's owner). */
 export async function approvePayout(
   tx: DatabaseTransactionConnection,
   caller: Caller,
@@ -270,6 +271,18 @@ export async function approvePayout(
       {
         metadata: { required: "a different principal" },
       },
+    );
+  }
+  // Four eyes means two people: a second key of the creator's owner is the same person.
+  const [creatorOwner, approverOwner] = [
+    await ownerOf(tx, payout.created_by),
+    await ownerOf(tx, caller.principal),
+  ];
+  if (creatorOwner === approverOwner) {
+    throw new AppError(
+      "payout.approver_same_owner",
+      "a payout must be approved by a key of another owner than its creator's",
+      { metadata: { owner: approverOwner } },
     );
   }
   await tx.query(
