@@ -213,6 +213,24 @@ export async function verifyApiKey(
   return { id: `key:${parsed.id}`, roles: row.roles.map(roleFromDb) };
 }
 
+const ACTIVE_ROW = z.object({ roles: z.array(z.string()) });
+
+/**
+ * The roles of API key `id` while it is active (not revoked, not expired at `now`); undefined
+ * otherwise. Tokens are checked against their key on every use with this, so a token never
+ * outlives its key (nor keeps a role the key lost).
+ */
+export async function activeKeyRoles(
+  db: CommonQueryMethods,
+  id: string,
+  now: number,
+): Promise<Role[] | undefined> {
+  const row = await db.maybeOne(sql.type(ACTIVE_ROW)`
+    SELECT roles FROM api_keys WHERE id = ${id} AND revoked_at IS NULL
+      AND (expires_at IS NULL OR expires_at > ${sql.timestamp(new Date(now))})`);
+  return row?.roles.map(roleFromDb);
+}
+
 /**
  * Refuses (auth.unauthenticated) a credential bound to addresses or to the onion when it is
  * presented from elsewhere: an API key, or a token that carries its key's bindings.

@@ -26,7 +26,7 @@ import type { Logger } from "../../shared/log.js";
 import type { RateLimits } from "../../shared/rate-limit.js";
 import { certifiedPrincipal } from "../auth/client-cert.js";
 import { type JwtVerifier, TokenRejected } from "../auth/jwt-verify.js";
-import { checkBinding, verifyApiKey } from "../auth/keys.js";
+import { activeKeyRoles, checkBinding, verifyApiKey } from "../auth/keys.js";
 import { FailureLockout, type LockoutOptions } from "../auth/lockout.js";
 import type { RevocationList } from "../auth/revocation.js";
 import { principalKey } from "../context.js";
@@ -147,8 +147,15 @@ async function authenticate(
       throw unauthenticated(`token ${token.jti} is revoked`);
     }
     checkBinding(`token ${token.jti}`, token.binding, origin);
+    let principal = token.principal;
+    if (token.apiKeyId !== "") {
+      // Our tokens hold only while their key does: revoked, expired or with fewer roles.
+      const keyRoles = await activeKeyRoles(deps.pool, token.apiKeyId, deps.clock());
+      if (!keyRoles) throw unauthenticated(`the key of token ${token.jti} is no longer active`);
+      principal = { ...principal, roles: principal.roles.filter((r) => keyRoles.includes(r)) };
+    }
     return {
-      principal: token.principal,
+      principal,
       credential: {
         kind: "jwt",
         apiKeyId: token.apiKeyId,

@@ -537,6 +537,8 @@ export type IssueTokenRequest = Message<"tronpay.v1.IssueTokenRequest"> & {
 
   /**
    * Requested access-token lifetime; unset means the configured default; capped by config.
+   * Neither the access token nor its refresh token outlives the API key: both expire by the
+   * key's expires_at, and a token stops working as soon as its key is revoked or expires.
    *
    * @generated from field: google.protobuf.Duration ttl = 3;
    */
@@ -1113,7 +1115,9 @@ export const AdminService: GenService<{
   /**
    * RefreshToken exchanges a refresh token for a new access token and a new refresh token; the
    * old refresh token stops working. The refresh token in the request is the credential; the
-   * roles are those of the API key it descends from.
+   * roles are those of the API key it descends from. Presenting an old (already exchanged)
+   * refresh token again revokes every token descending from the same IssueToken, its family:
+   * a copy is in someone else's hands. Failed attempts count as failed authentications.
    *
    * @generated from rpc tronpay.v1.AdminService.RefreshToken
    */
