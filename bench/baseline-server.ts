@@ -28,7 +28,7 @@ const rules: PayoutRules = {
     DIRECT: { maxPerPayout: BIG, maxPerDay: BIG },
   },
   approvalThreshold: BIG,
-  compliancePublicKey: undefined,
+  complianceKeys: undefined,
 };
 
 interface Body {

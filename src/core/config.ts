@@ -78,6 +78,11 @@ export const coreConfigSpec = {
     energyTopUpWaitSec: zc.nonNegativeInt().default(120),
     /** Hex secp256k1 public key (33 or 65 bytes) of the compliance signer for KYC payouts. */
     compliancePublicKey: z.string().default(""),
+    /**
+     * Several compliance keys, "key_id=hex" entries, comma-separated; a KYC payout names its
+     * signer in compliance_signature.key_id. Rotate by adding the new key, then removing the old.
+     */
+    compliancePublicKeys: zc.list().default([]),
     /** Cooling-off before a new or changed payee address may be paid on DIRECT (s). */
     payeeCoolingOffSec: zc.nonNegativeInt().default(86_400),
     /** How often core re-checks in-flight and recently confirmed payouts against the chain (s). */
@@ -166,6 +171,7 @@ export const coreConfigSpec = {
     energyTopUpCooldownSec: { env: "TRONPAY_ENERGY_TOPUP_COOLDOWN_SEC" },
     energyTopUpWaitSec: { env: "TRONPAY_ENERGY_TOPUP_WAIT_SEC" },
     compliancePublicKey: { env: "TRONPAY_COMPLIANCE_PUBLIC_KEY" },
+    compliancePublicKeys: { env: "TRONPAY_COMPLIANCE_PUBLIC_KEYS" },
     payeeCoolingOffSec: { env: "TRONPAY_PAYEE_COOLING_OFF_SEC" },
     reconcileIntervalSec: { env: "TRONPAY_RECONCILE_INTERVAL_SEC" },
     auditVerifyIntervalSec: { env: "TRONPAY_AUDIT_VERIFY_INTERVAL_SEC" },

@@ -1,5 +1,4 @@
 import { createClient } from "@connectrpc/connect";
-import { hex } from "@scure/base";
 import { SignerService } from "../gen/tronpay/signer/v1/signer_pb.js";
 import { describeConfig, loadConfig, parseFlags } from "../shared/config.js";
 import { errorInterceptor, unixSocketTransport } from "../shared/connect.js";
@@ -24,6 +23,7 @@ import { purgeIdempotencyKeys } from "./idempotency.js";
 import { clientContextValues, createAuthInterceptor } from "./interceptors/auth.js";
 import { createObserveInterceptor, forwardRequestId } from "./interceptors/observe.js";
 import { createMetrics, nodeObserver, signerMetricsInterceptor } from "./metrics.js";
+import { parseComplianceKeys } from "./payouts/compliance.js";
 import { startReconcileJob } from "./payouts/reconcile-job.js";
 import type { PayoutRules } from "./payouts/validate.js";
 import { registerRoutes } from "./routes.js";
@@ -59,10 +59,7 @@ export function payoutRulesOf(config: CoreConfig): PayoutRules {
       DIRECT: limit(config.directMaxPerPayout, config.directMaxPerDay),
     },
     approvalThreshold: parseAmount(config.approvalThreshold),
-    compliancePublicKey:
-      config.compliancePublicKey === ""
-        ? undefined
-        : hex.decode(config.compliancePublicKey.toLowerCase()),
+    complianceKeys: parseComplianceKeys(config.compliancePublicKey, config.compliancePublicKeys),
   };
 }
 

@@ -113,7 +113,12 @@ const entries = [
   [
     "payout.kyc_signature_invalid",
     Code.InvalidArgument,
-    "A KYC payout's compliance signature is missing, expired or does not match.",
+    "A KYC payout's compliance signature is missing, expired, names an unknown key_id or does not match.",
+  ],
+  [
+    "payout.kyc_signature_reused",
+    Code.FailedPrecondition,
+    "The compliance signature was already used by another payout; each signed approval pays once.",
   ],
   [
     "payout.batch_invalid",

@@ -9,6 +9,7 @@ import { type OperationState, UNSIGNED_STATES } from "../engine/state.js";
 import { newId } from "../ids.js";
 import { emitEvent } from "../outbox.js";
 import { insertBatch } from "./batch-repo.js";
+import { type ComplianceApproval, consumeCompliance } from "./compliance.js";
 import {
   findPayout,
   insertPayout,
@@ -58,6 +59,7 @@ export async function createPayout(
     batchIndex: null,
     batchItemReference: "",
   });
+  if (valid.compliance) await consumeCompliance(tx, valid.compliance, id);
   return (await findPayout(tx, id)) as PayoutRow;
 }
 
@@ -168,6 +170,7 @@ export async function createBatch(
       batchIndex: index,
       batchItemReference: items[index]?.reference ?? "",
     });
+    if (v.compliance) await consumeInBatch(tx, v.compliance, id, index, items);
   }
   const details = { items: items.length };
   await appendAudit(tx, {
@@ -182,6 +185,31 @@ export async function createBatch(
     payload: { id: batchId, ...details },
   });
   return { batchId, payoutIds };
+}
+
+/** consumeCompliance for a batch item: a reuse is that item's error (and nothing is stored). */
+async function consumeInBatch(
+  tx: CommonQueryMethods,
+  approval: ComplianceApproval,
+  payoutId: string,
+  index: number,
+  items: { reference: string }[],
+): Promise<void> {
+  const prefix = `items[${index}].`;
+  try {
+    await consumeCompliance(tx, approval, payoutId, prefix);
+  } catch (err) {
+    if (!(err instanceof AppError)) throw err;
+    throw new BatchInvalid([
+      {
+        index,
+        itemReference: items[index]?.reference ?? "",
+        reason: err.reason,
+        field: err.metadata.field ?? "",
+        message: err.message,
+      },
+    ]);
+  }
 }
 
 /** Two items paying the same amount of the same asset to the same recipient from one wallet. */
