@@ -35,6 +35,7 @@ export async function setUpAccess(
     readPerMin: config.rateReadPerMin,
     writePerMin: config.rateWritePerMin,
     authFailuresPerMin: config.rateAuthFailuresPerMin,
+    authFailuresGlobalPerMin: config.rateAuthFailuresGlobalPerMin,
     redis,
     keyPrefix: config.redisKeyPrefix,
     onReject: deps.onReject,

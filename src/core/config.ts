@@ -129,6 +129,8 @@ export const coreConfigSpec = {
     rateReadPerMin: zc.positiveInt().default(1200),
     rateWritePerMin: zc.positiveInt().default(120),
     rateAuthFailuresPerMin: zc.positiveInt().default(20),
+    /** Failed auths per minute in all buckets before only recently good credentials get in. */
+    rateAuthFailuresGlobalPerMin: zc.positiveInt().default(1000),
     /** Key prefix for core's keys in Redis. */
     redisKeyPrefix: z.string().default("tronpay:"),
     /** Metrics and liveness/readiness over plain HTTP; keep it on loopback or a private net. */
@@ -198,6 +200,7 @@ export const coreConfigSpec = {
     rateReadPerMin: { env: "TRONPAY_RATE_READ_PER_MIN" },
     rateWritePerMin: { env: "TRONPAY_RATE_WRITE_PER_MIN" },
     rateAuthFailuresPerMin: { env: "TRONPAY_RATE_AUTH_FAILURES_PER_MIN" },
+    rateAuthFailuresGlobalPerMin: { env: "TRONPAY_RATE_AUTH_FAILURES_GLOBAL_PER_MIN" },
     redisKeyPrefix: { env: "TRONPAY_REDIS_KEY_PREFIX" },
     adminHost: { env: "TRONPAY_CORE_ADMIN_HOST" },
     adminPort: { env: "TRONPAY_CORE_ADMIN_PORT", flag: "admin-port" },

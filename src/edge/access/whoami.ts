@@ -11,7 +11,7 @@ import type { Authenticate, Authenticated } from "../../shared/access-gate.js";
 import { type ClientOrigin, encodeOrigin, originHeaders } from "../../shared/client-origin.js";
 import { looksLikeJwt, parseKey, unauthenticated } from "../../shared/credentials.js";
 import { reasonOf } from "../../shared/errors.js";
-import { TtlCache } from "./ttl-cache.js";
+import { TtlCache } from "../../shared/ttl-cache.js";
 
 /**
  * The edge's credential check. The edge has no database and no token keys, so it asks core
