@@ -1,9 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
+import { sql } from "slonik";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
 import { createAdminHandlers } from "../../src/core/admin/handlers.js";
 import { bootstrapAdminKey } from "../../src/core/auth/keys.js";
+import { bundledMigrations, migrate } from "../../src/core/db/migrate.js";
 import { createAuthInterceptor } from "../../src/core/interceptors/auth.js";
 import { approvePayout, createPayout } from "../../src/core/payouts/flows.js";
 import type { PayoutKind } from "../../src/core/payouts/repo.js";
@@ -135,5 +138,39 @@ describe("four-eyes approval", () => {
     const both = await mint(admin, [Role.OPERATOR, Role.APPROVER], "dave");
     const id = await bigPayout(`key:${both.id}`);
     expect(await approve(`key:${both.id}`, id)).toBe("auth.permission_denied");
+  });
+});
+
+describe("keys from before owners existed (migration 009)", () => {
+  it('makes each old key its own owner, the bootstrap key "bootstrap", each old token its own family', async () => {
+    const old = await createTestDatabase(false);
+    try {
+      await migrate(
+        old.pool,
+        bundledMigrations().filter((m) => m.version < 9),
+      );
+      const hash = sql.binary(Buffer.alloc(32));
+      await old.pool.query(sql.unsafe`
+        INSERT INTO api_keys (id, name, secret_hash, roles, created_by) VALUES
+          ('aaaaaaaaaaaaaaaaaaaaaaaa', 'first', ${hash}, '{admin}', 'system:bootstrap'),
+          ('bbbbbbbbbbbbbbbbbbbbbbbb', 'second', ${hash}, '{approver}', 'key:aaaaaaaaaaaaaaaaaaaaaaaa')`);
+      await old.pool.query(sql.unsafe`
+        INSERT INTO issued_tokens (jti, subject, api_key_id, roles, issued_at, expires_at, refresh_hash,
+                                   refresh_expires_at)
+        VALUES (${"c".repeat(32)}, 'key:bbbbbbbbbbbbbbbbbbbbbbbb', 'bbbbbbbbbbbbbbbbbbbbbbbb', '{approver}',
+                now(), now(), ${hash}, now())`);
+      expect(await migrate(old.pool)).toEqual([9]);
+      const owners = await old.pool.any(sql.type(z.object({ id: z.string(), owner: z.string() }))`
+        SELECT id, owner FROM api_keys ORDER BY id`);
+      expect(owners).toEqual([
+        { id: "aaaaaaaaaaaaaaaaaaaaaaaa", owner: "bootstrap" },
+        { id: "bbbbbbbbbbbbbbbbbbbbbbbb", owner: "key:bbbbbbbbbbbbbbbbbbbbbbbb" },
+      ]);
+      const family = await old.pool.oneFirst(sql.type(z.object({ family_id: z.string() }))`
+        SELECT family_id FROM issued_tokens`);
+      expect(family).toBe("c".repeat(32));
+    } finally {
+      await old.drop();
+    }
   });
 });
