@@ -1117,9 +1117,9 @@ export const AdminService: GenService<{
    * old refresh token stops working. The refresh token in the request is the credential; the
    * roles are those of the API key it descends from. Presenting an old (already exchanged)
    * refresh token again revokes every token descending from the same IssueToken, its family:
-   * a copy is in someone else's hands. Retry a refresh whose answer was lost with the same
-   * idempotency_key (that replays the answer, without the tokens), not with a new one. Failed
-   * attempts count as failed authentications.
+   * a copy is in someone else's hands. A replayed answer (same idempotency_key) carries no
+   * tokens, so a client whose answer was lost issues a new token with its API key instead of
+   * presenting the spent refresh token again. Failed attempts count as failed authentications.
    *
    * @generated from rpc tronpay.v1.AdminService.RefreshToken
    */
