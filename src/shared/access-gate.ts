@@ -30,7 +30,7 @@ export interface Credential {
   /** The API key presented, or the one our JWT descends from ("" for external JWTs). */
   apiKeyId: string;
   jti?: string;
-  /** A token's exp (ms); undefined for API keys. */
+  /** A token's exp, or an API key's expires_at (ms); undefined when it never expires. */
   expiresAt?: number;
 }
 

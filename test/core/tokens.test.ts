@@ -222,6 +222,14 @@ describe("tokens and the key they came from", () => {
     );
   });
 
+  it("tells WhoAmI callers (the edge) when an API key expires, so its answer is not kept longer", async () => {
+    const key = await expiringKey(30_000);
+    const who = await client(key.key).whoAmI({});
+    expect(timestampMs(who.expiresAt ?? timestampFromMs(0))).toBe(key.expiresAt);
+    const forever = await client(auditorKey.key).whoAmI({});
+    expect(forever.expiresAt).toBeUndefined();
+  });
+
   it("refuses a token once its key has expired, though the JWT leeway would still pass it", async () => {
     const key = await expiringKey(2_000);
     const { token } = await client(key.key).issueToken({ idempotencyKey: idem() });

@@ -179,14 +179,15 @@ const AUTH_ROW = z.object({
 });
 
 /**
- * Verifies a presented key and returns its principal. Every failure is auth.unauthenticated
- * with one client message; the specific cause (for the log) is in the error's `cause`.
+ * Verifies a presented key and returns its principal (with the key's expiry, ms, when it has
+ * one). Every failure is auth.unauthenticated with one client message; the specific cause
+ * (for the log) is in the error's `cause`.
  */
 export async function verifyApiKey(
   db: CommonQueryMethods,
   presented: string,
   from: PresentedFrom,
-): Promise<Principal> {
+): Promise<Principal & { expiresAt?: number }> {
   const parsed = parseKey(presented);
   if (!parsed) throw unauthenticated("malformed key");
   const row = await db.maybeOne(sql.type(AUTH_ROW)`
@@ -210,7 +211,8 @@ export async function verifyApiKey(
     await db.query(sql.unsafe`
       UPDATE api_keys SET last_used_at = ${sql.timestamp(new Date(from.now))} WHERE id = ${parsed.id}`);
   }
-  return { id: `key:${parsed.id}`, roles: row.roles.map(roleFromDb) };
+  const principal = { id: `key:${parsed.id}`, roles: row.roles.map(roleFromDb) };
+  return row.expires_at === null ? principal : { ...principal, expiresAt: row.expires_at };
 }
 
 const ACTIVE_ROW = z.object({ roles: z.array(z.string()) });

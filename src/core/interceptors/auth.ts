@@ -184,10 +184,13 @@ async function authenticate(
       },
     };
   }
-  const principal = await verifyApiKey(deps.pool, presented, {
+  const { expiresAt, ...principal } = await verifyApiKey(deps.pool, presented, {
     ip: origin.ip,
     viaOnion: origin.viaOnion,
     now: deps.clock(),
   });
-  return { principal, credential: { kind: "api_key", apiKeyId: principal.id.slice(4) } };
+  return {
+    principal,
+    credential: { kind: "api_key", apiKeyId: principal.id.slice(4), expiresAt },
+  };
 }

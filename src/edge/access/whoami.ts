@@ -113,7 +113,7 @@ async function askCore(
   }
 }
 
-/** An accepted token is not kept past its expiry. */
+/** An accepted token or API key is not kept past its expiry. */
 function ttlOf(answer: Answer, options: WhoAmIOptions): number {
   if ("refused" in answer) return options.ttlMs;
   const expiresAt = answer.ok.credential.expiresAt;

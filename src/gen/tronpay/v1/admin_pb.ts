@@ -1010,8 +1010,9 @@ export type WhoAmIResponse = Message<"tronpay.v1.WhoAmIResponse"> & {
   credentialKind: CredentialKind;
 
   /**
-   * When an access token expires; unset for API keys (revocation and expiry of a key are
-   * checked on every call).
+   * When the credential expires: an access token's exp, or an API key's expires_at; unset for
+   * a key without expiry. Core checks revocation and expiry on every call; the edge keeps an
+   * answer no longer than this.
    *
    * @generated from field: google.protobuf.Timestamp expires_at = 4;
    */
