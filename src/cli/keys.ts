@@ -9,6 +9,14 @@ import type { Role } from "../gen/tronpay/v1/options_pb.js";
 /** Who the audit log names for changes made from this command line. */
 const CLI_ACTOR = "cli";
 
+interface CreateOptions {
+  name: string;
+  role: Role[];
+  owner: string;
+  expiresIn?: string;
+  allowIp: string[];
+}
+
 /**
  * `tronpay keys …`: create, list and revoke API keys directly in the database (DATABASE_URL).
  * This is how the first admin key is made, and the way back in when every admin key is lost.
@@ -28,12 +36,17 @@ export function registerKeyCommands(program: Command): void {
     )
     .option("--expires-in <duration>", "lifetime, e.g. 90m, 12h, 30d, 8w")
     .option(
+      "--owner <owner>",
+      "who the key acts for; approval needs a key of another owner",
+      CLI_ACTOR,
+    )
+    .option(
       "--allow-ip <cidr>",
       "accept the key only from this address or range; repeatable",
       collect,
       [],
     )
-    .action(async (opts: { name: string; role: Role[]; expiresIn?: string; allowIp: string[] }) => {
+    .action(async (opts: CreateOptions) => {
       await withDatabase(async (pool) => {
         const now = Date.now();
         const expiresAt =
@@ -42,6 +55,7 @@ export function registerKeyCommands(program: Command): void {
           createApiKey(tx, {
             name: opts.name,
             roles: opts.role,
+            owner: opts.owner,
             createdBy: CLI_ACTOR,
             now,
             expiresAt,

@@ -36,6 +36,7 @@ export async function setUpAccess(
     writePerMin: config.rateWritePerMin,
     authFailuresPerMin: config.rateAuthFailuresPerMin,
     batchItemsPerMin: config.rateBatchItemsPerMin,
+    authFailuresGlobalPerMin: config.rateAuthFailuresGlobalPerMin,
     redis,
     keyPrefix: config.redisKeyPrefix,
     onReject: deps.onReject,

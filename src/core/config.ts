@@ -78,6 +78,11 @@ export const coreConfigSpec = {
     energyTopUpWaitSec: zc.nonNegativeInt().default(120),
     /** Hex secp256k1 public key (33 or 65 bytes) of the compliance signer for KYC payouts. */
     compliancePublicKey: z.string().default(""),
+    /**
+     * Several compliance keys, "key_id=hex" entries, comma-separated; a KYC payout names its
+     * signer in compliance_signature.key_id. Rotate by adding the new key, then removing the old.
+     */
+    compliancePublicKeys: zc.list().default([]),
     /** Cooling-off before a new or changed payee address may be paid on DIRECT (s). */
     payeeCoolingOffSec: zc.nonNegativeInt().default(86_400),
     /** How often core re-checks in-flight and recently confirmed payouts against the chain (s). */
@@ -129,6 +134,8 @@ export const coreConfigSpec = {
      * one point per item. At least 1,000, so one full batch always fits.
      */
     rateBatchItemsPerMin: zc.positiveInt().min(1000).default(5000),
+    /** Failed auths per minute in all buckets before only recently good credentials get in. */
+    rateAuthFailuresGlobalPerMin: zc.positiveInt().default(1000),
     /** Key prefix for core's keys in Redis. */
     redisKeyPrefix: z.string().default("tronpay:"),
     /** Metrics and liveness/readiness over plain HTTP; keep it on loopback or a private net. */
@@ -171,6 +178,7 @@ export const coreConfigSpec = {
     energyTopUpCooldownSec: { env: "TRONPAY_ENERGY_TOPUP_COOLDOWN_SEC" },
     energyTopUpWaitSec: { env: "TRONPAY_ENERGY_TOPUP_WAIT_SEC" },
     compliancePublicKey: { env: "TRONPAY_COMPLIANCE_PUBLIC_KEY" },
+    compliancePublicKeys: { env: "TRONPAY_COMPLIANCE_PUBLIC_KEYS" },
     payeeCoolingOffSec: { env: "TRONPAY_PAYEE_COOLING_OFF_SEC" },
     reconcileIntervalSec: { env: "TRONPAY_RECONCILE_INTERVAL_SEC" },
     auditVerifyIntervalSec: { env: "TRONPAY_AUDIT_VERIFY_INTERVAL_SEC" },
@@ -198,6 +206,7 @@ export const coreConfigSpec = {
     rateWritePerMin: { env: "TRONPAY_RATE_WRITE_PER_MIN" },
     rateAuthFailuresPerMin: { env: "TRONPAY_RATE_AUTH_FAILURES_PER_MIN" },
     rateBatchItemsPerMin: { env: "TRONPAY_RATE_BATCH_ITEMS_PER_MIN" },
+    rateAuthFailuresGlobalPerMin: { env: "TRONPAY_RATE_AUTH_FAILURES_GLOBAL_PER_MIN" },
     redisKeyPrefix: { env: "TRONPAY_REDIS_KEY_PREFIX" },
     adminHost: { env: "TRONPAY_CORE_ADMIN_HOST" },
     adminPort: { env: "TRONPAY_CORE_ADMIN_PORT", flag: "admin-port" },

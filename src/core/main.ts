@@ -1,5 +1,4 @@
 import { createClient } from "@connectrpc/connect";
-import { hex } from "@scure/base";
 import { SignerService } from "../gen/tronpay/signer/v1/signer_pb.js";
 import { describeConfig, loadConfig, parseFlags } from "../shared/config.js";
 import { errorInterceptor, unixSocketTransport } from "../shared/connect.js";
@@ -27,6 +26,7 @@ import { createObserveInterceptor, forwardRequestId } from "./interceptors/obser
 import { requestCheckInterceptor } from "./interceptors/request-check.js";
 import { createMetrics, nodeObserver, signerMetricsInterceptor } from "./metrics.js";
 import { createSignerPolicyView } from "./operations/signer-policy.js";
+import { parseComplianceKeys } from "./payouts/compliance.js";
 import { startReconcileJob } from "./payouts/reconcile-job.js";
 import type { PayoutRules } from "./payouts/validate.js";
 import { registerRoutes } from "./routes.js";
@@ -65,10 +65,7 @@ export function payoutRulesOf(config: CoreConfig): PayoutRules {
       DIRECT: limit(config.directMaxPerPayout, config.directMaxPerDay),
     },
     approvalThreshold: parseAmount(config.approvalThreshold),
-    compliancePublicKey:
-      config.compliancePublicKey === ""
-        ? undefined
-        : hex.decode(config.compliancePublicKey.toLowerCase()),
+    complianceKeys: parseComplianceKeys(config.compliancePublicKey, config.compliancePublicKeys),
   };
 }
 

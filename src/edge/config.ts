@@ -103,10 +103,15 @@ export const edgeConfigSpec = {
     /** Calls per window per principal and write method. */
     rateWritePerMin: zc.positiveInt().default(120),
     /**
-     * Failed authentications per window per client address (onion clients: per API key id
-     * presented) before it is refused.
+     * Failed authentications per window per client address (onion clients and unknown
+     * addresses: per credential presented, by its hash) before it is refused.
      */
     rateAuthFailuresPerMin: zc.positiveInt().default(20),
+    /**
+     * Failed authentications per window in all buckets together before the breaker opens:
+     * then only credentials that authenticated lately get through, the rest get 429.
+     */
+    rateAuthFailuresGlobalPerMin: zc.positiveInt().default(1000),
     /** The rate-limit window (s); the per-minute figures count per window. Tests shorten it. */
     rateWindowSec: zc.positiveInt().default(60),
     /** Redis for the edge's counters (shared by several edges); empty: in memory. */
@@ -152,6 +157,7 @@ export const edgeConfigSpec = {
     rateReadPerMin: { env: "TRONPAY_RATE_READ_PER_MIN" },
     rateWritePerMin: { env: "TRONPAY_RATE_WRITE_PER_MIN" },
     rateAuthFailuresPerMin: { env: "TRONPAY_RATE_AUTH_FAILURES_PER_MIN" },
+    rateAuthFailuresGlobalPerMin: { env: "TRONPAY_RATE_AUTH_FAILURES_GLOBAL_PER_MIN" },
     rateWindowSec: { env: "TRONPAY_EDGE_RATE_WINDOW_SEC" },
     redisUrl: { env: "REDIS_URL", secret: true },
     redisKeyPrefix: { env: "TRONPAY_REDIS_KEY_PREFIX" },

@@ -1,7 +1,12 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { CommonQueryMethods } from "slonik";
 import { connectClient } from "../cli/client.js";
-import { bootstrapAdminKey, createApiKey, revokeApiKey } from "../core/auth/keys.js";
+import {
+  BOOTSTRAP_OWNER,
+  bootstrapAdminKey,
+  createApiKey,
+  revokeApiKey,
+} from "../core/auth/keys.js";
 import { MemoryRevocationList } from "../core/auth/revocation.js";
 import { revokeTokensOfKey } from "../core/auth/tokens.js";
 import { migrate } from "../core/db/migrate.js";
@@ -51,6 +56,8 @@ export async function prepareDatabase(
       const created = await createApiKey(tx, {
         name,
         roles: [Role.ADMIN],
+        // The same person as the bootstrap key: whoever runs `npm start`.
+        owner: BOOTSTRAP_OWNER,
         createdBy: LAUNCHER,
         now: now.getTime(),
       });

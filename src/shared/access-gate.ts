@@ -1,15 +1,17 @@
 import type { DescMethod } from "@bufbuild/protobuf";
 import type { Role } from "../gen/tronpay/v1/options_pb.js";
 import { accessOf, roleProtoName, rolesOf } from "./api.js";
-import { type ClientOrigin, failureBucket } from "./client-origin.js";
+import { type ClientOrigin, credentialHash, failureBucket } from "./client-origin.js";
 import { presentedCredential } from "./credentials.js";
 import { AppError } from "./errors.js";
 import type { Logger } from "./log.js";
-import type { Quota, RateLimits } from "./rate-limit.js";
+import type { AuthFailures, Quota, RateLimits } from "./rate-limit.js";
+import { TtlCache } from "./ttl-cache.js";
 
 /**
  * The access check every call passes, in core (an interceptor) and in the edge (before it
- * forwards): lockout of callers with too many failed authentications, the credential, the
+ * forwards): lockout of callers with too many failed authentications (per failureBucket, and
+ * a global breaker that then sheds credentials not seen to succeed lately), the credential, the
  * roles the method declares in the protos, and the per-principal rate limit. Only how a
  * credential is verified differs between the two: core reads the database and its JWT keys,
  * the edge asks core (WhoAmI) and keeps the answer briefly.
@@ -28,7 +30,7 @@ export interface Credential {
   /** The API key presented, or the one our JWT descends from ("" for external JWTs). */
   apiKeyId: string;
   jti?: string;
-  /** A token's exp (ms); undefined for API keys. */
+  /** A token's exp, or an API key's expires_at (ms); undefined when it never expires. */
   expiresAt?: number;
 }
 
@@ -50,8 +52,8 @@ export interface PresentedBy {
  */
 export type Authenticate = (presented: string, from: PresentedBy) => Promise<Authenticated>;
 
-/** The failed-authentication counter (the rate limits' own, or a process-local lockout). */
-export type FailureCounter = Pick<RateLimits, "checkAuthFailures" | "failedAuth">;
+/** The failed-authentication counter (rate-limit.ts: the rate limits' own, or a memory one). */
+export type FailureCounter = AuthFailures;
 
 export interface AccessGateDeps {
   authenticate: Authenticate;
@@ -59,6 +61,8 @@ export interface AccessGateDeps {
   /** Per-principal request limits; none: unlimited. */
   limits?: RateLimits;
   log: Logger;
+  /** The clock of the known-good credentials' memory; Date.now by default. */
+  clock?: () => number;
 }
 
 /** What a call that passed carries on. Open methods have no principal. */
@@ -67,6 +71,11 @@ export interface Admitted {
   credential?: Credential;
   /** The caller's bucket after this call, when limits are configured. */
   quota?: Quota;
+  /**
+   * For a self-authenticated call (RefreshToken): counts it as a failed authentication; the
+   * caller calls it when the handler refuses the credential in the request.
+   */
+  refused?: () => Promise<void>;
 }
 
 /** One call to check. */
@@ -81,6 +90,8 @@ export interface CallToCheck {
   certified?: Authenticated;
   /** The request's correlation id, passed to the authenticator. */
   requestId?: string;
+  /** The credential a self-authenticated call carries in its request (the refresh token). */
+  bodyCredential?: string;
 }
 
 /** The standard services that answer without credentials (probes and tooling use them). */
@@ -99,12 +110,19 @@ export function admitsWithoutCredential(method: DescMethod): boolean {
   return OPEN_SERVICES.has(service) || SELF_AUTHENTICATED.has(`${service}/${method.name}`);
 }
 
+/** How long, and how many, credentials that authenticated are remembered as known-good. */
+const KNOWN_GOOD_TTL_MS = 10 * 60_000;
+const KNOWN_GOOD_MAX = 10_000;
+
 /** Builds the check; `admit` resolves for a call that may proceed and throws otherwise. */
 export function createAccessGate(deps: AccessGateDeps): {
   admit(call: CallToCheck): Promise<Admitted>;
 } {
+  // Fingerprints (never the credentials) of credentials that authenticated lately: while the
+  // failure breaker is open these still get through, and only unknown ones are shed.
+  const knownGood = new TtlCache<true>(KNOWN_GOOD_MAX, deps.clock ?? Date.now);
   return {
-    async admit({ service, method, header, origin, certified, requestId }) {
+    async admit({ service, method, header, origin, certified, requestId, bodyCredential }) {
       if (OPEN_SERVICES.has(service)) return {};
       const name = `${service}/${method.name}`;
       // No usable credential: refused below (unless self-authenticated), counted by origin alone.
@@ -115,11 +133,26 @@ export function createAccessGate(deps: AccessGateDeps): {
       } catch (err) {
         unusable = err;
       }
-      const bucket = failureBucket(origin, presented);
-      await deps.failures.checkAuthFailures(bucket);
       if (SELF_AUTHENTICATED.has(name)) {
-        return { quota: await deps.limits?.consume(`ip:${bucket}`, name, true) };
+        const bucket = failureBucket(origin, bodyCredential);
+        await deps.failures.checkAuthFailures(bucket);
+        return {
+          quota: await deps.limits?.consume(`anon:${bucket}`, name, true),
+          refused: async () => {
+            await deps.failures.failedAuth(bucket);
+            deps.log.warn(
+              { ip: origin.ip, onion: origin.viaOnion || undefined, method: name },
+              "authentication failed",
+            );
+          },
+        };
       }
+      const bucket = failureBucket(origin, presented);
+      const fingerprint = presented === undefined ? undefined : credentialHash(presented);
+      // A client certificate is proven by the transport: not shed by the breaker either.
+      const known =
+        fingerprint === undefined ? certified !== undefined : knownGood.get(fingerprint) === true;
+      await deps.failures.checkAuthFailures(bucket, known);
       if (presented === undefined && certified) return await admitted(certified);
       let auth: Authenticated;
       try {
@@ -136,6 +169,7 @@ export function createAccessGate(deps: AccessGateDeps): {
         }
         throw err;
       }
+      if (fingerprint !== undefined) knownGood.set(fingerprint, true, KNOWN_GOOD_TTL_MS);
       return await admitted(auth);
 
       async function admitted(a: Authenticated): Promise<Admitted> {

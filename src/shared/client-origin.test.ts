@@ -124,12 +124,21 @@ describe("the client origin the edge states for core", () => {
     expect(peerOrigin(undefined)).toEqual({ ip: undefined, viaOnion: false });
   });
 
-  it("buckets failures by address, or for onion clients by the key id presented", () => {
-    expect(failureBucket({ ip: "10.0.0.1", viaOnion: false }, key)).toBe("10.0.0.1");
-    expect(failureBucket({ ip: undefined, viaOnion: false }, undefined)).toBe("unknown");
+  it("buckets failures by address, or for onion clients by the credential presented", () => {
+    expect(failureBucket({ ip: "10.0.0.1", viaOnion: false }, key)).toBe("ip:10.0.0.1");
+    expect(failureBucket({ ip: "10.0.0.1", viaOnion: false }, undefined)).toBe("ip:10.0.0.1");
     const onion = { ip: undefined, viaOnion: true };
-    expect(failureBucket(onion, key)).toBe(`onion:key:${KEY_ID}`);
-    expect(failureBucket(onion, "eyJhbGciOiJFZERTQSJ9.e30.sig")).toBe("onion:other");
-    expect(failureBucket(onion, undefined)).toBe("onion:other");
+    // The same key id with another secret, or another token, is another bucket.
+    const otherSecret = `${key.slice(0, 28)}${"A".repeat(43)}`;
+    const buckets = [key, otherSecret, "eyJhbGciOiJFZERTQSJ9.e30.sig", "eyJ.e30.other"].map((c) =>
+      failureBucket(onion, c),
+    );
+    expect(new Set(buckets).size).toBe(4);
+    for (const b of buckets) expect(b).toMatch(/^onion:[A-Za-z0-9_-]{22}$/);
+    expect(failureBucket(onion, key)).toBe(buckets[0]);
+    // Nothing of the credential itself is in its bucket.
+    expect(buckets[0]).not.toContain(KEY_ID);
+    expect(failureBucket(onion, undefined)).toBe("onion:none");
+    expect(failureBucket({ ip: undefined, viaOnion: false }, key)).toMatch(/^unknown:/);
   });
 });

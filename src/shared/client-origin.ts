@@ -1,6 +1,5 @@
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { isIP } from "node:net";
-import { parseKey } from "./credentials.js";
 
 /**
  * Where a call came from, as the access checks see it: the client's address and whether it
@@ -166,15 +165,24 @@ export class SeenStatements {
 }
 
 /**
- * The bucket that failed authentications are counted in. A client address is its own bucket.
- * Onion clients have none (they all reach us from the local Tor), so their failures are
- * counted per API key id presented: someone guessing secrets locks out that key for the
- * window, not every onion client. Tokens and malformed credentials share one onion bucket.
+ * The bucket that failed authentications are counted in, chosen so that a guesser only hurts
+ * itself. A client address is its own bucket: whoever fails there is that client. Onion
+ * clients (and callers whose address is unknown) all look alike, so their bucket is the
+ * credential they present, by a prefix of its sha256 (132 bits: distinct credentials never
+ * share one): a guesser that repeats a credential locks out that credential, and one that
+ * varies it, or guesses secrets for a known key id, locks out nobody else. Calls without a
+ * credential share one bucket (they cannot succeed anyway). What bounds a guesser that varies
+ * its credential is the global breaker (rate-limit.ts, AuthFailures).
  */
 export function failureBucket(origin: ClientOrigin, presented: string | undefined): string {
-  if (!origin.viaOnion) return origin.ip ?? "unknown";
-  const key = presented === undefined ? undefined : parseKey(presented);
-  return key ? `onion:key:${key.id}` : "onion:other";
+  if (!origin.viaOnion && origin.ip !== undefined) return `ip:${origin.ip}`;
+  const where = origin.viaOnion ? "onion" : "unknown";
+  return presented === undefined ? `${where}:none` : `${where}:${credentialHash(presented)}`;
+}
+
+/** A credential's fingerprint for buckets and caches (sha256 prefix); never the credential. */
+export function credentialHash(presented: string): string {
+  return createHash("sha256").update(presented).digest("base64url").slice(0, 22);
 }
 
 function macOf(secret: string, stamp: string, call: OriginCall, value: string): string {

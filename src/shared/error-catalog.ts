@@ -123,7 +123,12 @@ const entries = [
   [
     "payout.kyc_signature_invalid",
     Code.InvalidArgument,
-    "A KYC payout's compliance signature is missing, expired or does not match.",
+    "A KYC payout's compliance signature is missing, expired, names an unknown key_id or does not match.",
+  ],
+  [
+    "payout.kyc_signature_reused",
+    Code.FailedPrecondition,
+    "The compliance signature was already used by another payout; each signed approval pays once.",
   ],
   [
     "payout.batch_invalid",
@@ -131,6 +136,11 @@ const entries = [
     "A batch is empty, over 1000 items, has duplicates or bad items; details list them.",
   ],
   ["payout.paused", Code.Unavailable, "Payouts are paused by an administrator."],
+  [
+    "payout.approver_same_owner",
+    Code.PermissionDenied,
+    "The approving key has the same owner as the payout's creator; four-eyes needs another person (metadata.owner).",
+  ],
   // webhooks
   ["webhook.not_found", Code.NotFound, "No webhook endpoint or delivery with that id."],
   [

@@ -13,7 +13,7 @@ import type { Logger } from "./log.js";
 
 /**
  * Request limits per principal and method (writes tighter than reads) and for failed
- * authentications per client address. With Redis the counters are shared by every replica;
+ * authentications per bucket (see failureBucket), with a global breaker over them. With Redis the counters are shared by every replica;
  * when Redis is unreachable each replica falls back to its own in-memory limiter (the
  * library's insurance limiter), so limits still hold, only per process. Core and edge both
  * count with these (under different key prefixes, so a call through the edge is not counted
@@ -25,13 +25,18 @@ export interface RateLimitSettings {
   readPerMin: number;
   /** Calls per minute per principal and write method. */
   writePerMin: number;
-  /** Failed authentications per minute per client address before it is refused. */
+  /** Failed authentications per minute per bucket before it is refused. */
   authFailuresPerMin: number;
   /**
    * Batch items per minute per principal (core only): a batch costs one point per item, on
    * top of the write limit its method counts. Unset: no batch budget.
    */
   batchItemsPerMin?: number;
+  /**
+   * Failed authentications per minute in all buckets together before the breaker opens and
+   * only credentials the gate has seen succeed get through; default 50 × authFailuresPerMin.
+   */
+  authFailuresGlobalPerMin?: number;
   /** Redis client (ioredis, offline queue disabled so an outage fails fast); none: memory. */
   redis?: Redis;
   /** The window the per-minute figures apply to (s); 60 unless a test shortens it. */
@@ -54,7 +59,24 @@ export interface Quota {
   windowSec: number;
 }
 
-export interface RateLimits {
+/**
+ * Failed-authentication counting, the one design core and edge share: a bucket per guesser
+ * (failureBucket: the client address, or on the onion the credential presented) and a global
+ * breaker over all buckets. Only the first failures of a window reach a bucket once the
+ * breaker is open (new credentials are refused before they are checked), which also bounds
+ * the number of buckets a flood of distinct garbage can create.
+ */
+export interface AuthFailures {
+  /**
+   * Throws auth.rate_limited while `bucket` has too many recent failures, or while the breaker
+   * is open and the credential is not `known` (one the gate saw succeed recently).
+   */
+  checkAuthFailures(bucket: string, known?: boolean): Promise<void>;
+  /** Counts one failed authentication in `bucket` (and in the breaker). */
+  failedAuth(bucket: string): Promise<void>;
+}
+
+export interface RateLimits extends AuthFailures {
   /**
    * Counts one call and returns the bucket's quota; throws auth.rate_limited
    * (ResourceExhausted, with retry-after metadata and a RetryInfo detail) when over.
@@ -65,21 +87,66 @@ export interface RateLimits {
    * (as consume does) when the window has fewer items left. Unlimited without a budget.
    */
   consumeBatch(principal: string, items: number): Promise<Quota | undefined>;
-  /** Throws auth.rate_limited while `address` has too many recent failed authentications. */
-  checkAuthFailures(address: string): Promise<void>;
-  /** Counts one failed authentication from `address`. */
-  failedAuth(address: string): Promise<void>;
 }
+
+/** What failure counting needs of RateLimitSettings. */
+export type AuthFailureSettings = Pick<
+  RateLimitSettings,
+  | "authFailuresPerMin"
+  | "authFailuresGlobalPerMin"
+  | "redis"
+  | "windowSec"
+  | "keyPrefix"
+  | "onReject"
+>;
+
+/** Builds the failure buckets and the breaker. */
+export function createAuthFailures(s: AuthFailureSettings): AuthFailures {
+  const perBucket = s.authFailuresPerMin;
+  const globalLimit = s.authFailuresGlobalPerMin ?? perBucket * 50;
+  const auth = limiter(s, "authfail", perBucket);
+  const breaker = limiter(s, "authfail-all", globalLimit);
+  const refuse = (res: RateLimiterRes, limit: number, message: string) => {
+    s.onReject?.("auth");
+    return limited(res.msBeforeNext, limit, message);
+  };
+  return {
+    async checkAuthFailures(bucket, known = false) {
+      // After `perBucket` failures the bucket is refused until its window ends.
+      const res = await auth.get(bucket);
+      if (res !== null && res.consumedPoints >= perBucket) {
+        throw refuse(res, perBucket, "too many failed authentications; retry later");
+      }
+      if (known) return;
+      const all = await breaker.get(GLOBAL_BUCKET);
+      if (all !== null && all.consumedPoints >= globalLimit) {
+        throw refuse(all, globalLimit, "too many failed authentications; retry later");
+      }
+    },
+    async failedAuth(bucket) {
+      // Over the limit is expected here (it is what checkAuthFailures looks for).
+      const over = (err: unknown) => {
+        if (!(err instanceof RateLimiterRes)) throw err;
+      };
+      await Promise.all([
+        auth.consume(bucket).catch(over),
+        breaker.consume(GLOBAL_BUCKET).catch(over),
+      ]);
+    },
+  };
+}
+
+const GLOBAL_BUCKET = "all";
 
 /** Builds the limiters. */
 export function createRateLimits(s: RateLimitSettings): RateLimits {
   const read = limiter(s, "read", s.readPerMin);
   const write = limiter(s, "write", s.writePerMin);
-  const auth = limiter(s, "authfail", s.authFailuresPerMin);
   const batchLimit = s.batchItemsPerMin;
   const batch = batchLimit === undefined ? undefined : limiter(s, "batch", batchLimit);
   const windowSec = s.windowSec ?? 60;
   return {
+    ...createAuthFailures(s),
     async consume(principal, method, isWrite) {
       const limit = isWrite ? s.writePerMin : s.readPerMin;
       try {
@@ -103,27 +170,14 @@ export function createRateLimits(s: RateLimitSettings): RateLimits {
         throw refusal(err, batchLimit, () => s.onReject?.("batch"));
       }
     },
-    async checkAuthFailures(address) {
-      const res = await auth.get(address);
-      if (res !== null && res.consumedPoints > s.authFailuresPerMin) {
-        s.onReject?.("auth");
-        throw limited(
-          res.msBeforeNext,
-          s.authFailuresPerMin,
-          "too many failed authentications; retry later",
-        );
-      }
-    },
-    async failedAuth(address) {
-      // Over the limit is expected here (it is what checkAuthFailures looks for).
-      await auth.consume(address).catch((err) => {
-        if (!(err instanceof RateLimiterRes)) throw err;
-      });
-    },
   };
 }
 
-function limiter(s: RateLimitSettings, name: string, points: number): RateLimiterAbstract {
+function limiter(
+  s: Pick<RateLimitSettings, "windowSec" | "keyPrefix" | "redis">,
+  name: string,
+  points: number,
+): RateLimiterAbstract {
   const windowSec = s.windowSec ?? 60;
   const options = { points, duration: windowSec, keyPrefix: `${s.keyPrefix}rl:${name}` };
   const memory = new RateLimiterMemory(options);

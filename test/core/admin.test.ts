@@ -9,7 +9,7 @@ import { createAdminHandlers } from "../../src/core/admin/handlers.js";
 import { isPaused } from "../../src/core/admin/pause.js";
 import { createApiKey } from "../../src/core/auth/keys.js";
 import { roleProtoName } from "../../src/core/auth/roles.js";
-import { createAuthInterceptor } from "../../src/core/interceptors/auth.js";
+import { clientContextValues, createAuthInterceptor } from "../../src/core/interceptors/auth.js";
 import { type CoreServer, serveCore } from "../../src/core/server.js";
 import { ErrorInfoSchema } from "../../src/gen/google/rpc/error_details_pb.js";
 import { AdminService, CreateApiKeyResponseSchema } from "../../src/gen/tronpay/v1/admin_pb.js";
@@ -28,7 +28,11 @@ let server: CoreServer;
 const keyOf = new Map<Role, { id: string; key: string }>();
 const handlers = () => createAdminHandlers({ pool: db.pool, clock: Date.now });
 
-async function start(lockout?: { maxFailures: number; windowMs: number }): Promise<CoreServer> {
+/** A server; `seesPeer` lets it tell client addresses (as core's main does). */
+async function start(
+  lockout?: { maxFailures: number; windowMs: number },
+  seesPeer = false,
+): Promise<CoreServer> {
   return serveCore({
     host: "127.0.0.1",
     port: 0,
@@ -37,6 +41,7 @@ async function start(lockout?: { maxFailures: number; windowMs: number }): Promi
       errorInterceptor,
       createAuthInterceptor({ pool: db.pool, log, clock: Date.now, lockout }),
     ],
+    contextValues: seesPeer ? clientContextValues({ forwardSecret: "" }) : undefined,
   });
 }
 
@@ -79,7 +84,13 @@ beforeAll(async () => {
   db = await createTestDatabase();
   for (const role of ROLES) {
     const created = await db.pool.transaction((tx) =>
-      createApiKey(tx, { name: `role ${role}`, roles: [role], createdBy: "test", now: Date.now() }),
+      createApiKey(tx, {
+        name: `role ${role}`,
+        roles: [role],
+        owner: "test",
+        createdBy: "test",
+        now: Date.now(),
+      }),
     );
     keyOf.set(role, created);
   }
@@ -167,6 +178,7 @@ describe("authorization through a real Connect server", () => {
     const created = await db.pool.transaction((tx) =>
       createApiKey(tx, {
         name: "ip",
+        owner: "test",
         roles: [Role.ADMIN],
         createdBy: "test",
         now: Date.now(),
@@ -179,7 +191,7 @@ describe("authorization through a real Connect server", () => {
   });
 
   it("locks out an address after repeated failures, even for a good key", async () => {
-    const limited = await start({ maxFailures: 3, windowMs: 60_000 });
+    const limited = await start({ maxFailures: 3, windowMs: 60_000 }, true);
     try {
       for (let i = 0; i < 3; i++) {
         expect(reasonOf(await failure(client("nope", limited.url).getPauseState({})))).toBe(

@@ -11,11 +11,11 @@ import {
   UNAUTHENTICATED_MESSAGE,
   verifyApiKey,
 } from "../../src/core/auth/keys.js";
-import { FailureLockout } from "../../src/core/auth/lockout.js";
 import { createAuthInterceptor } from "../../src/core/interceptors/auth.js";
 import { Role } from "../../src/gen/tronpay/v1/options_pb.js";
 import { AppError, reasonOf } from "../../src/shared/errors.js";
 import { createLogger } from "../../src/shared/log.js";
+import { createAuthFailures } from "../../src/shared/rate-limit.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
 
 // Wrap timingSafeEqual so tests can see that verification goes through it.
@@ -39,6 +39,7 @@ async function newKey(overrides: Partial<NewApiKey> = {}) {
     createApiKey(tx, {
       name: "test",
       roles: [Role.OPERATOR],
+      owner: "test",
       createdBy: "test",
       now: NOW,
       ...overrides,
@@ -230,24 +231,32 @@ describe("verifyApiKey", () => {
   });
 });
 
-describe("FailureLockout", () => {
-  it("locks an address out after the limit until its window ends, leaving others alone", () => {
-    const lockout = new FailureLockout({ maxFailures: 3, windowMs: 1_000 });
+describe("failed-authentication counting in memory", () => {
+  it("locks a bucket out after the limit until its window ends, leaving others alone", async () => {
+    const failures = createAuthFailures({ authFailuresPerMin: 3, windowSec: 1, keyPrefix: "" });
     for (let i = 0; i < 3; i++) {
-      expect(lockout.retryAfter("a", 100)).toBe(0);
-      lockout.fail("a", 100);
+      await failures.checkAuthFailures("a");
+      await failures.failedAuth("a");
     }
-    expect(lockout.retryAfter("a", 400)).toBe(700);
-    expect(lockout.retryAfter("b", 400)).toBe(0);
-    expect(lockout.retryAfter("a", 1_100)).toBe(0);
+    expect(reasonOf(await failures.checkAuthFailures("a").catch((e: unknown) => e))).toBe(
+      "auth.rate_limited",
+    );
+    await failures.checkAuthFailures("b");
+    await new Promise((r) => setTimeout(r, 1_100));
+    await failures.checkAuthFailures("a");
   });
 
-  it("keeps tracking new addresses when full", () => {
-    const lockout = new FailureLockout({ maxFailures: 1, windowMs: 1_000, maxTracked: 2 });
-    lockout.fail("a", 0);
-    lockout.fail("b", 0);
-    lockout.fail("c", 0);
-    expect(lockout.retryAfter("c", 1)).toBe(999);
+  it("opens the breaker over all buckets for unknown credentials only", async () => {
+    const failures = createAuthFailures({
+      authFailuresPerMin: 3,
+      authFailuresGlobalPerMin: 5,
+      windowSec: 60,
+      keyPrefix: "",
+    });
+    for (const bucket of ["a", "b", "c", "d", "e"]) await failures.failedAuth(bucket);
+    const shed = await failures.checkAuthFailures("f").catch((e: unknown) => e);
+    expect(reasonOf(shed)).toBe("auth.rate_limited");
+    await failures.checkAuthFailures("f", true);
   });
 });
 

@@ -1,9 +1,13 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
+import { decodeJwt } from "jose";
+import { sql } from "slonik";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
 import { createAdminHandlers } from "../../src/core/admin/handlers.js";
 import { createJwtVerifier } from "../../src/core/auth/jwt-verify.js";
 import { createApiKey } from "../../src/core/auth/keys.js";
@@ -47,7 +51,7 @@ beforeAll(async () => {
   });
   const make = (roles: Role[], name: string) =>
     db.pool.transaction((tx) =>
-      createApiKey(tx, { name, roles, createdBy: "test", now: Date.now() }),
+      createApiKey(tx, { name, roles, owner: "test", createdBy: "test", now: Date.now() }),
     );
   adminKey = await make([Role.ADMIN], "admin");
   auditorKey = await make([Role.AUDITOR], "auditor");
@@ -166,6 +170,7 @@ describe("tokens", () => {
       createApiKey(tx, {
         name: "short",
         roles: [Role.AUDITOR],
+        owner: "test",
         createdBy: "test",
         now: Date.now(),
       }),
@@ -176,5 +181,93 @@ describe("tokens", () => {
     expect((await failure(client(token?.accessToken).getPauseState({}))).code).toBe(
       Code.Unauthenticated,
     );
+  });
+});
+
+describe("tokens and the key they came from", () => {
+  async function expiringKey(inMs: number) {
+    const expiresAt = Date.now() + inMs;
+    const key = await db.pool.transaction((tx) =>
+      createApiKey(tx, {
+        name: "expiring",
+        roles: [Role.AUDITOR],
+        owner: "test",
+        createdBy: "test",
+        now: Date.now(),
+        expiresAt,
+      }),
+    );
+    return { ...key, expiresAt };
+  }
+
+  it("clamps a token from a key expiring in 30 s to the key's expiry, refresh token too", async () => {
+    const key = await expiringKey(30_000);
+    const { token } = await client(key.key).issueToken({ idempotencyKey: idem() });
+    const exp = timestampMs(token?.expiresAt ?? timestampFromMs(0));
+    expect(exp).toBeLessThanOrEqual(key.expiresAt);
+    expect(exp).toBeGreaterThan(key.expiresAt - 2_000);
+    expect(timestampMs(token?.refreshExpiresAt ?? timestampFromMs(0))).toBeLessThanOrEqual(
+      key.expiresAt,
+    );
+    // The JWT's own exp claim says the same.
+    const claims = decodeJwt(token?.accessToken ?? "");
+    expect((claims.exp ?? 0) * 1000).toBeLessThanOrEqual(key.expiresAt);
+    // A refreshed token is clamped as well.
+    const refreshed = await client().refreshToken({
+      idempotencyKey: idem(),
+      refreshToken: token?.refreshToken ?? "",
+    });
+    expect(timestampMs(refreshed.token?.expiresAt ?? timestampFromMs(0))).toBeLessThanOrEqual(
+      key.expiresAt,
+    );
+  });
+
+  it("tells WhoAmI callers (the edge) when an API key expires, so its answer is not kept longer", async () => {
+    const key = await expiringKey(30_000);
+    const who = await client(key.key).whoAmI({});
+    expect(timestampMs(who.expiresAt ?? timestampFromMs(0))).toBe(key.expiresAt);
+    const forever = await client(auditorKey.key).whoAmI({});
+    expect(forever.expiresAt).toBeUndefined();
+  });
+
+  it("refuses a token once its key has expired, though the JWT leeway would still pass it", async () => {
+    const key = await expiringKey(2_000);
+    const { token } = await client(key.key).issueToken({ idempotencyKey: idem() });
+    await client(token?.accessToken).getPauseState({});
+    await new Promise((r) => setTimeout(r, Math.max(0, key.expiresAt - Date.now()) + 100));
+    const err = await failure(client(token?.accessToken).getPauseState({}));
+    expect(reasonOf(err)).toBe("auth.unauthenticated");
+  });
+
+  it("revokes the whole family when a rotated refresh token is presented again", async () => {
+    const { token: first } = await client(auditorKey.key).issueToken({ idempotencyKey: idem() });
+    const { token: second } = await client().refreshToken({
+      idempotencyKey: idem(),
+      refreshToken: first?.refreshToken ?? "",
+    });
+    const { token: third } = await client().refreshToken({
+      idempotencyKey: idem(),
+      refreshToken: second?.refreshToken ?? "",
+    });
+    await client(third?.accessToken).getPauseState({});
+    // Someone replays the first, long rotated, refresh token.
+    const reuse = await failure(
+      client().refreshToken({ idempotencyKey: idem(), refreshToken: first?.refreshToken ?? "" }),
+    );
+    expect(reasonOf(reuse)).toBe("auth.unauthenticated");
+    // Every token of the family is now revoked: the live access token and its refresh token.
+    expect(reasonOf(await failure(client(third?.accessToken).getPauseState({})))).toBe(
+      "auth.unauthenticated",
+    );
+    const refresh = await failure(
+      client().refreshToken({ idempotencyKey: idem(), refreshToken: third?.refreshToken ?? "" }),
+    );
+    expect(reasonOf(refresh)).toBe("auth.unauthenticated");
+    const audited = await db.pool.anyFirst(sql.type(z.object({ action: z.string() }))`
+      SELECT action FROM audit_log WHERE subject = ${`token_family:${first?.jti}`}`);
+    expect(audited).toEqual(["token.family_revoke"]);
+    // Another family of the same key is untouched.
+    const { token: other } = await client(auditorKey.key).issueToken({ idempotencyKey: idem() });
+    await client(other?.accessToken).getPauseState({});
   });
 });

@@ -45,7 +45,7 @@ async function allowance(owner: string, spender: string): Promise<string> {
 
 async function key(name: string, roles: Role[]): Promise<string> {
   const created = await stack.db.pool.transaction((tx) =>
-    createApiKey(tx, { name, roles, createdBy: "test", now: Date.now() }),
+    createApiKey(tx, { name, roles, owner: name, createdBy: "test", now: Date.now() }),
   );
   return created.key;
 }

@@ -45,6 +45,8 @@ beforeAll(async () => {
     createApiKey(tx, {
       name: "approver",
       roles: [Role.APPROVER],
+      // Another person than the admin who creates the payouts (owner "bootstrap").
+      owner: "approver",
       createdBy: "test",
       now: Date.now(),
     }),

@@ -60,7 +60,13 @@ beforeAll(async () => {
   adminUrl = String((await stack.core.waitForLog("core ready")).adminUrl);
   payer = await fundedWallet(stack, 100_000n, 10_000n);
   const approver = await stack.db.pool.transaction((tx) =>
-    createApiKey(tx, { name: "approver", roles: [Role.APPROVER], createdBy: "t", now: Date.now() }),
+    createApiKey(tx, {
+      name: "approver",
+      roles: [Role.APPROVER],
+      owner: "approver",
+      createdBy: "t",
+      now: Date.now(),
+    }),
   );
   approverKey = approver.key;
 }, 180_000);

@@ -24,6 +24,8 @@ beforeAll(async () => {
     createApiKey(tx, {
       name: "approver",
       roles: [Role.APPROVER],
+      // Another person than the admin who creates the transfers (owner "bootstrap").
+      owner: "approver",
       createdBy: "test",
       now: Date.now(),
     }),

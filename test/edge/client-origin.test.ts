@@ -221,15 +221,34 @@ describe("API-key bindings through the edge", () => {
     expect((await list(edge.url, key, "127.0.0.5")).status).toBe(200);
   });
 
-  it("counts onion clients' failures per key presented, so one guesser locks out one key", async () => {
+  it("counts onion clients' failures per credential, so a guesser locks out only itself", async () => {
     const target = await newKey("onion target", { onionOnly: true });
     const bystander = await newKey("onion bystander", { onionOnly: true });
     const bad = wrongSecret(target);
     let last = 0;
     for (let i = 0; i < FAILURES_PER_WINDOW + 2; i++) last = (await list(onionUrl(), bad)).status;
     expect(last).toBe(429);
-    expect((await list(onionUrl(), target)).status).toBe(429);
+    // Guessing secrets for the target's (public) key id does not lock the target out.
+    expect((await list(onionUrl(), target)).status).toBe(200);
     expect((await list(onionUrl(), bystander)).status).toBe(200);
+    // Nor do many different garbage tokens lock out a valid onion JWT user.
+    const issued = await call(
+      onionUrl(),
+      "POST",
+      "/v1/tokens",
+      bystander,
+      "127.0.0.1",
+      {},
+      {
+        idempotencyKey: randomUUID(),
+      },
+    );
+    const jwt = issued.body.token.accessToken as string;
+    for (let i = 0; i < FAILURES_PER_WINDOW * 5 + 1; i++) {
+      const garbage = `${randomBytes(12).toString("base64url")}.e30.${randomBytes(8).toString("base64url")}`;
+      expect((await list(onionUrl(), garbage)).status).toBe(401);
+    }
+    expect((await list(onionUrl(), jwt)).status).toBe(200);
   });
 });
 

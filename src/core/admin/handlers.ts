@@ -1,7 +1,7 @@
 import { create, type DescMethod } from "@bufbuild/protobuf";
 import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
-import type { DatabasePool } from "slonik";
+import type { CommonQueryMethods, DatabasePool } from "slonik";
 import {
   AdminService,
   CreateApiKeyRequestSchema,
@@ -19,8 +19,9 @@ import {
   WhoAmIResponseSchema,
 } from "../../gen/tronpay/v1/admin_pb.js";
 import type { PageRequest } from "../../gen/tronpay/v1/common_pb.js";
+import { Role } from "../../gen/tronpay/v1/options_pb.js";
 import { AppError } from "../../shared/errors.js";
-import { createApiKey, listApiKeys, revokeApiKey } from "../auth/keys.js";
+import { createApiKey, listApiKeys, ownerOf, revokeApiKey } from "../auth/keys.js";
 import { revokeTokensOfKey } from "../auth/tokens.js";
 import { type Principal, principalKey } from "../context.js";
 import { idempotent } from "../idempotency.js";
@@ -79,6 +80,7 @@ export function createAdminHandlers(deps: AdminDeps): Partial<ServiceImpl<typeof
           const created = await createApiKey(tx, {
             name: req.name,
             roles: req.roles,
+            owner: await newKeyOwner(tx, principal, req.owner),
             createdBy: principal.id,
             now: clock(),
             expiresAt: req.expiresAt ? timestampMs(req.expiresAt) : undefined,
@@ -205,6 +207,25 @@ export function createAdminHandlers(deps: AdminDeps): Partial<ServiceImpl<typeof
       });
     },
   };
+}
+
+/**
+ * The owner of a key `creator` makes: the creator's own owner unless `requested` names one;
+ * naming another owner is for admins only (auth.permission_denied otherwise).
+ */
+async function newKeyOwner(
+  tx: CommonQueryMethods,
+  creator: Principal,
+  requested: string,
+): Promise<string> {
+  const own = await ownerOf(tx, creator.id);
+  if (requested === "" || requested === own) return own;
+  if (!creator.roles.includes(Role.ADMIN)) {
+    throw new AppError("auth.permission_denied", "only an admin may name another owner", {
+      metadata: { field: "owner", required: "ROLE_ADMIN" },
+    });
+  }
+  return requested;
 }
 
 /** The caller; the auth interceptor always sets it, so its absence is a wiring bug. */

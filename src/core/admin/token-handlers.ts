@@ -14,13 +14,16 @@ import {
   RevokeTokenResponseSchema,
 } from "../../gen/tronpay/v1/admin_pb.js";
 import { Role } from "../../gen/tronpay/v1/options_pb.js";
+import { unauthenticated } from "../../shared/credentials.js";
 import { AppError } from "../../shared/errors.js";
 import type { RevocationList } from "../auth/revocation.js";
 import {
   type Issued,
   issueToken,
+  RefreshTokenReused,
   refreshToken,
   revokeToken,
+  revokeTokenFamily,
   type TokenSettings,
 } from "../auth/tokens.js";
 import { principalOf } from "../context.js";
@@ -98,7 +101,16 @@ export function createTokenHandlers(deps: TokenHandlerDeps): TokenHandlers {
           ).issued;
           return { token: withoutSecrets(issued) };
         },
-      );
+      ).catch(async (err: unknown) => {
+        if (!(err instanceof RefreshTokenReused)) throw err;
+        // The refresh rolled back; the revocation commits on its own, then the call is refused.
+        await revokeTokenFamily(pool, tokens.revocations, {
+          familyId: err.familyId,
+          subject: err.subject,
+          now: clock(),
+        });
+        throw unauthenticated(`refresh token reused; family ${err.familyId} revoked`);
+      });
       return issued ? create(RefreshTokenResponseSchema, { token: toProto(issued) }) : answer;
     },
 

@@ -21,6 +21,7 @@ const ROW = z.object({
   id: z.string(),
   name: z.string(),
   roles: z.array(z.string()),
+  owner: z.string(),
   created_by: z.string(),
   created_at: z.number(),
   expires_at: z.number().nullable(),
@@ -30,12 +31,14 @@ const ROW = z.object({
   last_used_at: z.number().nullable(),
 });
 type Row = z.infer<typeof ROW>;
-const COLUMNS = sql.fragment`id, name, roles, created_by, created_at, expires_at, revoked_at,
-  allowed_ips, onion_only, last_used_at`;
+const COLUMNS = sql.fragment`id, name, roles, owner, created_by, created_at, expires_at,
+  revoked_at, allowed_ips, onion_only, last_used_at`;
 
 export interface NewApiKey {
   name: string;
   roles: readonly Role[];
+  /** Who the key acts for (see OWNER_FORMAT); four-eyes approval compares owners. */
+  owner: string;
   /** Principal id of the creator ("key:…", "cli", "system:bootstrap"). */
   createdBy: string;
   /** The clock's now (ms); created_at, and the floor for expiresAt. */
@@ -64,6 +67,7 @@ export async function createApiKey(
     });
   }
   const roles = normalizeRoles(input.roles).map(roleToDb);
+  const owner = checkOwner(input.owner);
   if (input.expiresAt !== undefined && input.expiresAt <= input.now) {
     throw new AppError("request.invalid", "expires_at must be in the future", {
       metadata: { field: "expires_at" },
@@ -73,9 +77,9 @@ export async function createApiKey(
   const minted = mintKey();
   const expires = input.expiresAt === undefined ? null : sql.timestamp(new Date(input.expiresAt));
   const row = await tx.one(sql.type(ROW)`
-    INSERT INTO api_keys (id, name, secret_hash, roles, created_by, created_at, expires_at, allowed_ips, onion_only)
+    INSERT INTO api_keys (id, name, secret_hash, roles, owner, created_by, created_at, expires_at, allowed_ips, onion_only)
     VALUES (${minted.id}, ${name}, ${sql.binary(minted.secretHash)}, ${sql.array(roles, "text")},
-            ${input.createdBy}, ${sql.timestamp(new Date(input.now))}, ${expires},
+            ${owner}, ${input.createdBy}, ${sql.timestamp(new Date(input.now))}, ${expires},
             ${sql.array(allowedIps, "text")}, ${input.onionOnly ?? false})
     RETURNING ${COLUMNS}`);
   await appendAudit(tx, {
@@ -85,6 +89,7 @@ export async function createApiKey(
     details: {
       name,
       roles,
+      owner,
       expires_at: row.expires_at,
       allowed_ips: allowedIps,
       onion_only: row.onion_only,
@@ -174,14 +179,15 @@ const AUTH_ROW = z.object({
 });
 
 /**
- * Verifies a presented key and returns its principal. Every failure is auth.unauthenticated
- * with one client message; the specific cause (for the log) is in the error's `cause`.
+ * Verifies a presented key and returns its principal (with the key's expiry, ms, when it has
+ * one). Every failure is auth.unauthenticated with one client message; the specific cause
+ * (for the log) is in the error's `cause`.
  */
 export async function verifyApiKey(
   db: CommonQueryMethods,
   presented: string,
   from: PresentedFrom,
-): Promise<Principal> {
+): Promise<Principal & { expiresAt?: number }> {
   const parsed = parseKey(presented);
   if (!parsed) throw unauthenticated("malformed key");
   const row = await db.maybeOne(sql.type(AUTH_ROW)`
@@ -205,7 +211,26 @@ export async function verifyApiKey(
     await db.query(sql.unsafe`
       UPDATE api_keys SET last_used_at = ${sql.timestamp(new Date(from.now))} WHERE id = ${parsed.id}`);
   }
-  return { id: `key:${parsed.id}`, roles: row.roles.map(roleFromDb) };
+  const principal = { id: `key:${parsed.id}`, roles: row.roles.map(roleFromDb) };
+  return row.expires_at === null ? principal : { ...principal, expiresAt: row.expires_at };
+}
+
+const ACTIVE_ROW = z.object({ roles: z.array(z.string()) });
+
+/**
+ * The roles of API key `id` while it is active (not revoked, not expired at `now`); undefined
+ * otherwise. Tokens are checked against their key on every use with this, so a token never
+ * outlives its key (nor keeps a role the key lost).
+ */
+export async function activeKeyRoles(
+  db: CommonQueryMethods,
+  id: string,
+  now: number,
+): Promise<Role[] | undefined> {
+  const row = await db.maybeOne(sql.type(ACTIVE_ROW)`
+    SELECT roles FROM api_keys WHERE id = ${id} AND revoked_at IS NULL
+      AND (expires_at IS NULL OR expires_at > ${sql.timestamp(new Date(now))})`);
+  return row?.roles.map(roleFromDb);
 }
 
 /**
@@ -221,6 +246,37 @@ export function checkBinding(
     throw unauthenticated(`${what} is not allowed from ${from.ip ?? "an unknown address"}`);
   }
   if (binding.onionOnly && from.viaOnion !== true) throw unauthenticated(`${what} is onion-only`);
+}
+
+/** What an owner looks like: 1–100 of letters, digits and . _ @ : + - (e.g. "alice@ops"). */
+const OWNER_FORMAT = /^[A-Za-z0-9._@:+-]{1,100}$/;
+
+/** The owner of the bootstrap admin key. */
+export const BOOTSTRAP_OWNER = "bootstrap";
+
+/** `owner` when it has OWNER_FORMAT; request.invalid (field owner) otherwise. */
+export function checkOwner(owner: string): string {
+  if (!OWNER_FORMAT.test(owner)) {
+    throw new AppError(
+      "request.invalid",
+      "owner must be 1–100 letters, digits or . _ @ : + - characters",
+      { metadata: { field: "owner" } },
+    );
+  }
+  return owner;
+}
+
+/**
+ * The owner a principal acts for: an API key's owner for "key:<id>" (API keys and the tokens
+ * issued from them); any other principal ("cert:<name>", "jwt:<sub>", "cli") is its own owner.
+ * A key id that is not in the table (a wiring bug, or a deleted row) is its own owner too.
+ */
+export async function ownerOf(db: CommonQueryMethods, principal: string): Promise<string> {
+  const m = /^key:([0-9a-f]{24})$/.exec(principal);
+  if (!m) return principal;
+  const owner = await db.maybeOneFirst(sql.type(z.object({ owner: z.string() }))`
+    SELECT owner FROM api_keys WHERE id = ${m[1] as string}`);
+  return owner ?? principal;
 }
 
 // Arbitrary constant: serializes concurrent bootstraps (launcher and CLI, several replicas).
@@ -239,6 +295,7 @@ export async function bootstrapAdminKey(
     const created = await createApiKey(tx, {
       name,
       roles: [Role.ADMIN],
+      owner: BOOTSTRAP_OWNER,
       createdBy: "system:bootstrap",
       now,
     });
@@ -252,6 +309,7 @@ function toApiKey(row: Row): ApiKey {
     id: row.id,
     name: row.name,
     roles: row.roles.map(roleFromDb),
+    owner: row.owner,
     expiresAt: row.expires_at === null ? undefined : timestampFromMs(row.expires_at),
     allowedIps: row.allowed_ips,
     onionOnly: row.onion_only,

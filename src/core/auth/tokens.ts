@@ -82,11 +82,30 @@ const REFRESH_ROW = z.object({
   refresh_expires_at: z.number(),
   refreshed_at: z.number().nullable(),
   revoked_at: z.number().nullable(),
+  family_id: z.string(),
   key_roles: z.array(z.string()),
   key_active: z.boolean(),
 });
 
-/** Exchanges a refresh token (single use) for a new token pair; audited. */
+/**
+ * A refresh token that was already exchanged came back: someone holds a copy (RFC 9700 §4.14).
+ * Thrown inside the refresh transaction, which rolls back; the caller then revokes the family
+ * (revokeTokenFamily) in a transaction of its own and refuses the call.
+ */
+export class RefreshTokenReused extends Error {
+  constructor(
+    readonly familyId: string,
+    readonly subject: string,
+  ) {
+    super("a rotated refresh token was presented again");
+  }
+}
+
+/**
+ * Exchanges a refresh token (single use) for a new token pair of the same family; audited.
+ * A rotated (already exchanged) token throws RefreshTokenReused; any other failure is
+ * auth.unauthenticated.
+ */
 export async function refreshToken(
   tx: CommonQueryMethods,
   s: TokenSettings,
@@ -98,20 +117,27 @@ export async function refreshToken(
   const now = sql.timestamp(new Date(input.now));
   const row = await tx.maybeOne(sql.type(REFRESH_ROW)`
     SELECT t.subject, t.api_key_id, t.roles, t.expires_at, t.refresh_hash, t.refresh_expires_at,
-           t.refreshed_at, t.revoked_at, k.roles AS key_roles,
+           t.refreshed_at, t.revoked_at, t.family_id, k.roles AS key_roles,
            (k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > ${now})) AS key_active
     FROM issued_tokens t JOIN api_keys k ON k.id = t.api_key_id
     WHERE t.jti = ${jti} FOR UPDATE OF t`);
   const hash = createHash("sha256").update(secret).digest();
   if (!row || !timingSafeEqual(hash, row.refresh_hash)) throw refreshRefused();
-  if (row.refreshed_at !== null || row.revoked_at !== null) throw refreshRefused();
+  if (row.refreshed_at !== null) throw new RefreshTokenReused(row.family_id, row.subject);
+  if (row.revoked_at !== null) throw refreshRefused();
   if (row.refresh_expires_at <= input.now || !row.key_active) throw refreshRefused();
   // The key's roles may have shrunk since; the new token gets only what both still allow.
   const roles = row.roles.filter((r) => row.key_roles.includes(r)).map(roleFromDb);
   if (roles.length === 0) throw refreshRefused();
   await tx.query(sql.unsafe`UPDATE issued_tokens SET refreshed_at = ${now} WHERE jti = ${jti}`);
   const ttlMs = Math.min(s.defaultTtlMs, s.maxTtlMs);
-  const issued = await mint(tx, s, { apiKeyId: row.api_key_id, roles, ttlMs, now: input.now });
+  const issued = await mint(tx, s, {
+    apiKeyId: row.api_key_id,
+    roles,
+    ttlMs,
+    now: input.now,
+    familyId: row.family_id,
+  });
   await appendAudit(tx, {
     actor: row.subject,
     action: "token.refresh",
@@ -176,6 +202,33 @@ export async function revokeTokensOfKey(
 }
 
 /**
+ * Revokes every token of a refresh family (after a rotated refresh token was reused), audited
+ * as `token.family_revoke`; returns how many were live. Runs in its own transaction.
+ */
+export async function revokeTokenFamily(
+  pool: DatabasePool,
+  list: RevocationList,
+  input: { familyId: string; subject: string; now: number },
+): Promise<number> {
+  return pool.transaction(async (tx) => {
+    const rows = await tx.any(sql.type(z.object({ jti: z.string(), expires_at: z.number() }))`
+      UPDATE issued_tokens SET revoked_at = ${sql.timestamp(new Date(input.now))},
+        revoked_reason = 'refresh token reused'
+      WHERE family_id = ${input.familyId} AND revoked_at IS NULL
+      RETURNING jti, expires_at`);
+    await appendAudit(tx, {
+      actor: input.subject,
+      action: "token.family_revoke",
+      subject: `token_family:${input.familyId}`,
+      details: { reason: "refresh token reused", revoked: rows.map((r) => r.jti) },
+    });
+    // Before commit on purpose, as in revokeToken: fail safe.
+    for (const r of rows) await list.revoke(r.jti, r.expires_at);
+    return rows.length;
+  });
+}
+
+/**
  * Copies revocations recorded in the database since `sinceMs` into `list` (so replicas that
  * share no Redis converge); returns the newest revoked_at seen, the next `sinceMs`.
  */
@@ -198,26 +251,43 @@ export async function syncRevocations(
   return newest;
 }
 
-const BINDING_ROW = z.object({ allowed_ips: z.array(z.string()), onion_only: z.boolean() });
+const KEY_ROW = z.object({
+  allowed_ips: z.array(z.string()),
+  onion_only: z.boolean(),
+  expires_at: z.number().nullable(),
+});
 
+/**
+ * Mints a token pair for a key, in `familyId`'s family (a new family, named by the new jti,
+ * when none is given). Neither token outlives the key: both expire by the key's expires_at.
+ */
 async function mint(
   tx: CommonQueryMethods,
   s: TokenSettings,
-  input: { apiKeyId: string; roles: readonly Role[]; ttlMs: number; now: number },
+  input: {
+    apiKeyId: string;
+    roles: readonly Role[];
+    ttlMs: number;
+    now: number;
+    familyId?: string;
+  },
 ): Promise<Issued> {
   const jti = randomBytes(16).toString("hex");
   const secret = randomBytes(32);
   const subject = `key:${input.apiKeyId}`;
-  const expiresAt = input.now + input.ttlMs;
-  const refreshExpiresAt = input.now + s.refreshTtlMs;
   const roles = input.roles.map(roleToDb);
   const seconds = (ms: number) => Math.floor(ms / 1000);
   // The key's address and onion bindings travel with its tokens (checked like the key's).
-  const binding = await tx.maybeOne(sql.type(BINDING_ROW)`
-    SELECT allowed_ips, onion_only FROM api_keys WHERE id = ${input.apiKeyId}`);
+  const key = await tx.maybeOne(sql.type(KEY_ROW)`
+    SELECT allowed_ips, onion_only, expires_at FROM api_keys WHERE id = ${input.apiKeyId}`);
+  const keyEnd = key?.expires_at ?? Number.POSITIVE_INFINITY;
+  // Whole seconds (the JWT's exp), never past the key's end.
+  const expiresAt = seconds(Math.min(input.now + input.ttlMs, keyEnd)) * 1000;
+  const refreshExpiresAt = Math.min(input.now + s.refreshTtlMs, keyEnd);
+  if (expiresAt <= input.now) throw refreshRefused();
   const claims: Record<string, unknown> = { roles, akid: input.apiKeyId };
-  if (binding && binding.allowed_ips.length > 0) claims.aips = binding.allowed_ips;
-  if (binding?.onion_only) claims.onion = true;
+  if (key && key.allowed_ips.length > 0) claims.aips = key.allowed_ips;
+  if (key?.onion_only) claims.onion = true;
   const accessToken = await new SignJWT(claims)
     .setProtectedHeader({ alg: "EdDSA", kid: s.key.kid, typ: ACCESS_TOKEN_TYP })
     .setIssuer(s.issuer)
@@ -229,15 +299,16 @@ async function mint(
     .setExpirationTime(seconds(expiresAt))
     .sign(s.key.privateKey);
   await tx.query(sql.unsafe`
-    INSERT INTO issued_tokens (jti, subject, api_key_id, roles, issued_at, expires_at, refresh_hash, refresh_expires_at)
+    INSERT INTO issued_tokens (jti, subject, api_key_id, roles, issued_at, expires_at, refresh_hash,
+                               refresh_expires_at, family_id)
     VALUES (${jti}, ${subject}, ${input.apiKeyId}, ${sql.array(roles, "text")},
-            ${sql.timestamp(new Date(input.now))}, ${sql.timestamp(new Date(seconds(expiresAt) * 1000))},
+            ${sql.timestamp(new Date(input.now))}, ${sql.timestamp(new Date(expiresAt))},
             ${sql.binary(createHash("sha256").update(secret).digest())},
-            ${sql.timestamp(new Date(refreshExpiresAt))})`);
+            ${sql.timestamp(new Date(refreshExpiresAt))}, ${input.familyId ?? jti})`);
   return {
     accessToken,
     jti,
-    expiresAt: seconds(expiresAt) * 1000,
+    expiresAt,
     refreshToken: `tprt_${jti}_${secret.toString("base64url")}`,
     refreshExpiresAt,
   };

@@ -6,12 +6,7 @@ import {
 } from "@connectrpc/connect";
 import type { DatabasePool } from "slonik";
 import type { Role } from "../../gen/tronpay/v1/options_pb.js";
-import {
-  type Authenticated,
-  type Credential,
-  createAccessGate,
-  type FailureCounter,
-} from "../../shared/access-gate.js";
+import { type Authenticated, type Credential, createAccessGate } from "../../shared/access-gate.js";
 import {
   CLIENT_HEADER,
   CLIENT_MAC_HEADER,
@@ -22,13 +17,12 @@ import {
   SeenStatements,
 } from "../../shared/client-origin.js";
 import { looksLikeJwt, unauthenticated } from "../../shared/credentials.js";
-import { AppError } from "../../shared/errors.js";
+import { reasonOf } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
-import type { RateLimits } from "../../shared/rate-limit.js";
+import { createAuthFailures, type RateLimits } from "../../shared/rate-limit.js";
 import { certifiedPrincipal } from "../auth/client-cert.js";
 import { type JwtVerifier, TokenRejected } from "../auth/jwt-verify.js";
-import { checkBinding, verifyApiKey } from "../auth/keys.js";
-import { FailureLockout, type LockoutOptions } from "../auth/lockout.js";
+import { activeKeyRoles, checkBinding, verifyApiKey } from "../auth/keys.js";
 import type { RevocationList } from "../auth/revocation.js";
 import { principalKey } from "../context.js";
 
@@ -97,11 +91,14 @@ export interface AuthDeps {
   pool: DatabasePool;
   log: Logger;
   clock: () => number;
-  /** Failed-authentication lockout; default 20 failures per minute per address. */
-  lockout?: LockoutOptions;
+  /**
+   * Failed-authentication lockout in memory when no `limits` are given: maxFailures per bucket
+   * (default 20) and maxGlobalFailures in all (default 50 × maxFailures) per windowMs (60 s).
+   */
+  lockout?: { maxFailures: number; windowMs: number; maxGlobalFailures?: number };
   /** JWT verification; without it Bearer JWTs are refused. */
   jwt?: { verify: JwtVerifier; revocations: RevocationList };
-  /** Per-principal request limits; when set, failed authentications are counted there too. */
+  /** Per-principal request limits; when set, failed authentications are counted there. */
   limits?: RateLimits;
 }
 
@@ -113,16 +110,24 @@ export interface AuthDeps {
  * the JWT keys. Throws AppErrors; errorInterceptor, outermost, turns them into responses.
  */
 export function createAuthInterceptor(deps: AuthDeps): Interceptor {
-  const lockout = new FailureLockout(deps.lockout ?? { maxFailures: 20, windowMs: 60_000 });
+  const lockout = deps.lockout ?? { maxFailures: 20, windowMs: 60_000 };
   const gate = createAccessGate({
     authenticate: (presented, from) => authenticate(deps, presented, from.origin),
-    failures: deps.limits ?? memoryFailures(lockout, deps.clock),
+    failures:
+      deps.limits ??
+      createAuthFailures({
+        authFailuresPerMin: lockout.maxFailures,
+        authFailuresGlobalPerMin: lockout.maxGlobalFailures,
+        windowSec: lockout.windowMs / 1000,
+        keyPrefix: "",
+      }),
     limits: deps.limits,
     log: deps.log,
+    clock: deps.clock,
   });
   return (next) => async (req) => {
-    // Without a peer address all callers share one failure bucket: still bounded, but one noisy
-    // client can then lock out the rest. serveCore should pass clientContextValues.
+    // Without a peer address failures are counted per credential, as for onion clients (see
+    // failureBucket); allowed_ips then never match. serveCore should pass clientContextValues.
     const { peer, forwarded, certified } = req.contextValues.get(clientOriginKey);
     if (forwarded.kind === "untrusted") {
       // A hop claims to speak for a client and cannot prove it: refuse rather than guess, so a
@@ -136,11 +141,26 @@ export function createAuthInterceptor(deps: AuthDeps): Interceptor {
       header: req.header,
       origin: forwarded.kind === "trusted" ? forwarded.origin : peer,
       certified,
+      bodyCredential: bodyCredentialOf(req),
     });
     if (admitted.principal) req.contextValues.set(principalKey, admitted.principal);
     if (admitted.credential) req.contextValues.set(credentialKey, admitted.credential);
-    return next(req);
+    if (!admitted.refused) return next(req);
+    try {
+      return await next(req);
+    } catch (err) {
+      // A self-authenticated call (RefreshToken) whose credential the handler refused.
+      if (reasonOf(err) === "auth.unauthenticated") await admitted.refused();
+      throw err;
+    }
   };
+}
+
+/** The refresh token a unary RefreshToken request carries (the call's credential). */
+function bodyCredentialOf(req: { stream: boolean; message?: unknown }): string | undefined {
+  if (req.stream) return undefined;
+  const message = req.message as { refreshToken?: unknown } | undefined;
+  return typeof message?.refreshToken === "string" ? message.refreshToken : undefined;
 }
 
 /** Verifies the presented credential: an API key, or a JWT that is not revoked. */
@@ -158,8 +178,15 @@ async function authenticate(
       throw unauthenticated(`token ${token.jti} is revoked`);
     }
     checkBinding(`token ${token.jti}`, token.binding, origin);
+    let principal = token.principal;
+    if (token.apiKeyId !== "") {
+      // Our tokens hold only while their key does: revoked, expired or with fewer roles.
+      const keyRoles = await activeKeyRoles(deps.pool, token.apiKeyId, deps.clock());
+      if (!keyRoles) throw unauthenticated(`the key of token ${token.jti} is no longer active`);
+      principal = { ...principal, roles: principal.roles.filter((r) => keyRoles.includes(r)) };
+    }
     return {
-      principal: token.principal,
+      principal,
       credential: {
         kind: "jwt",
         apiKeyId: token.apiKeyId,
@@ -168,27 +195,13 @@ async function authenticate(
       },
     };
   }
-  const principal = await verifyApiKey(deps.pool, presented, {
+  const { expiresAt, ...principal } = await verifyApiKey(deps.pool, presented, {
     ip: origin.ip,
     viaOnion: origin.viaOnion,
     now: deps.clock(),
   });
-  return { principal, credential: { kind: "api_key", apiKeyId: principal.id.slice(4) } };
-}
-
-/** The process-local failure lockout behind the RateLimits failure interface. */
-function memoryFailures(lockout: FailureLockout, clock: () => number): FailureCounter {
   return {
-    async checkAuthFailures(bucket) {
-      const wait = lockout.retryAfter(bucket, clock());
-      if (wait > 0) {
-        throw new AppError("auth.rate_limited", "too many failed authentications; retry later", {
-          metadata: { retry_after_ms: String(wait) },
-        });
-      }
-    },
-    async failedAuth(bucket) {
-      lockout.fail(bucket, clock());
-    },
+    principal,
+    credential: { kind: "api_key", apiKeyId: principal.id.slice(4), expiresAt },
   };
 }

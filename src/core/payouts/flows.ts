@@ -3,12 +3,14 @@ import { sql } from "slonik";
 import { AppError } from "../../shared/errors.js";
 import { isPaused } from "../admin/pause.js";
 import { appendAudit } from "../audit.js";
+import { ownerOf } from "../auth/keys.js";
 import { transition } from "../engine/repo.js";
 import { type OperationState, UNSIGNED_STATES } from "../engine/state.js";
 import { newId } from "../ids.js";
 import { emitEvent } from "../outbox.js";
 import { BatchInvalid, type BatchItemError, checkBatchItems } from "./batch-check.js";
 import { insertBatch } from "./batch-repo.js";
+import { type ComplianceApproval, consumeCompliance } from "./compliance.js";
 import { checkDailyLimit } from "./limits.js";
 import { findPayout, insertPayout, lockPayout, type PayoutKind, type PayoutRow } from "./repo.js";
 import {
@@ -40,7 +42,7 @@ export async function createPayout(
   await refuseWhilePaused(tx);
   const valid = await validatePayout(tx, rules, input, caller.now);
   await checkDailyLimit(tx, rules, [valid], "");
-  return insertPayout(tx, {
+  const row = await insertPayout(tx, {
     ...valid,
     id: newId("po"),
     kind,
@@ -50,6 +52,8 @@ export async function createPayout(
     batchIndex: null,
     batchItemReference: "",
   });
+  if (valid.compliance) await consumeCompliance(tx, valid.compliance, row.id);
+  return row;
 }
 
 /** While an administrator has paused payouts nothing new is accepted (and nothing is signed). */
@@ -117,6 +121,7 @@ export async function createBatch(
       batchIndex: index,
       batchItemReference: items[index]?.reference ?? "",
     });
+    if (v.compliance) await consumeInBatch(tx, v.compliance, id, index, items);
   }
   const details = { items: items.length };
   await appendAudit(tx, {
@@ -131,6 +136,31 @@ export async function createBatch(
     payload: { id: batchId, ...details },
   });
   return { batchId, payoutIds };
+}
+
+/** consumeCompliance for a batch item: a reuse is that item's error (and nothing is stored). */
+async function consumeInBatch(
+  tx: CommonQueryMethods,
+  approval: ComplianceApproval,
+  payoutId: string,
+  index: number,
+  items: { reference: string }[],
+): Promise<void> {
+  const prefix = `items[${index}].`;
+  try {
+    await consumeCompliance(tx, approval, payoutId, prefix);
+  } catch (err) {
+    if (!(err instanceof AppError)) throw err;
+    throw new BatchInvalid([
+      {
+        index,
+        itemReference: items[index]?.reference ?? "",
+        reason: err.reason,
+        field: err.metadata.field ?? "",
+        message: err.message,
+      },
+    ]);
+  }
 }
 
 /** Two items paying the same amount of the same asset to the same recipient from one wallet. */
@@ -175,7 +205,7 @@ export async function cancelPayout(
   return (await findPayout(tx, id)) as PayoutRow;
 }
 
-/** Approves a payout waiting for a second principal (never its creator). */
+/** Approves a payout waiting for a second principal (never its creator, nor its creator's owner). */
 export async function approvePayout(
   tx: DatabaseTransactionConnection,
   caller: Caller,
@@ -195,6 +225,18 @@ export async function approvePayout(
       {
         metadata: { required: "a different principal" },
       },
+    );
+  }
+  // Four eyes means two people: a second key of the creator's owner is the same person.
+  const [creatorOwner, approverOwner] = [
+    await ownerOf(tx, payout.created_by),
+    await ownerOf(tx, caller.principal),
+  ];
+  if (creatorOwner === approverOwner) {
+    throw new AppError(
+      "payout.approver_same_owner",
+      "a payout must be approved by a key of another owner than its creator's",
+      { metadata: { owner: approverOwner } },
     );
   }
   await tx.query(

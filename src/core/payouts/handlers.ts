@@ -202,7 +202,11 @@ function payoutInput(req: CreatePayoutRequest | PayoutBatchItem): PayoutInput {
     metadata: { ...req.metadata },
     kycHash: req.kycHash,
     compliance: kyc
-      ? { signature: kyc.signature, expiresAt: kyc.expiresAt ? timestampMs(kyc.expiresAt) : 0 }
+      ? {
+          signature: kyc.signature,
+          expiresAt: kyc.expiresAt ? timestampMs(kyc.expiresAt) : 0,
+          keyId: kyc.keyId,
+        }
       : undefined,
   };
 }

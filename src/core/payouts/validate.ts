@@ -5,7 +5,7 @@ import { normalizeAddress } from "../../shared/address.js";
 import { AppError } from "../../shared/errors.js";
 import { parsePositiveAmount } from "../../shared/money.js";
 import { refuseWhatSignerRefuses, type SignerPolicyView } from "../operations/signer-policy.js";
-import { verifyCompliance } from "./compliance.js";
+import { type ComplianceApproval, type ComplianceKeys, verifyCompliance } from "./compliance.js";
 
 /** Limits per route, in base units of the payout's asset. */
 export interface RouteLimits {
@@ -18,7 +18,8 @@ export interface PayoutRules {
   limits: Readonly<Record<"V0" | "KYC" | "DIRECT", RouteLimits>>;
   /** Above this (base units) a second principal must approve. */
   approvalThreshold: bigint;
-  compliancePublicKey?: Uint8Array;
+  /** Compliance keys by key_id (see parseComplianceKeys); none: KYC payouts are refused. */
+  complianceKeys?: ComplianceKeys;
   /** The signer's policy: what it would refuse is refused at accept time with its reason. */
   signerPolicy?: SignerPolicyView;
 }
@@ -36,7 +37,7 @@ export interface PayoutInput {
   clientReference: string;
   metadata: Record<string, string>;
   kycHash: string;
-  compliance?: { signature: string; expiresAt: number };
+  compliance?: { signature: string; expiresAt: number; keyId: string };
 }
 
 /** A validated payout, ready to store. */
@@ -54,6 +55,8 @@ export interface ValidPayout {
   metadata: Record<string, string>;
   kycHash: string | null;
   approvalRequired: boolean;
+  /** A KYC payout's verified approval, consumed when the payout is stored; null otherwise. */
+  compliance: ComplianceApproval | null;
 }
 
 const Wallet = z.object({ id: z.string(), address: z.string() });
@@ -213,21 +216,26 @@ export async function validatePayout(
       },
     );
   }
-  if (route === "KYC") {
-    verifyCompliance(
-      rules.compliancePublicKey,
-      {
-        walletId: wallet.id,
-        recipient,
-        asset,
-        amount,
-        kycHash: input.kycHash.toLowerCase(),
-        expiresAt: input.compliance?.expiresAt ?? 0,
-      },
-      input.compliance?.signature ?? "",
-      now,
-    );
-  }
+  const compliance =
+    route !== "KYC"
+      ? null
+      : verifyCompliance(
+          rules.complianceKeys,
+          {
+            walletId: wallet.id,
+            recipient,
+            asset,
+            amount,
+            kycHash: input.kycHash.toLowerCase(),
+            expiresAt: input.compliance?.expiresAt ?? 0,
+          },
+          {
+            signature: input.compliance?.signature ?? "",
+            keyId: input.compliance?.keyId ?? "",
+          },
+          now,
+          field,
+        );
   await refuseWhatSignerRefuses(
     rules.signerPolicy,
     { kind: `${asset}_TRANSFER`, counterparty: recipient, amount, memo: input.memo },
@@ -250,6 +258,7 @@ export async function validatePayout(
     metadata: input.metadata,
     kycHash: route === "KYC" ? input.kycHash.toLowerCase() : null,
     approvalRequired: amount > rules.approvalThreshold,
+    compliance,
   };
 }
 

@@ -102,6 +102,7 @@ export async function approveUsdt(
     metadata: {},
     kycHash: null,
     approvalRequired: amount > rules.approvalThreshold,
+    compliance: null,
   };
   await checkDailyLimit(tx, rules, [valid], "");
   const id = newId("po");

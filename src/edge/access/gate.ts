@@ -47,6 +47,7 @@ export function createEdgeAccess(
     readPerMin: config.rateReadPerMin,
     writePerMin: config.rateWritePerMin,
     authFailuresPerMin: config.rateAuthFailuresPerMin,
+    authFailuresGlobalPerMin: config.rateAuthFailuresGlobalPerMin,
     windowSec: config.rateWindowSec,
     redis,
     // Apart from core's counters: a call through the edge is counted once by each.
@@ -64,6 +65,7 @@ export function createEdgeAccess(
     failures: limits,
     limits,
     log: deps.log,
+    clock,
   });
   return {
     async admit(method, req, origin, requestId) {

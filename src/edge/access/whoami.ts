@@ -11,7 +11,7 @@ import type { Authenticate, Authenticated } from "../../shared/access-gate.js";
 import { type ClientOrigin, encodeOrigin, originHeaders } from "../../shared/client-origin.js";
 import { looksLikeJwt, parseKey, unauthenticated } from "../../shared/credentials.js";
 import { reasonOf } from "../../shared/errors.js";
-import { TtlCache } from "./ttl-cache.js";
+import { TtlCache } from "../../shared/ttl-cache.js";
 
 /**
  * The edge's credential check. The edge has no database and no token keys, so it asks core
@@ -121,7 +121,7 @@ async function askCore(
   }
 }
 
-/** An accepted token is not kept past its expiry. */
+/** An accepted token or API key is not kept past its expiry. */
 function ttlOf(answer: Answer, options: WhoAmIOptions): number {
   if ("refused" in answer) return options.ttlMs;
   const expiresAt = answer.ok.credential.expiresAt;
