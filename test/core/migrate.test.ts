@@ -15,7 +15,7 @@ afterAll(async () => {
 describe("migrate", () => {
   it("applies every migration once, even when replicas start together", async () => {
     const runs = await Promise.all([migrate(db.pool), migrate(db.pool), migrate(db.pool)]);
-    const applied = runs.flat().sort();
+    const applied = runs.flat().sort((a, b) => a - b);
     expect(applied).toEqual(bundledMigrations().map((m) => m.version));
     expect(await migrate(db.pool)).toEqual([]);
   });

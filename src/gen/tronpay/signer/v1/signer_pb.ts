@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tronpay/signer/v1/signer.proto.
  */
 export const file_tronpay_signer_v1_signer: GenFile = /*@__PURE__*/
-  fileDesc("Ch50cm9ucGF5L3NpZ25lci92MS9zaWduZXIucHJvdG8SEXRyb25wYXkuc2lnbmVyLnYxItQCCgpTaWduSW50ZW50EhQKDG9wZXJhdGlvbl9pZBgBIAEoCRIrCgRraW5kGAIgASgOMh0udHJvbnBheS5zaWduZXIudjEuSW50ZW50S2luZBIVCg1vd25lcl9hZGRyZXNzGAMgASgJEhwKFGNvdW50ZXJwYXJ0eV9hZGRyZXNzGAQgASgJEiAKBWFzc2V0GAUgASgOMhEudHJvbnBheS52MS5Bc3NldBIOCgZhbW91bnQYBiABKAkSJgoIcmVzb3VyY2UYByABKA4yFC50cm9ucGF5LnYxLlJlc291cmNlEgwKBGxvY2sYCCABKAgSGgoSbG9ja19wZXJpb2RfYmxvY2tzGAkgASgDEhEKBG1lbW8YCiABKAlIAIgBARIbCg5wcmV2aW91c190eF9pZBgLIAEoCUgBiAEBQgcKBV9tZW1vQhEKD19wcmV2aW91c190eF9pZCJ0ChZTaWduVHJhbnNhY3Rpb25SZXF1ZXN0Ei0KBmludGVudBgBIAEoCzIdLnRyb25wYXkuc2lnbmVyLnYxLlNpZ25JbnRlbnQSEAoIcmF3X2RhdGEYAiABKAwSGQoRcHJldmlvdXNfcmF3X2RhdGEYAyABKAwikAEKF1NpZ25UcmFuc2FjdGlvblJlc3BvbnNlEg0KBXR4X2lkGAEgASgJEhEKCXNpZ25hdHVyZRgCIAEoDBITCgtqb3VybmFsX3NlcRgDIAEoBBIOCgZyZXVzZWQYBCABKAgSLgoKZXhwaXJlc19hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiMgoQRGVyaXZlS2V5UmVxdWVzdBIPCgdhY2NvdW50GAEgASgNEg0KBWxhYmVsGAIgASgJIl4KEURlcml2ZUtleVJlc3BvbnNlEg8KB2FkZHJlc3MYASABKAkSFwoPZGVyaXZhdGlvbl9wYXRoGAIgASgJEg0KBWluZGV4GAMgASgNEhAKCGV4aXN0aW5nGAQgASgIIqQBCgdLZXlJbmZvEg8KB2FkZHJlc3MYASABKAkSFwoPZGVyaXZhdGlvbl9wYXRoGAIgASgJEg8KB2FjY291bnQYAyABKA0SDQoFaW5kZXgYBCABKA0SDQoFbGFiZWwYBSABKAkSEAoIaW1wb3J0ZWQYBiABKAgSLgoKY3JlYXRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiEQoPTGlzdEtleXNSZXF1ZXN0IjwKEExpc3RLZXlzUmVzcG9uc2USKAoEa2V5cxgBIAMoCzIaLnRyb25wYXkuc2lnbmVyLnYxLktleUluZm8iOAoQSW1wb3J0S2V5UmVxdWVzdBIVCg1lbmNyeXB0ZWRfa2V5GAEgASgMEg0KBWxhYmVsGAIgASgJIjYKEUltcG9ydEtleVJlc3BvbnNlEg8KB2FkZHJlc3MYASABKAkSEAoIZXhpc3RpbmcYAiABKAgiJgoUUmVzdG9yZUJhY2t1cFJlcXVlc3QSDgoGYmFja3VwGAEgASgMIm0KFVJlc3RvcmVCYWNrdXBSZXNwb25zZRIoCgRrZXlzGAEgAygLMhoudHJvbnBheS5zaWduZXIudjEuS2V5SW5mbxITCgthZGRlZF9jb3VudBgCIAEoDRIVCg1wcmVzZW50X2NvdW50GAMgASgNIhUKE0V4cG9ydEJhY2t1cFJlcXVlc3QifQoURXhwb3J0QmFja3VwUmVzcG9uc2USDgoGYmFja3VwGAEgASgMEhIKCnJlY2lwaWVudHMYAiADKAkSEQoJa2V5X2NvdW50GAMgASgNEi4KCmNyZWF0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wInQKCEFzc2V0Q2FwEiAKBWFzc2V0GAEgASgOMhEudHJvbnBheS52MS5Bc3NldBIbChNwZXJfdHJhbnNhY3Rpb25fbWF4GAIgASgJEhcKD3JvbGxpbmdfMjRoX21heBgDIAEoCRIQCgh1c2VkXzI0aBgEIAEoCSISChBHZXRQb2xpY3lSZXF1ZXN0IowDChFHZXRQb2xpY3lSZXNwb25zZRIeChZhbGxvd2VkX2NvbnRyYWN0X3R5cGVzGAEgAygJEhUKDXVzZHRfY29udHJhY3QYAiABKAkSKQoEY2FwcxgDIAMoCzIbLnRyb25wYXkuc2lnbmVyLnYxLkFzc2V0Q2FwEhkKEWZlZV9saW1pdF9tYXhfc3VuGAQgASgDEjQKEWV4cGlyYXRpb25fd2luZG93GAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhcKD2FsbG93bGlzdF9jb3VudBgGIAEoDRIWCg5kZW55bGlzdF9jb3VudBgHIAEoDRIVCg1hZ2VfcmVjaXBpZW50GAggASgJEhMKC3BvbGljeV9oYXNoGAkgASgJEhQKDG1lbW9fYWxsb3dlZBgKIAEoCBIaChJvd25fcmVjZWl2ZXJzX29ubHkYCyABKAgSNQoScmVwbGFjZW1lbnRfbWFyZ2luGAwgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uKo8CCgpJbnRlbnRLaW5kEhsKF0lOVEVOVF9LSU5EX1VOU1BFQ0lGSUVEEAASHAoYSU5URU5UX0tJTkRfVFJYX1RSQU5TRkVSEAESHQoZSU5URU5UX0tJTkRfVVNEVF9UUkFOU0ZFUhACEhwKGElOVEVOVF9LSU5EX1VTRFRfQVBQUk9WRRADEhYKEklOVEVOVF9LSU5EX0ZSRUVaRRAEEhgKFElOVEVOVF9LSU5EX1VORlJFRVpFEAUSGAoUSU5URU5UX0tJTkRfREVMRUdBVEUQBhIaChZJTlRFTlRfS0lORF9VTkRFTEVHQVRFEAcSIQodSU5URU5UX0tJTkRfV0lUSERSQVdfVU5TVEFLRUQQCDKbBQoNU2lnbmVyU2VydmljZRJoCg9TaWduVHJhbnNhY3Rpb24SKS50cm9ucGF5LnNpZ25lci52MS5TaWduVHJhbnNhY3Rpb25SZXF1ZXN0GioudHJvbnBheS5zaWduZXIudjEuU2lnblRyYW5zYWN0aW9uUmVzcG9uc2USVgoJRGVyaXZlS2V5EiMudHJvbnBheS5zaWduZXIudjEuRGVyaXZlS2V5UmVxdWVzdBokLnRyb25wYXkuc2lnbmVyLnYxLkRlcml2ZUtleVJlc3BvbnNlElMKCExpc3RLZXlzEiIudHJvbnBheS5zaWduZXIudjEuTGlzdEtleXNSZXF1ZXN0GiMudHJvbnBheS5zaWduZXIudjEuTGlzdEtleXNSZXNwb25zZRJWCglJbXBvcnRLZXkSIy50cm9ucGF5LnNpZ25lci52MS5JbXBvcnRLZXlSZXF1ZXN0GiQudHJvbnBheS5zaWduZXIudjEuSW1wb3J0S2V5UmVzcG9uc2USXwoMRXhwb3J0QmFja3VwEiYudHJvbnBheS5zaWduZXIudjEuRXhwb3J0QmFja3VwUmVxdWVzdBonLnRyb25wYXkuc2lnbmVyLnYxLkV4cG9ydEJhY2t1cFJlc3BvbnNlEmIKDVJlc3RvcmVCYWNrdXASJy50cm9ucGF5LnNpZ25lci52MS5SZXN0b3JlQmFja3VwUmVxdWVzdBooLnRyb25wYXkuc2lnbmVyLnYxLlJlc3RvcmVCYWNrdXBSZXNwb25zZRJWCglHZXRQb2xpY3kSIy50cm9ucGF5LnNpZ25lci52MS5HZXRQb2xpY3lSZXF1ZXN0GiQudHJvbnBheS5zaWduZXIudjEuR2V0UG9saWN5UmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_tronpay_v1_common]);
+  fileDesc("Ch50cm9ucGF5L3NpZ25lci92MS9zaWduZXIucHJvdG8SEXRyb25wYXkuc2lnbmVyLnYxItQCCgpTaWduSW50ZW50EhQKDG9wZXJhdGlvbl9pZBgBIAEoCRIrCgRraW5kGAIgASgOMh0udHJvbnBheS5zaWduZXIudjEuSW50ZW50S2luZBIVCg1vd25lcl9hZGRyZXNzGAMgASgJEhwKFGNvdW50ZXJwYXJ0eV9hZGRyZXNzGAQgASgJEiAKBWFzc2V0GAUgASgOMhEudHJvbnBheS52MS5Bc3NldBIOCgZhbW91bnQYBiABKAkSJgoIcmVzb3VyY2UYByABKA4yFC50cm9ucGF5LnYxLlJlc291cmNlEgwKBGxvY2sYCCABKAgSGgoSbG9ja19wZXJpb2RfYmxvY2tzGAkgASgDEhEKBG1lbW8YCiABKAlIAIgBARIbCg5wcmV2aW91c190eF9pZBgLIAEoCUgBiAEBQgcKBV9tZW1vQhEKD19wcmV2aW91c190eF9pZCJ0ChZTaWduVHJhbnNhY3Rpb25SZXF1ZXN0Ei0KBmludGVudBgBIAEoCzIdLnRyb25wYXkuc2lnbmVyLnYxLlNpZ25JbnRlbnQSEAoIcmF3X2RhdGEYAiABKAwSGQoRcHJldmlvdXNfcmF3X2RhdGEYAyABKAwikAEKF1NpZ25UcmFuc2FjdGlvblJlc3BvbnNlEg0KBXR4X2lkGAEgASgJEhEKCXNpZ25hdHVyZRgCIAEoDBITCgtqb3VybmFsX3NlcRgDIAEoBBIOCgZyZXVzZWQYBCABKAgSLgoKZXhwaXJlc19hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiMgoQRGVyaXZlS2V5UmVxdWVzdBIPCgdhY2NvdW50GAEgASgNEg0KBWxhYmVsGAIgASgJIl4KEURlcml2ZUtleVJlc3BvbnNlEg8KB2FkZHJlc3MYASABKAkSFwoPZGVyaXZhdGlvbl9wYXRoGAIgASgJEg0KBWluZGV4GAMgASgNEhAKCGV4aXN0aW5nGAQgASgIIqQBCgdLZXlJbmZvEg8KB2FkZHJlc3MYASABKAkSFwoPZGVyaXZhdGlvbl9wYXRoGAIgASgJEg8KB2FjY291bnQYAyABKA0SDQoFaW5kZXgYBCABKA0SDQoFbGFiZWwYBSABKAkSEAoIaW1wb3J0ZWQYBiABKAgSLgoKY3JlYXRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiEQoPTGlzdEtleXNSZXF1ZXN0IjwKEExpc3RLZXlzUmVzcG9uc2USKAoEa2V5cxgBIAMoCzIaLnRyb25wYXkuc2lnbmVyLnYxLktleUluZm8iOAoQSW1wb3J0S2V5UmVxdWVzdBIVCg1lbmNyeXB0ZWRfa2V5GAEgASgMEg0KBWxhYmVsGAIgASgJIjYKEUltcG9ydEtleVJlc3BvbnNlEg8KB2FkZHJlc3MYASABKAkSEAoIZXhpc3RpbmcYAiABKAgiJgoUUmVzdG9yZUJhY2t1cFJlcXVlc3QSDgoGYmFja3VwGAEgASgMIm0KFVJlc3RvcmVCYWNrdXBSZXNwb25zZRIoCgRrZXlzGAEgAygLMhoudHJvbnBheS5zaWduZXIudjEuS2V5SW5mbxITCgthZGRlZF9jb3VudBgCIAEoDRIVCg1wcmVzZW50X2NvdW50GAMgASgNIhUKE0V4cG9ydEJhY2t1cFJlcXVlc3QifQoURXhwb3J0QmFja3VwUmVzcG9uc2USDgoGYmFja3VwGAEgASgMEhIKCnJlY2lwaWVudHMYAiADKAkSEQoJa2V5X2NvdW50GAMgASgNEi4KCmNyZWF0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wInQKCEFzc2V0Q2FwEiAKBWFzc2V0GAEgASgOMhEudHJvbnBheS52MS5Bc3NldBIbChNwZXJfdHJhbnNhY3Rpb25fbWF4GAIgASgJEhcKD3JvbGxpbmdfMjRoX21heBgDIAEoCRIQCgh1c2VkXzI0aBgEIAEoCSISChBHZXRQb2xpY3lSZXF1ZXN0IowDChFHZXRQb2xpY3lSZXNwb25zZRIeChZhbGxvd2VkX2NvbnRyYWN0X3R5cGVzGAEgAygJEhUKDXVzZHRfY29udHJhY3QYAiABKAkSKQoEY2FwcxgDIAMoCzIbLnRyb25wYXkuc2lnbmVyLnYxLkFzc2V0Q2FwEhkKEWZlZV9saW1pdF9tYXhfc3VuGAQgASgDEjQKEWV4cGlyYXRpb25fd2luZG93GAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhcKD2FsbG93bGlzdF9jb3VudBgGIAEoDRIWCg5kZW55bGlzdF9jb3VudBgHIAEoDRIVCg1hZ2VfcmVjaXBpZW50GAggASgJEhMKC3BvbGljeV9oYXNoGAkgASgJEhQKDG1lbW9fYWxsb3dlZBgKIAEoCBIaChJvd25fcmVjZWl2ZXJzX29ubHkYCyABKAgSNQoScmVwbGFjZW1lbnRfbWFyZ2luGAwgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIm4KD0F1ZGl0Q2hlY2twb2ludBILCgNzZXEYASABKAQSDAoEaGFzaBgCIAEoCRItCglzaWduZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXNpZ25hdHVyZRgEIAEoDCI3ChpTaWduQXVkaXRDaGVja3BvaW50UmVxdWVzdBILCgNzZXEYASABKAQSDAoEaGFzaBgCIAEoCSJ5ChtTaWduQXVkaXRDaGVja3BvaW50UmVzcG9uc2USNgoKY2hlY2twb2ludBgBIAEoCzIiLnRyb25wYXkuc2lnbmVyLnYxLkF1ZGl0Q2hlY2twb2ludBISCgpwdWJsaWNfa2V5GAIgASgMEg4KBnJldXNlZBgDIAEoCCIbChlHZXRBdWRpdENoZWNrcG9pbnRSZXF1ZXN0ImQKGkdldEF1ZGl0Q2hlY2twb2ludFJlc3BvbnNlEjIKBmxhdGVzdBgBIAEoCzIiLnRyb25wYXkuc2lnbmVyLnYxLkF1ZGl0Q2hlY2twb2ludBISCgpwdWJsaWNfa2V5GAIgASgMKo8CCgpJbnRlbnRLaW5kEhsKF0lOVEVOVF9LSU5EX1VOU1BFQ0lGSUVEEAASHAoYSU5URU5UX0tJTkRfVFJYX1RSQU5TRkVSEAESHQoZSU5URU5UX0tJTkRfVVNEVF9UUkFOU0ZFUhACEhwKGElOVEVOVF9LSU5EX1VTRFRfQVBQUk9WRRADEhYKEklOVEVOVF9LSU5EX0ZSRUVaRRAEEhgKFElOVEVOVF9LSU5EX1VORlJFRVpFEAUSGAoUSU5URU5UX0tJTkRfREVMRUdBVEUQBhIaChZJTlRFTlRfS0lORF9VTkRFTEVHQVRFEAcSIQodSU5URU5UX0tJTkRfV0lUSERSQVdfVU5TVEFLRUQQCDKEBwoNU2lnbmVyU2VydmljZRJoCg9TaWduVHJhbnNhY3Rpb24SKS50cm9ucGF5LnNpZ25lci52MS5TaWduVHJhbnNhY3Rpb25SZXF1ZXN0GioudHJvbnBheS5zaWduZXIudjEuU2lnblRyYW5zYWN0aW9uUmVzcG9uc2USVgoJRGVyaXZlS2V5EiMudHJvbnBheS5zaWduZXIudjEuRGVyaXZlS2V5UmVxdWVzdBokLnRyb25wYXkuc2lnbmVyLnYxLkRlcml2ZUtleVJlc3BvbnNlElMKCExpc3RLZXlzEiIudHJvbnBheS5zaWduZXIudjEuTGlzdEtleXNSZXF1ZXN0GiMudHJvbnBheS5zaWduZXIudjEuTGlzdEtleXNSZXNwb25zZRJWCglJbXBvcnRLZXkSIy50cm9ucGF5LnNpZ25lci52MS5JbXBvcnRLZXlSZXF1ZXN0GiQudHJvbnBheS5zaWduZXIudjEuSW1wb3J0S2V5UmVzcG9uc2USXwoMRXhwb3J0QmFja3VwEiYudHJvbnBheS5zaWduZXIudjEuRXhwb3J0QmFja3VwUmVxdWVzdBonLnRyb25wYXkuc2lnbmVyLnYxLkV4cG9ydEJhY2t1cFJlc3BvbnNlEmIKDVJlc3RvcmVCYWNrdXASJy50cm9ucGF5LnNpZ25lci52MS5SZXN0b3JlQmFja3VwUmVxdWVzdBooLnRyb25wYXkuc2lnbmVyLnYxLlJlc3RvcmVCYWNrdXBSZXNwb25zZRJWCglHZXRQb2xpY3kSIy50cm9ucGF5LnNpZ25lci52MS5HZXRQb2xpY3lSZXF1ZXN0GiQudHJvbnBheS5zaWduZXIudjEuR2V0UG9saWN5UmVzcG9uc2USdAoTU2lnbkF1ZGl0Q2hlY2twb2ludBItLnRyb25wYXkuc2lnbmVyLnYxLlNpZ25BdWRpdENoZWNrcG9pbnRSZXF1ZXN0Gi4udHJvbnBheS5zaWduZXIudjEuU2lnbkF1ZGl0Q2hlY2twb2ludFJlc3BvbnNlEnEKEkdldEF1ZGl0Q2hlY2twb2ludBIsLnRyb25wYXkuc2lnbmVyLnYxLkdldEF1ZGl0Q2hlY2twb2ludFJlcXVlc3QaLS50cm9ucGF5LnNpZ25lci52MS5HZXRBdWRpdENoZWNrcG9pbnRSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_tronpay_v1_common]);
 
 /**
  * SignIntent is what core says the transaction does. The signer decodes raw_data itself and
@@ -689,6 +689,152 @@ export const GetPolicyResponseSchema: GenMessage<GetPolicyResponse> = /*@__PURE_
   messageDesc(file_tronpay_signer_v1_signer, 16);
 
 /**
+ * AuditCheckpoint is a signed audit chain head.
+ *
+ * @generated from message tronpay.signer.v1.AuditCheckpoint
+ */
+export type AuditCheckpoint = Message<"tronpay.signer.v1.AuditCheckpoint"> & {
+  /**
+   * The entry's seq.
+   *
+   * @generated from field: uint64 seq = 1;
+   */
+  seq: bigint;
+
+  /**
+   * Lowercase hex hash of the entry at seq.
+   *
+   * @generated from field: string hash = 2;
+   */
+  hash: string;
+
+  /**
+   * When the signer signed it (its clock, whole milliseconds).
+   *
+   * @generated from field: google.protobuf.Timestamp signed_at = 3;
+   */
+  signedAt?: Timestamp | undefined;
+
+  /**
+   * 64-byte Ed25519 signature over "tronpay audit checkpoint v1\n<seq>\n<hash>\n<signed_at ms>".
+   *
+   * @generated from field: bytes signature = 4;
+   */
+  signature: Uint8Array;
+};
+
+/**
+ * Describes the message tronpay.signer.v1.AuditCheckpoint.
+ * Use `create(AuditCheckpointSchema)` to create a new message.
+ */
+export const AuditCheckpointSchema: GenMessage<AuditCheckpoint> = /*@__PURE__*/
+  messageDesc(file_tronpay_signer_v1_signer, 17);
+
+/**
+ * SignAuditCheckpointRequest names the head to sign.
+ *
+ * @generated from message tronpay.signer.v1.SignAuditCheckpointRequest
+ */
+export type SignAuditCheckpointRequest = Message<"tronpay.signer.v1.SignAuditCheckpointRequest"> & {
+  /**
+   * At least 1.
+   *
+   * @generated from field: uint64 seq = 1;
+   */
+  seq: bigint;
+
+  /**
+   * Lowercase hex, 64 characters.
+   *
+   * @generated from field: string hash = 2;
+   */
+  hash: string;
+};
+
+/**
+ * Describes the message tronpay.signer.v1.SignAuditCheckpointRequest.
+ * Use `create(SignAuditCheckpointRequestSchema)` to create a new message.
+ */
+export const SignAuditCheckpointRequestSchema: GenMessage<SignAuditCheckpointRequest> = /*@__PURE__*/
+  messageDesc(file_tronpay_signer_v1_signer, 18);
+
+/**
+ * SignAuditCheckpointResponse is the journaled checkpoint.
+ *
+ * @generated from message tronpay.signer.v1.SignAuditCheckpointResponse
+ */
+export type SignAuditCheckpointResponse = Message<"tronpay.signer.v1.SignAuditCheckpointResponse"> & {
+  /**
+   * @generated from field: tronpay.signer.v1.AuditCheckpoint checkpoint = 1;
+   */
+  checkpoint?: AuditCheckpoint | undefined;
+
+  /**
+   * The 32-byte Ed25519 audit public key.
+   *
+   * @generated from field: bytes public_key = 2;
+   */
+  publicKey: Uint8Array;
+
+  /**
+   * True when this seq and hash were signed before and the journaled checkpoint is returned.
+   *
+   * @generated from field: bool reused = 3;
+   */
+  reused: boolean;
+};
+
+/**
+ * Describes the message tronpay.signer.v1.SignAuditCheckpointResponse.
+ * Use `create(SignAuditCheckpointResponseSchema)` to create a new message.
+ */
+export const SignAuditCheckpointResponseSchema: GenMessage<SignAuditCheckpointResponse> = /*@__PURE__*/
+  messageDesc(file_tronpay_signer_v1_signer, 19);
+
+/**
+ * GetAuditCheckpointRequest has no parameters.
+ *
+ * @generated from message tronpay.signer.v1.GetAuditCheckpointRequest
+ */
+export type GetAuditCheckpointRequest = Message<"tronpay.signer.v1.GetAuditCheckpointRequest"> & {
+};
+
+/**
+ * Describes the message tronpay.signer.v1.GetAuditCheckpointRequest.
+ * Use `create(GetAuditCheckpointRequestSchema)` to create a new message.
+ */
+export const GetAuditCheckpointRequestSchema: GenMessage<GetAuditCheckpointRequest> = /*@__PURE__*/
+  messageDesc(file_tronpay_signer_v1_signer, 20);
+
+/**
+ * GetAuditCheckpointResponse is the signer's latest checkpoint.
+ *
+ * @generated from message tronpay.signer.v1.GetAuditCheckpointResponse
+ */
+export type GetAuditCheckpointResponse = Message<"tronpay.signer.v1.GetAuditCheckpointResponse"> & {
+  /**
+   * Unset when the signer has signed no checkpoint yet.
+   *
+   * @generated from field: tronpay.signer.v1.AuditCheckpoint latest = 1;
+   */
+  latest?: AuditCheckpoint | undefined;
+
+  /**
+   * The 32-byte Ed25519 audit public key.
+   *
+   * @generated from field: bytes public_key = 2;
+   */
+  publicKey: Uint8Array;
+};
+
+/**
+ * Describes the message tronpay.signer.v1.GetAuditCheckpointResponse.
+ * Use `create(GetAuditCheckpointResponseSchema)` to create a new message.
+ */
+export const GetAuditCheckpointResponseSchema: GenMessage<GetAuditCheckpointResponse> = /*@__PURE__*/
+  messageDesc(file_tronpay_signer_v1_signer, 21);
+
+/**
  * IntentKind is the kind of transaction core declares it wants signed; each maps to exactly one
  * TRON contract type.
  *
@@ -850,6 +996,31 @@ export const SignerService: GenService<{
     methodKind: "unary";
     input: typeof GetPolicyRequestSchema;
     output: typeof GetPolicyResponseSchema;
+  },
+  /**
+   * SignAuditCheckpoint signs core's audit chain head (seq, hash) with the signer's audit key
+   * (Ed25519, derived from the keystore seed; never leaves the signer) and journals it (fsynced)
+   * before answering. The same seq and hash again return the journaled checkpoint. A seq below
+   * the latest journaled one, or the same seq with another hash, is refused with
+   * signer.audit_checkpoint_conflict: a chain that was cut back or rewritten is never signed.
+   *
+   * @generated from rpc tronpay.signer.v1.SignerService.SignAuditCheckpoint
+   */
+  signAuditCheckpoint: {
+    methodKind: "unary";
+    input: typeof SignAuditCheckpointRequestSchema;
+    output: typeof SignAuditCheckpointResponseSchema;
+  },
+  /**
+   * GetAuditCheckpoint returns the latest journaled checkpoint and the audit public key, the
+   * anchor that audit verification trusts instead of the database.
+   *
+   * @generated from rpc tronpay.signer.v1.SignerService.GetAuditCheckpoint
+   */
+  getAuditCheckpoint: {
+    methodKind: "unary";
+    input: typeof GetAuditCheckpointRequestSchema;
+    output: typeof GetAuditCheckpointResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_tronpay_signer_v1_signer, 0);
