@@ -69,7 +69,7 @@ export function registerAuditCommands(program: Command): void {
     });
 }
 
-/** The trusted key, and the journal's latest checkpoint when one is given (each line checked). */
+/** The trusted key, and the journal's checkpoints when one is given (each line checked). */
 function anchorOf(publicKeyHex: string | undefined, flags: VerifyFlags): AuditAnchor | undefined {
   if (publicKeyHex === undefined || publicKeyHex === "") {
     if (flags.checkpointJournal) throw new Error("--checkpoint-journal needs --public-key");
@@ -86,5 +86,11 @@ function anchorOf(publicKeyHex: string | undefined, flags: VerifyFlags): AuditAn
       throw new Error(`a checkpoint in ${flags.checkpointJournal} is not signed by that key`);
     }
   }
-  return { publicKey, latest: entries.at(-1) };
+  // The file is the signer's: all its lines are read at once (one line per checkpoint interval).
+  return {
+    publicKey,
+    checkpoints: async function* () {
+      yield* entries;
+    },
+  };
 }

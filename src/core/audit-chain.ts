@@ -1,3 +1,4 @@
+import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { Client } from "@connectrpc/connect";
 import { type CommonQueryMethods, type DatabasePool, sql } from "slonik";
 import { z } from "zod";
@@ -154,7 +155,7 @@ export async function checkpointAudit(
   const res = await signer.signAuditCheckpoint({ seq: head.seq, hash: head.hash });
   const c = res.checkpoint;
   if (!c?.signedAt) throw new Error("the signer answered a checkpoint without its fields");
-  const signedAtMs = Number(c.signedAt.seconds) * 1000 + Math.floor(c.signedAt.nanos / 1e6);
+  const signedAtMs = timestampMs(c.signedAt);
   await db.query(sql.unsafe`
     INSERT INTO audit_checkpoints (seq, hash, signed_at, signature, public_key)
     VALUES (${c.seq}, ${c.hash}, 'epoch'::timestamptz + ${signedAtMs} * interval '1 millisecond',

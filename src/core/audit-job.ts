@@ -1,7 +1,11 @@
+import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { Client } from "@connectrpc/connect";
 import { type DatabasePool, sql } from "slonik";
 import { z } from "zod";
-import type { SignerService } from "../gen/tronpay/signer/v1/signer_pb.js";
+import type {
+  AuditCheckpoint as ProtoCheckpoint,
+  SignerService,
+} from "../gen/tronpay/signer/v1/signer_pb.js";
 import type { AuditCheckpoint } from "../shared/audit-checkpoint.js";
 import type { Logger } from "../shared/log.js";
 import { type ChainState, chainAudit, checkpointAudit, newChainState } from "./audit-chain.js";
@@ -24,21 +28,31 @@ export interface AuditJobDeps {
   onVerified: (ok: boolean, atMs: number) => void;
 }
 
-/** The signer's audit key and latest checkpoint: what verification trusts. */
+/**
+ * The signer's audit key and every checkpoint it journaled (paged as verification reads them):
+ * what verification trusts.
+ */
 export async function signerAnchor(signer: Client<typeof SignerService>): Promise<AuditAnchor> {
-  const res = await signer.getAuditCheckpoint({});
-  const c = res.latest;
-  const latest: AuditCheckpoint | undefined =
-    c === undefined
-      ? undefined
-      : {
-          seq: c.seq,
-          hash: c.hash,
-          signedAtMs:
-            Number(c.signedAt?.seconds ?? 0n) * 1000 + Math.floor((c.signedAt?.nanos ?? 0) / 1e6),
-          signature: c.signature,
-        };
-  return { publicKey: res.publicKey, latest };
+  const first = await signer.listAuditCheckpoints({ afterSeq: 0n });
+  async function* checkpoints(): AsyncGenerator<AuditCheckpoint> {
+    let page = first;
+    for (;;) {
+      for (const c of page.checkpoints) yield checkpointFromProto(c);
+      const last = page.checkpoints.at(-1);
+      if (last === undefined || page.checkpoints.length < 1000) return;
+      page = await signer.listAuditCheckpoints({ afterSeq: last.seq });
+    }
+  }
+  return { publicKey: first.publicKey, checkpoints };
+}
+
+function checkpointFromProto(c: ProtoCheckpoint): AuditCheckpoint {
+  return {
+    seq: c.seq,
+    hash: c.hash,
+    signedAtMs: c.signedAt === undefined ? 0 : timestampMs(c.signedAt),
+    signature: c.signature,
+  };
 }
 
 /**

@@ -19,8 +19,12 @@ import { entryHash, GENESIS_HASH, HASHED_COLUMNS } from "./audit.js";
 export interface AuditAnchor {
   /** The signer's Ed25519 audit public key. */
   publicKey: Uint8Array;
-  /** The signer's latest checkpoint, read from the signer (or its journal), not the database. */
-  latest?: AuditCheckpoint;
+  /**
+   * Every checkpoint the signer journaled, in seq order, read from the signer (or its journal
+   * file), not the database. Without it only the database's signed checkpoints count, and
+   * whoever deletes those can hide a cut tail or a rewrite.
+   */
+  checkpoints?: () => AsyncIterable<AuditCheckpoint>;
 }
 
 /** The outcome of a chain check. */
@@ -173,8 +177,8 @@ async function* rowStream(db: CommonQueryMethods, toSeq: bigint, pageSize: numbe
 }
 
 /**
- * The checkpoints to hold the chain to, in seq order: the database's (each must carry a valid
- * signature by the anchor's key) and the signer's latest. Without an anchor there are none,
+ * The checkpoints to hold the chain to, in seq order: the database's merged with the
+ * signer's, each with a valid signature by the anchor's key. Without an anchor there are none,
  * since a checkpoint the database vouches for proves nothing.
  */
 async function* checkpointStream(
@@ -184,34 +188,55 @@ async function* checkpointStream(
   pageSize: number,
 ): AsyncGenerator<AuditCheckpoint> {
   if (anchor === undefined) return;
-  const latest = anchor.latest;
-  if (latest !== undefined && !checkpointValid(latest, anchor.publicKey)) {
-    throw new Broken(latest.seq, "checkpoint_bad_signature");
+  const inside = storedCheckpoints(db, toSeq, pageSize);
+  const outside = (anchor.checkpoints?.() ?? none())[Symbol.asyncIterator]();
+  let a = await inside.next();
+  let b = await outside.next();
+  while (!a.done || !b.done) {
+    let next: AuditCheckpoint;
+    if (b.done || (!a.done && a.value.seq < b.value.seq)) {
+      next = a.value as AuditCheckpoint;
+      a = await inside.next();
+    } else if (a.done || b.value.seq < a.value.seq) {
+      next = b.value;
+      b = await outside.next();
+    } else {
+      // Both hold this seq; the signer signed one hash per seq, so they must agree.
+      if (a.value.hash !== b.value.hash) throw new Broken(b.value.seq, "checkpoint_mismatch");
+      next = b.value;
+      a = await inside.next();
+      b = await outside.next();
+    }
+    if (next.seq > toSeq) return;
+    if (!checkpointValid(next, anchor.publicKey)) {
+      throw new Broken(next.seq, "checkpoint_bad_signature");
+    }
+    yield next;
   }
+}
+
+async function* none(): AsyncGenerator<AuditCheckpoint> {}
+
+/** audit_checkpoints in seq order, one page per query. */
+async function* storedCheckpoints(
+  db: CommonQueryMethods,
+  toSeq: bigint,
+  pageSize: number,
+): AsyncGenerator<AuditCheckpoint> {
   let after = 0n;
-  let latestDone = latest === undefined || latest.seq > toSeq;
   for (;;) {
     const page = await db.any(sql.type(StoredCheckpoint)`
       SELECT seq, hash, signed_at, signature FROM audit_checkpoints
       WHERE seq > ${after} AND seq <= ${toSeq} ORDER BY seq LIMIT ${pageSize}`);
     for (const s of page) {
-      const c: AuditCheckpoint = {
+      yield {
         seq: s.seq,
         hash: s.hash,
         signedAtMs: s.signed_at,
         signature: Buffer.from(s.signature, "hex"),
       };
-      if (!checkpointValid(c, anchor.publicKey))
-        throw new Broken(c.seq, "checkpoint_bad_signature");
-      if (!latestDone && latest !== undefined && latest.seq < c.seq) {
-        yield latest;
-        latestDone = true;
-      }
-      if (latest !== undefined && latest.seq === c.seq) latestDone = true;
-      yield c;
     }
-    if (page.length < pageSize) break;
+    if (page.length < pageSize) return;
     after = (page.at(-1) as z.infer<typeof StoredCheckpoint>).seq;
   }
-  if (!latestDone && latest !== undefined) yield latest;
 }

@@ -15,7 +15,8 @@ import { JournalCorruptError } from "./journal.js";
  * the database: the signer never signs a head below (or differing from) its latest entry.
  */
 export class CheckpointJournal {
-  private latest: AuditCheckpoint | undefined;
+  /** Every checkpoint, oldest first (one per checkpoint interval: small). */
+  private readonly all: AuditCheckpoint[] = [];
   readonly publicKey: Uint8Array;
 
   private constructor(
@@ -33,19 +34,27 @@ export class CheckpointJournal {
     for (const [i, line] of text.split("\n").entries()) {
       if (line === "") continue;
       const c = parseLine(line);
-      const prev = journal.latest;
+      const prev = journal.all.at(-1);
       if (!c || !checkpointValid(c, journal.publicKey) || (prev && c.seq <= prev.seq)) {
         closeSync(journal.fd);
         throw new JournalCorruptError(`audit checkpoint journal line ${i + 1} does not verify`);
       }
-      journal.latest = c;
+      journal.all.push(c);
     }
     return journal;
   }
 
-  /** The latest checkpoint signed, if any. */
-  latestCheckpoint(): AuditCheckpoint | undefined {
-    return this.latest;
+  /** Up to `limit` checkpoints with seq above `afterSeq`, in seq order. */
+  list(afterSeq: bigint, limit: number): AuditCheckpoint[] {
+    // Binary search: the first checkpoint above afterSeq.
+    let lo = 0;
+    let hi = this.all.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((this.all[mid] as AuditCheckpoint).seq > afterSeq) hi = mid;
+      else lo = mid + 1;
+    }
+    return this.all.slice(lo, lo + limit);
   }
 
   /**
@@ -55,7 +64,7 @@ export class CheckpointJournal {
   sign(seq: bigint, hash: string): { checkpoint: AuditCheckpoint; reused: boolean } {
     if (seq < 1n) throw invalid("seq", "seq must be at least 1");
     if (!isChainHash(hash)) throw invalid("hash", "hash must be 64 lowercase hex characters");
-    const latest = this.latest;
+    const latest = this.all.at(-1);
     if (latest && seq === latest.seq && hash === latest.hash) {
       return { checkpoint: latest, reused: true };
     }
@@ -77,7 +86,7 @@ export class CheckpointJournal {
     });
     writeSync(this.fd, `${line}\n`);
     fdatasyncSync(this.fd);
-    this.latest = checkpoint;
+    this.all.push(checkpoint);
     return { checkpoint, reused: false };
   }
 

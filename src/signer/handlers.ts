@@ -43,10 +43,12 @@ export function createSignerHandlers(deps: SignerHandlerDeps): ServiceImpl<typeo
         reused,
       };
     },
-    async getAuditCheckpoint() {
-      const latest = deps.checkpoints.latestCheckpoint();
+    async listAuditCheckpoints(req) {
+      if (req.pageSize > 1000) throw invalid("page_size", "page_size must be at most 1000");
       return {
-        latest: latest === undefined ? undefined : checkpointToProto(latest),
+        checkpoints: deps.checkpoints
+          .list(req.afterSeq, req.pageSize === 0 ? 1000 : req.pageSize)
+          .map(checkpointToProto),
         publicKey: deps.checkpoints.publicKey,
       };
     },
