@@ -7,6 +7,7 @@ import type {
   SignerService,
 } from "../gen/tronpay/signer/v1/signer_pb.js";
 import type { AuditCheckpoint } from "../shared/audit-checkpoint.js";
+import { reasonOf } from "../shared/errors.js";
 import type { Logger } from "../shared/log.js";
 import { type ChainState, chainAudit, checkpointAudit, newChainState } from "./audit-chain.js";
 import { type AuditAnchor, type AuditVerification, verifyAuditConsistent } from "./audit-verify.js";
@@ -125,7 +126,9 @@ export function startAuditJob(deps: AuditJobDeps): { stop(): Promise<void> } {
       if (busy) return;
       busy = true;
       const p = pass()
-        .catch((err) => deps.log.error({ err: String(err) }, `audit ${what} pass failed`))
+        .catch((err) =>
+          deps.log.error({ err: String(err), reason: reasonOf(err) }, `audit ${what} pass failed`),
+        )
         .finally(() => {
           busy = false;
           running.delete(p);
