@@ -84,6 +84,20 @@ const Hashed = z.object({
   details_text: z.string(),
 });
 
+describe("the signer's checkpoint RPCs", () => {
+  it("answer request.invalid for a bad seq, hash or page size, and sign nothing", async () => {
+    const bad = [
+      signer.signAuditCheckpoint({ seq: 0n, hash: "0".repeat(64) }),
+      signer.signAuditCheckpoint({ seq: 9n, hash: "ABC" }),
+      signer.listAuditCheckpoints({ pageSize: 1001 }),
+    ];
+    for (const call of bad)
+      expect(reasonOf(await call.catch((e: unknown) => e))).toBe("request.invalid");
+    const { checkpoints } = await signer.listAuditCheckpoints({});
+    expect(checkpoints.map((c) => c.seq)).toEqual([5n]);
+  });
+});
+
 describe("audit log tampering", () => {
   it("verifies an untouched chain, proven through the checkpoint and unproven after it", async () => {
     const r = await verify();

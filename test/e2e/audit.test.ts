@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { AdminService } from "../../src/gen/tronpay/v1/admin_pb.js";
 import { Role } from "../../src/gen/tronpay/v1/options_pb.js";
+import { reasonOf } from "../../src/shared/errors.js";
 import { type Stack, startStack } from "../helpers/stack.js";
 
 const run = promisify(execFile);
@@ -71,6 +72,10 @@ describe("the audit log, chained and checkpointed by a running core", () => {
     const { code, out } = await cli();
     expect(code).toBe(0);
     expect(out).toContain(`proven through seq ${r.provenSeq}`);
+    const inverted = await admin()
+      .verifyAuditLog({ fromSeq: 3n, toSeq: 2n })
+      .catch((e: unknown) => e);
+    expect(reasonOf(inverted)).toBe("request.invalid");
   }, 60_000);
 
   it("catches a cut tail with audit_head moved back and the checkpoints deleted", async () => {

@@ -216,14 +216,15 @@ export type AuditEntry = Message<"tronpay.v1.AuditEntry"> & {
   requestId: string;
 
   /**
-   * Lowercase hex hash of the previous entry; 64 zeros for seq 1.
+   * Lowercase hex hash of the previous entry in the chain; 64 zeros for the first. Empty until
+   * the chainer links the entry (shortly after its transaction commits).
    *
    * @generated from field: string prev_hash = 8;
    */
   prevHash: string;
 
   /**
-   * Lowercase hex sha256 over prev_hash and this entry's canonical encoding.
+   * Lowercase hex sha256 over prev_hash and this entry's canonical encoding; empty until linked.
    *
    * @generated from field: string hash = 9;
    */
