@@ -137,11 +137,32 @@ async function linkBatch(tx: CommonQueryMethods, settled: bigint, batch: number)
 
 /**
  * Has the signer sign the chain head unless the latest checkpoint already covers it, and
- * stores the checkpoint. Returns the seq signed, or undefined when there was nothing new.
- * The signer refuses a head below one it signed (signer.audit_checkpoint_conflict), so a
+ * stores the checkpoint. Returns the seq signed, or undefined when there was nothing new or
+ * another replica's chainer holds the lock. It holds the chainer's lock, so the head cannot
+ * move while the signer signs it (two replicas sharing a signer never race it backwards). The
+ * signer refuses a head below one it signed (signer.audit_checkpoint_conflict), so a
  * database whose chain was cut back stops getting checkpoints.
  */
 export async function checkpointAudit(
+  pool: DatabasePool,
+  signer: Client<typeof SignerService>,
+): Promise<bigint | undefined> {
+  return pool.connect(async (conn) => {
+    const locked = await conn.oneFirst(
+      sql.type(
+        z.object({ locked: z.boolean() }),
+      )`SELECT pg_try_advisory_lock(${CHAIN_LOCK}) AS locked`,
+    );
+    if (!locked) return undefined;
+    try {
+      return await signHead(conn, signer);
+    } finally {
+      await conn.query(sql.unsafe`SELECT pg_advisory_unlock(${CHAIN_LOCK})`);
+    }
+  });
+}
+
+async function signHead(
   db: CommonQueryMethods,
   signer: Client<typeof SignerService>,
 ): Promise<bigint | undefined> {
@@ -155,10 +176,10 @@ export async function checkpointAudit(
   const res = await signer.signAuditCheckpoint({ seq: head.seq, hash: head.hash });
   const c = res.checkpoint;
   if (!c?.signedAt) throw new Error("the signer answered a checkpoint without its fields");
-  const signedAtMs = timestampMs(c.signedAt);
   await db.query(sql.unsafe`
     INSERT INTO audit_checkpoints (seq, hash, signed_at, signature, public_key)
-    VALUES (${c.seq}, ${c.hash}, 'epoch'::timestamptz + ${signedAtMs} * interval '1 millisecond',
+    VALUES (${c.seq}, ${c.hash},
+            'epoch'::timestamptz + ${timestampMs(c.signedAt)} * interval '1 millisecond',
             ${Buffer.from(c.signature).toString("hex")}, ${Buffer.from(res.publicKey).toString("hex")})
     ON CONFLICT (seq) DO NOTHING`);
   return c.seq;
