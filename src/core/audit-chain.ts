@@ -4,6 +4,7 @@ import { type CommonQueryMethods, type DatabasePool, sql } from "slonik";
 import { z } from "zod";
 import type { SignerService } from "../gen/tronpay/signer/v1/signer_pb.js";
 import { entryHash, HASHED_COLUMNS } from "./audit.js";
+import { chainExtends } from "./audit-verify.js";
 
 /**
  * The chainer: links committed audit entries into the hash chain, in seq order, after their
@@ -173,6 +174,14 @@ async function signHead(
       SELECT COALESCE(max(seq), 0) AS seq FROM audit_checkpoints`,
   );
   if (latest >= head.seq) return undefined;
+  // Only a head that extends what the signer signed last is sent: a chain rewritten before
+  // that checkpoint gets no new one. (A head below it is sent, and the signer refuses it.)
+  const [signed] = (await signer.listAuditCheckpoints({ latestOnly: true })).checkpoints;
+  if (signed !== undefined && signed.seq < head.seq && !(await chainExtends(db, signed, head))) {
+    throw new Error(
+      `the audit chain from seq ${signed.seq} does not extend the signer's last checkpoint; not signing seq ${head.seq}`,
+    );
+  }
   const res = await signer.signAuditCheckpoint({ seq: head.seq, hash: head.hash });
   const c = res.checkpoint;
   if (!c?.signedAt) throw new Error("the signer answered a checkpoint without its fields");

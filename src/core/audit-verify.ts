@@ -163,9 +163,36 @@ async function checkHead(db: CommonQueryMethods, lastSeq: bigint, lastHash: stri
   }
 }
 
-/** The audit log in seq order, one page per query. */
-async function* rowStream(db: CommonQueryMethods, toSeq: bigint, pageSize: number) {
-  let after = 0n;
+/**
+ * True when the chain runs unbroken from the entry at `from` (which must carry `from.hash`) to
+ * the entry at `to`: every entry in between is linked, links to the one before it and
+ * recomputes. Reads only that stretch, in pages.
+ */
+export async function chainExtends(
+  db: CommonQueryMethods,
+  from: { seq: bigint; hash: string },
+  to: { seq: bigint; hash: string },
+  pageSize = 1000,
+): Promise<boolean> {
+  let prev: string | undefined;
+  let last: bigint | undefined;
+  for await (const r of rowStream(db, to.seq, pageSize, from.seq - 1n)) {
+    if (prev === undefined) {
+      if (r.seq !== from.seq || r.hash !== from.hash) return false;
+    } else {
+      if (r.hash === null || r.prev_hash !== prev) return false;
+      const hashed = { ...r, timeUs: r.time_us, detailsText: r.details_text };
+      if (entryHash(hashed, prev) !== r.hash) return false;
+    }
+    prev = r.hash ?? undefined;
+    last = r.seq;
+  }
+  return last === to.seq && prev === to.hash;
+}
+
+/** The audit log in seq order after `after`, one page per query. */
+async function* rowStream(db: CommonQueryMethods, toSeq: bigint, pageSize: number, from = 0n) {
+  let after = from;
   for (;;) {
     const page = await db.any(sql.type(Row)`
       SELECT ${HASHED_COLUMNS}, prev_hash, hash FROM audit_log

@@ -44,6 +44,11 @@ export class CheckpointJournal {
     return journal;
   }
 
+  /** The latest checkpoint signed, if any. */
+  latest(): AuditCheckpoint | undefined {
+    return this.all.at(-1);
+  }
+
   /** Up to `limit` checkpoints with seq above `afterSeq`, in seq order. */
   list(afterSeq: bigint, limit: number): AuditCheckpoint[] {
     // Binary search: the first checkpoint above afterSeq.

@@ -45,10 +45,14 @@ export function createSignerHandlers(deps: SignerHandlerDeps): ServiceImpl<typeo
     },
     async listAuditCheckpoints(req) {
       if (req.pageSize > 1000) throw invalid("page_size", "page_size must be at most 1000");
+      const latest = deps.checkpoints.latest();
+      const page = req.latestOnly
+        ? latest === undefined
+          ? []
+          : [latest]
+        : deps.checkpoints.list(req.afterSeq, req.pageSize === 0 ? 1000 : req.pageSize);
       return {
-        checkpoints: deps.checkpoints
-          .list(req.afterSeq, req.pageSize === 0 ? 1000 : req.pageSize)
-          .map(checkpointToProto),
+        checkpoints: page.map(checkpointToProto),
         publicKey: deps.checkpoints.publicKey,
       };
     },

@@ -104,7 +104,12 @@ describe("audit log tampering", () => {
     expect(r).toMatchObject({ ok: true, checked: 7, lastSeq: 7n, provenSeq: 5n, unchained: 0 });
   });
 
-  it("detects an edited entry whose chain and audit_head were recomputed, even with a new checkpoint", async () => {
+  it("signs a head that extends the last checkpoint, which then proves the whole chain", async () => {
+    expect(await checkpointAudit(db.pool, signer)).toBe(7n);
+    expect(await verify()).toMatchObject({ ok: true, lastSeq: 7n, provenSeq: 7n });
+  });
+
+  it("detects an edited entry whose chain and audit_head were recomputed, and has the rewritten head signed by no one", async () => {
     await asAttacker(async (c) => {
       await c.query(sql.unsafe`UPDATE audit_log SET actor = 'key:mallory' WHERE seq = 2`);
       const rows = await c.any(
@@ -121,8 +126,8 @@ describe("audit log tampering", () => {
       await c.query(sql.unsafe`UPDATE audit_head SET hash = ${prev}`);
       await c.query(sql.unsafe`DELETE FROM audit_checkpoints`);
     });
-    // Core does not know: it has the signer sign the rewritten head.
-    expect(await checkpointAudit(db.pool, signer)).toBe(7n);
+    // Core checks the stretch after the signer's last checkpoint and asks for no new one.
+    await expect(checkpointAudit(db.pool, signer)).rejects.toThrow(/does not extend/);
     const r = await verify();
     expect(r).toMatchObject({ ok: false, firstBadSeq: 5n, problem: "checkpoint_mismatch" });
     expect(r.provenSeq).toBe(0n);
