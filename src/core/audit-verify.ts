@@ -215,7 +215,12 @@ async function* checkpointStream(
   pageSize: number,
 ): AsyncGenerator<AuditCheckpoint> {
   if (anchor === undefined) return;
-  const inside = storedCheckpoints(db, toSeq, pageSize);
+  const inside = storedCheckpoints(
+    db,
+    Buffer.from(anchor.publicKey).toString("hex"),
+    toSeq,
+    pageSize,
+  );
   const outside = (anchor.checkpoints?.() ?? none())[Symbol.asyncIterator]();
   let a = await inside.next();
   let b = await outside.next();
@@ -244,9 +249,14 @@ async function* checkpointStream(
 
 async function* none(): AsyncGenerator<AuditCheckpoint> {}
 
-/** audit_checkpoints in seq order, one page per query. */
+/**
+ * audit_checkpoints by the anchor's key in seq order, one page per query. Rows of another key
+ * (the seed was replaced) prove nothing and are passed over; a row claiming this key must
+ * carry its valid signature.
+ */
 async function* storedCheckpoints(
   db: CommonQueryMethods,
+  publicKeyHex: string,
   toSeq: bigint,
   pageSize: number,
 ): AsyncGenerator<AuditCheckpoint> {
@@ -254,7 +264,8 @@ async function* storedCheckpoints(
   for (;;) {
     const page = await db.any(sql.type(StoredCheckpoint)`
       SELECT seq, hash, signed_at, signature FROM audit_checkpoints
-      WHERE seq > ${after} AND seq <= ${toSeq} ORDER BY seq LIMIT ${pageSize}`);
+      WHERE seq > ${after} AND seq <= ${toSeq} AND public_key = ${publicKeyHex}
+      ORDER BY seq LIMIT ${pageSize}`);
     for (const s of page) {
       yield {
         seq: s.seq,

@@ -63,4 +63,17 @@ describe("the audit checkpoint journal", () => {
     writeFileSync(path, "");
     expect(() => CheckpointJournal.open(path, randomBytes(32)).close()).not.toThrow();
   });
+
+  it("keeps each audit key's checkpoints in a file of its own", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tp-cp-"));
+    const [a, b] = [randomBytes(32), randomBytes(32)];
+    expect(CheckpointJournal.pathFor(dir, a)).not.toBe(CheckpointJournal.pathFor(dir, b));
+    const ja = CheckpointJournal.open(CheckpointJournal.pathFor(dir, a), a);
+    ja.sign(3n, hash());
+    ja.close();
+    // Another seed's key opens its own, empty journal instead of failing on the first one's.
+    const jb = CheckpointJournal.open(CheckpointJournal.pathFor(dir, b), b);
+    expect(jb.latest()).toBeUndefined();
+    jb.close();
+  });
 });

@@ -1,4 +1,5 @@
 import { closeSync, existsSync, fdatasyncSync, openSync, readFileSync, writeSync } from "node:fs";
+import { join } from "node:path";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import {
   type AuditCheckpoint,
@@ -25,6 +26,16 @@ export class CheckpointJournal {
     private readonly clock: () => number,
   ) {
     this.publicKey = ed25519.getPublicKey(secret);
+  }
+
+  /**
+   * Where a key's journal lives in `dir`: named after the public key, so a keystore whose seed
+   * was replaced (restored into an empty keystore) starts its own journal instead of failing
+   * to verify the old key's.
+   */
+  static pathFor(dir: string, secret: Uint8Array): string {
+    const id = Buffer.from(ed25519.getPublicKey(secret)).toString("hex").slice(0, 16);
+    return join(dir, `audit-checkpoints-${id}.log`);
   }
 
   /** Opens (or creates) the journal at `path` and checks every line; throws JournalCorruptError. */

@@ -20,7 +20,7 @@ export function signerPaths(config: SignerConfig) {
     keystorePath: config.keystorePath ?? join(config.dataDir, "keystore.age"),
     journalPath,
     // Beside the signing journal: what the signer signed lives together.
-    checkpointJournalPath: join(dirname(journalPath), "audit-checkpoints.log"),
+    checkpointJournalDir: dirname(journalPath),
   };
 }
 
@@ -95,9 +95,11 @@ export async function runSigner(argv: readonly string[], env: NodeJS.ProcessEnv,
     );
     process.exit(70);
   });
-  const checkpoints = CheckpointJournal.open(paths.checkpointJournalPath, keystore.auditSecret());
+  const auditSecret = keystore.auditSecret();
+  const checkpointJournal = CheckpointJournal.pathFor(paths.checkpointJournalDir, auditSecret);
+  const checkpoints = CheckpointJournal.open(checkpointJournal, auditSecret);
   logger.info(
-    { auditPublicKey: Buffer.from(checkpoints.publicKey).toString("hex") },
+    { auditPublicKey: Buffer.from(checkpoints.publicKey).toString("hex"), checkpointJournal },
     "audit checkpoint key",
   );
   const server = await serveSigner(

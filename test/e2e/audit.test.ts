@@ -1,5 +1,4 @@
 import { execFile } from "node:child_process";
-import { join } from "node:path";
 import { promisify } from "node:util";
 import { sql } from "slonik";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,12 +15,15 @@ const run = promisify(execFile);
 
 let stack: Stack;
 let publicKey: string;
+let journal: string;
 
 beforeAll(async () => {
   stack = await startStack({
     coreEnv: { TRONPAY_AUDIT_CHECKPOINT_INTERVAL_SEC: "1", TRONPAY_AUDIT_CHAIN_INTERVAL_MS: "50" },
   });
-  publicKey = String((await stack.signer.waitForLog("audit checkpoint key")).auditPublicKey);
+  const key = await stack.signer.waitForLog("audit checkpoint key");
+  publicKey = String(key.auditPublicKey);
+  journal = String(key.checkpointJournal);
 }, 120_000);
 
 afterAll(async () => {
@@ -40,7 +42,6 @@ async function until(what: string, check: () => Promise<boolean>, ms = 30_000) {
 }
 
 async function cli(): Promise<{ code: number; out: string }> {
-  const journal = join(stack.signerEnv.TRONPAY_SIGNER_DATA_DIR as string, "audit-checkpoints.log");
   const args = ["bin/tronpay.js", "audit", "verify", "--public-key", publicKey];
   try {
     const { stdout } = await run("node", [...args, "--checkpoint-journal", journal], {
