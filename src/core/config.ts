@@ -89,6 +89,10 @@ export const coreConfigSpec = {
     reconcileIntervalSec: zc.positiveInt().default(600),
     /** How often core verifies the whole audit hash chain (s); the result is a metric. */
     auditVerifyIntervalSec: zc.positiveInt().default(3600),
+    /** How often committed audit entries are linked into the hash chain (ms). */
+    auditChainIntervalMs: zc.positiveInt().default(200),
+    /** How often the signer signs the audit chain's head as a checkpoint, when it moved (s). */
+    auditCheckpointIntervalSec: zc.positiveInt().default(60),
     /** off: direct to the TRON node; required: only through Tor's SOCKS port, failing closed. */
     torMode: z.enum(["off", "required"]).default("off"),
     torSocksHost: z.string().default("127.0.0.1"),
@@ -182,6 +186,8 @@ export const coreConfigSpec = {
     payeeCoolingOffSec: { env: "TRONPAY_PAYEE_COOLING_OFF_SEC" },
     reconcileIntervalSec: { env: "TRONPAY_RECONCILE_INTERVAL_SEC" },
     auditVerifyIntervalSec: { env: "TRONPAY_AUDIT_VERIFY_INTERVAL_SEC" },
+    auditChainIntervalMs: { env: "TRONPAY_AUDIT_CHAIN_INTERVAL_MS" },
+    auditCheckpointIntervalSec: { env: "TRONPAY_AUDIT_CHECKPOINT_INTERVAL_SEC" },
     torMode: { env: "TOR_MODE", flag: "tor-mode" },
     torSocksHost: { env: "TOR_SOCKS_HOST" },
     torSocksPort: { env: "TOR_SOCKS_PORT" },

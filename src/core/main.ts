@@ -223,7 +223,10 @@ export async function runCore(argv: readonly string[], env: NodeJS.ProcessEnv, l
   const auditJob = startAuditJob({
     pool,
     log: logger.child({ component: "audit" }),
+    signer,
     intervalMs: config.auditVerifyIntervalSec * 1000,
+    chainIntervalMs: config.auditChainIntervalMs,
+    checkpointIntervalMs: config.auditCheckpointIntervalSec * 1000,
     onVerified: (ok, atMs) => {
       metrics.auditChainOk.set(ok ? 1 : 0);
       metrics.auditVerifiedAt.set(atMs / 1000);

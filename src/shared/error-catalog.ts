@@ -208,6 +208,11 @@ const entries = [
     Code.FailedPrecondition,
     "A different transaction for this operation was signed and could still be included.",
   ],
+  [
+    "signer.audit_checkpoint_conflict",
+    Code.FailedPrecondition,
+    "The audit head is below, or differs from, a checkpoint the signer already signed: the chain was cut back or rewritten.",
+  ],
   // edge
   [
     "edge.overloaded",

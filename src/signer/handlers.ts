@@ -4,14 +4,18 @@ import type { SignerService, SignIntent } from "../gen/tronpay/signer/v1/signer_
 import { IntentKind } from "../gen/tronpay/signer/v1/signer_pb.js";
 import { Asset, Resource } from "../gen/tronpay/v1/common_pb.js";
 import { normalizeAddress } from "../shared/address.js";
+import type { AuditCheckpoint } from "../shared/audit-checkpoint.js";
 import { AppError } from "../shared/errors.js";
 import { formatAmount, parseBaseUnits } from "../shared/money.js";
+import type { CheckpointJournal } from "./audit-checkpoints.js";
 import { type SignerDeps, signTransaction } from "./flows.js";
 import type { IntentKind as DomainKind, Intent } from "./policy.js";
 
 /** What the handlers need beyond the signing flow's dependencies. */
 export interface SignerHandlerDeps extends SignerDeps {
   backupRecipients: readonly string[];
+  /** Audit checkpoints: the audit key and the journal of what it signed. */
+  checkpoints: CheckpointJournal;
 }
 
 const OPERATION_ID = /^[\x21-\x7e]{1,128}$/;
@@ -29,6 +33,27 @@ export function createSignerHandlers(deps: SignerHandlerDeps): ServiceImpl<typeo
         journalSeq: BigInt(result.journalSeq),
         reused: result.reused,
         expiresAt: entry ? timestampFromMs(entry.expiration) : undefined,
+      };
+    },
+    async signAuditCheckpoint(req) {
+      const { checkpoint, reused } = deps.checkpoints.sign(req.seq, req.hash);
+      return {
+        checkpoint: checkpointToProto(checkpoint),
+        publicKey: deps.checkpoints.publicKey,
+        reused,
+      };
+    },
+    async listAuditCheckpoints(req) {
+      if (req.pageSize > 1000) throw invalid("page_size", "page_size must be at most 1000");
+      const latest = deps.checkpoints.latest();
+      const page = req.latestOnly
+        ? latest === undefined
+          ? []
+          : [latest]
+        : deps.checkpoints.list(req.afterSeq, req.pageSize === 0 ? 1000 : req.pageSize);
+      return {
+        checkpoints: page.map(checkpointToProto),
+        publicKey: deps.checkpoints.publicKey,
       };
     },
     async deriveKey(req) {
@@ -173,6 +198,15 @@ export function intentFromProto(p: SignIntent | undefined): Intent {
     lock: p.lock,
     lockPeriodBlocks: p.lockPeriodBlocks,
     memo: p.memo ?? "",
+  };
+}
+
+function checkpointToProto(c: AuditCheckpoint) {
+  return {
+    seq: c.seq,
+    hash: c.hash,
+    signedAt: timestampFromMs(c.signedAtMs),
+    signature: c.signature,
   };
 }
 

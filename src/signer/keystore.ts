@@ -9,6 +9,8 @@ import {
   writeSync,
 } from "node:fs";
 import { dirname } from "node:path";
+import { hkdf } from "@noble/hashes/hkdf.js";
+import { sha256 } from "@noble/hashes/sha2.js";
 import { hex } from "@scure/base";
 import { HDKey } from "@scure/bip32";
 import { generateMnemonic, mnemonicToSeedSync, validateMnemonic } from "@scure/bip39";
@@ -88,6 +90,25 @@ export class Keystore {
     const keystore = new Keystore(path, credential, file, clock);
     await keystore.save();
     return { keystore, mnemonic };
+  }
+
+  /**
+   * The 32-byte Ed25519 secret of the audit checkpoint key: HKDF-SHA256 of the BIP32 master key
+   * under its own label, so it is no TRON key, and a restored backup signs with the same key.
+   * It never leaves the signer.
+   */
+  auditSecret(): Uint8Array {
+    const master = new Uint8Array([
+      ...(this.root.privateKey as Uint8Array),
+      ...(this.root.chainCode as Uint8Array),
+    ]);
+    return hkdf(
+      sha256,
+      master,
+      undefined,
+      new TextEncoder().encode("tronpay audit checkpoint key v1"),
+      32,
+    );
   }
 
   /** Opens and decrypts an existing keystore file. */

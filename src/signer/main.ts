@@ -1,10 +1,11 @@
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { parseAddress, toBase58 } from "../shared/address.js";
 import { describeConfig, loadConfig, parseFlags } from "../shared/config.js";
 import { AppError } from "../shared/errors.js";
 import { createLogger, type Logger } from "../shared/log.js";
 import { parseAmount } from "../shared/money.js";
+import { CheckpointJournal } from "./audit-checkpoints.js";
 import { type SignerConfig, signerConfigSpec } from "./config.js";
 import { Journal } from "./journal.js";
 import { Keystore, type KeystoreCredential } from "./keystore.js";
@@ -13,10 +14,13 @@ import { serveSigner } from "./server.js";
 
 /** Resolved file locations of a signer. */
 export function signerPaths(config: SignerConfig) {
+  const journalPath = config.journalPath ?? join(config.dataDir, "journal.log");
   return {
     socketPath: config.socketPath ?? join(config.dataDir, "signer.sock"),
     keystorePath: config.keystorePath ?? join(config.dataDir, "keystore.age"),
-    journalPath: config.journalPath ?? join(config.dataDir, "journal.log"),
+    journalPath,
+    // Beside the signing journal: what the signer signed lives together.
+    checkpointJournalDir: dirname(journalPath),
   };
 }
 
@@ -92,6 +96,13 @@ export async function runSigner(argv: readonly string[], env: NodeJS.ProcessEnv,
     );
     process.exit(70);
   });
+  const auditSecret = keystore.auditSecret();
+  const checkpointJournal = CheckpointJournal.pathFor(paths.checkpointJournalDir, auditSecret);
+  const checkpoints = CheckpointJournal.open(checkpointJournal, auditSecret);
+  logger.info(
+    { auditPublicKey: Buffer.from(checkpoints.publicKey).toString("hex"), checkpointJournal },
+    "audit checkpoint key",
+  );
   const server = await serveSigner(
     {
       keystore,
@@ -101,6 +112,7 @@ export async function runSigner(argv: readonly string[], env: NodeJS.ProcessEnv,
       log: logger,
       maxRawBytes: config.maxRawBytes,
       backupRecipients: config.backupRecipients,
+      checkpoints,
     },
     paths.socketPath,
   );
@@ -111,6 +123,7 @@ export async function runSigner(argv: readonly string[], env: NodeJS.ProcessEnv,
   const stop = async () => {
     await server.close();
     await journal.close();
+    checkpoints.close();
   };
   return { server, journal, keystore, stop };
 }

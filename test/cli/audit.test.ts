@@ -3,6 +3,7 @@ import { promisify } from "node:util";
 import { sql } from "slonik";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appendAudit } from "../../src/core/audit.js";
+import { chainAudit, newChainState } from "../../src/core/audit-chain.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
 
 const run = promisify(execFile);
@@ -13,6 +14,9 @@ beforeAll(async () => {
   for (const action of ["api_key.create", "payout.create", "payout.approve"]) {
     await db.pool.transaction((tx) => appendAudit(tx, { actor: "cli", action, subject: "s:1" }));
   }
+  // What core's chainer does after the appends commit.
+  const state = newChainState();
+  while (state.settled < 3n) await chainAudit(db.pool, state);
 }, 60_000);
 
 afterAll(async () => {

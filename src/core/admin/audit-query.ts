@@ -1,7 +1,9 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { type CommonQueryMethods, sql } from "slonik";
+import type { Client } from "@connectrpc/connect";
+import { type CommonQueryMethods, type DatabasePool, sql } from "slonik";
 import { z } from "zod";
+import type { SignerService } from "../../gen/tronpay/signer/v1/signer_pb.js";
 import {
   type AuditEntry,
   AuditEntrySchema,
@@ -9,7 +11,9 @@ import {
   VerifyAuditLogResponseSchema,
 } from "../../gen/tronpay/v1/admin_pb.js";
 import { AppError } from "../../shared/errors.js";
-import { verifyAudit } from "../audit.js";
+import type { ChainState } from "../audit-chain.js";
+import { catchUpAudit, signerAnchor } from "../audit-job.js";
+import { type AuditAnchor, verifyAuditConsistent } from "../audit-verify.js";
 
 /** Reading and checking the audit log for AdminService. */
 
@@ -20,8 +24,8 @@ const ROW = z.object({
   action: z.string(),
   subject: z.string(),
   details: z.unknown(),
-  prev_hash: z.string(),
-  hash: z.string(),
+  prev_hash: z.string().nullable(),
+  hash: z.string().nullable(),
 });
 
 export interface AuditQuery {
@@ -63,56 +67,54 @@ export async function queryAuditLog(
 /**
  * Verifies the chain and reports on [fromSeq, toSeq] (0 = 1 and the latest). The whole chain
  * from seq 1 is always checked, because an entry's link is only as trustworthy as every
- * entry before it; a break after toSeq is not reported.
+ * entry before it; a break after toSeq is not reported. Entries that committed before the call
+ * are linked first. With a signer, the chain is held to its checkpoints, and what comes after
+ * the last one is reported as unproven; without one nothing is proven.
  */
 export async function verifyAuditRange(
-  db: CommonQueryMethods,
+  pool: DatabasePool,
+  chain: ChainState,
+  signer: Client<typeof SignerService> | undefined,
   fromSeq: bigint,
   toSeq: bigint,
 ): Promise<VerifyAuditLogResponse> {
-  const result = await verifyAudit(db);
-  const headSeq = await db.oneFirst(
-    sql.type(z.object({ seq: z.bigint() }))`SELECT seq FROM audit_head`,
-  );
-  const from = fromSeq === 0n ? 1n : fromSeq;
-  const to = toSeq === 0n || toSeq > headSeq ? headSeq : toSeq;
-  const bad = result.firstBadSeq;
-  if (result.ok || bad === undefined || bad > to) {
-    return create(VerifyAuditLogResponseSchema, {
-      ok: true,
-      entriesChecked: to >= from ? to - from + 1n : 0n,
-      lastSeq: to >= from ? to : 0n,
-      lastHash: to >= from ? await hashAt(db, to) : "",
+  if (toSeq !== 0n && fromSeq > toSeq) {
+    throw new AppError("request.invalid", "from_seq must not be above to_seq", {
+      metadata: { field: "to_seq" },
     });
   }
-  const lastGood = bad - 1n;
-  return create(VerifyAuditLogResponseSchema, {
-    ok: false,
-    entriesChecked: lastGood >= from ? lastGood - from + 1n : 0n,
-    firstBadSeq: bad,
-    problem: await diagnose(db, bad),
-    lastSeq: lastGood >= from ? lastGood : 0n,
-    lastHash: lastGood >= from ? await hashAt(db, lastGood) : "",
-  });
-}
-
-/** Names what is wrong at the first bad seq (verifyAudit says where, not what). */
-async function diagnose(db: CommonQueryMethods, seq: bigint): Promise<string> {
-  const row = await db.maybeOne(sql.type(ROW)`
-    SELECT seq, time, actor, action, subject, details, prev_hash, hash FROM audit_log WHERE seq = ${seq}`);
-  if (row === null) {
-    const later = await db.exists(sql.type(z.object({ x: z.number() }))`
-      SELECT 1 AS x FROM audit_log WHERE seq > ${seq}`);
-    return later ? "seq_gap" : "head_mismatch";
+  let anchor: AuditAnchor | undefined;
+  if (signer !== undefined) {
+    try {
+      anchor = await signerAnchor(signer);
+    } catch (cause) {
+      throw new AppError("signer.unavailable", "the signer's audit checkpoints cannot be read", {
+        cause,
+      });
+    }
   }
-  const prev = seq === 1n ? "0".repeat(64) : await hashAt(db, seq - 1n);
-  return row.prev_hash === prev ? "hash_mismatch" : "prev_hash_mismatch";
-}
-
-async function hashAt(db: CommonQueryMethods, seq: bigint): Promise<string> {
-  const hash = await db.maybeOneFirst(sql.type(z.object({ hash: z.string() }))`
-    SELECT hash FROM audit_log WHERE seq = ${seq}`);
-  return hash ?? "";
+  await catchUpAudit(pool, chain);
+  const from = fromSeq === 0n ? 1n : fromSeq;
+  const r = await verifyAuditConsistent(pool, {
+    anchor,
+    fromSeq: from,
+    toSeq: toSeq === 0n ? undefined : toSeq,
+  });
+  const inRange = r.lastSeq >= from;
+  return create(VerifyAuditLogResponseSchema, {
+    ok: r.ok,
+    entriesChecked: BigInt(r.checked),
+    firstBadSeq: r.firstBadSeq ?? 0n,
+    problem: r.problem ?? "",
+    lastSeq: inRange ? r.lastSeq : 0n,
+    lastHash: inRange ? r.lastHash : "",
+    provenSeq: r.provenSeq,
+    provenAt: r.provenAtMs === undefined ? undefined : timestampFromMs(r.provenAtMs),
+    unchainedEntries: BigInt(r.unchained),
+    oldestUnchainedTime:
+      r.oldestUnchainedMs === undefined ? undefined : timestampFromMs(r.oldestUnchainedMs),
+    auditPublicKey: anchor === undefined ? "" : Buffer.from(anchor.publicKey).toString("hex"),
+  });
 }
 
 function toEntry(r: z.infer<typeof ROW>): AuditEntry {
@@ -123,8 +125,9 @@ function toEntry(r: z.infer<typeof ROW>): AuditEntry {
     action: r.action,
     subject: r.subject,
     detailsJson: JSON.stringify(r.details),
-    prevHash: r.prev_hash,
-    hash: r.hash,
+    // Empty until the chainer links the entry.
+    prevHash: r.prev_hash ?? "",
+    hash: r.hash ?? "",
   });
 }
 

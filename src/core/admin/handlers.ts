@@ -1,7 +1,8 @@
 import { create, type DescMethod } from "@bufbuild/protobuf";
 import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
-import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import type { Client, HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { CommonQueryMethods, DatabasePool } from "slonik";
+import type { SignerService } from "../../gen/tronpay/signer/v1/signer_pb.js";
 import {
   AdminService,
   CreateApiKeyRequestSchema,
@@ -21,6 +22,7 @@ import {
 import type { PageRequest } from "../../gen/tronpay/v1/common_pb.js";
 import { Role } from "../../gen/tronpay/v1/options_pb.js";
 import { AppError } from "../../shared/errors.js";
+import { newChainState } from "../audit-chain.js";
 import { createApiKey, listApiKeys, ownerOf, revokeApiKey } from "../auth/keys.js";
 import { revokeTokensOfKey } from "../auth/tokens.js";
 import { type Principal, principalKey } from "../context.js";
@@ -35,6 +37,8 @@ export interface AdminDeps {
   clock: () => number;
   /** Token issuing and revocation; without it the token RPCs are left out (unimplemented). */
   tokens?: TokenHandlerDeps["tokens"];
+  /** The signer, whose audit checkpoints VerifyAuditLog checks; without it nothing is proven. */
+  signer?: Client<typeof SignerService>;
 }
 
 const methods = AdminService.method;
@@ -53,6 +57,7 @@ const CREDENTIAL_KINDS = {
  */
 export function createAdminHandlers(deps: AdminDeps): Partial<ServiceImpl<typeof AdminService>> {
   const { pool, clock, tokens } = deps;
+  const chain = newChainState();
   return {
     ...(tokens ? createTokenHandlers({ pool, clock, tokens }) : {}),
     async createApiKey(req, ctx) {
@@ -150,7 +155,7 @@ export function createAdminHandlers(deps: AdminDeps): Partial<ServiceImpl<typeof
     },
 
     async verifyAuditLog(req) {
-      return verifyAuditRange(pool, req.fromSeq, req.toSeq);
+      return verifyAuditRange(pool, chain, deps.signer, req.fromSeq, req.toSeq);
     },
 
     async pausePayouts(req, ctx) {

@@ -8,6 +8,7 @@ import { SignerService } from "../../gen/tronpay/signer/v1/signer_pb.js";
 import { toBase58 } from "../../shared/address.js";
 import { unixSocketClient } from "../../shared/connect.js";
 import { AppError } from "../../shared/errors.js";
+import { CheckpointJournal } from "../../signer/audit-checkpoints.js";
 import { createSignerHandlers } from "../../signer/handlers.js";
 import { testPolicy, testSigner } from "../../signer/testing.js";
 import { newAccount } from "../../tron/testing.js";
@@ -21,7 +22,12 @@ const T0 = 1_800_000_000_000;
 async function signerClient(policy = testPolicy()) {
   const now = { value: T0 };
   const signer = await testSigner(now, policy);
-  const handlers = createSignerHandlers({ ...signer.deps, backupRecipients: [] });
+  const checkpoints = CheckpointJournal.open(
+    join(signer.dir, "audit-checkpoints.log"),
+    signer.deps.keystore.auditSecret(),
+    () => now.value,
+  );
+  const handlers = createSignerHandlers({ ...signer.deps, backupRecipients: [], checkpoints });
   const transport = createRouterTransport(({ service }) => service(SignerService, handlers));
   return { ...signer, now, client: createClient(SignerService, transport) };
 }

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tronpay/signer/v1/signer.proto.
  */
 export const file_tronpay_signer_v1_signer: GenFile = /*@__PURE__*/
-  fileDesc("Ch50cm9ucGF5L3NpZ25lci92MS9zaWduZXIucHJvdG8SEXRyb25wYXkuc2lnbmVyLnYxItQCCgpTaWduSW50ZW50EhQKDG9wZXJhdGlvbl9pZBgBIAEoCRIrCgRraW5kGAIgASgOMh0udHJvbnBheS5zaWduZXIudjEuSW50ZW50S2luZBIVCg1vd25lcl9hZGRyZXNzGAMgASgJEhwKFGNvdW50ZXJwYXJ0eV9hZGRyZXNzGAQgASgJEiAKBWFzc2V0GAUgASgOMhEudHJvbnBheS52MS5Bc3NldBIOCgZhbW91bnQYBiABKAkSJgoIcmVzb3VyY2UYByABKA4yFC50cm9ucGF5LnYxLlJlc291cmNlEgwKBGxvY2sYCCABKAgSGgoSbG9ja19wZXJpb2RfYmxvY2tzGAkgASgDEhEKBG1lbW8YCiABKAlIAIgBARIbCg5wcmV2aW91c190eF9pZBgLIAEoCUgBiAEBQgcKBV9tZW1vQhEKD19wcmV2aW91c190eF9pZCJ0ChZTaWduVHJhbnNhY3Rpb25SZXF1ZXN0Ei0KBmludGVudBgBIAEoCzIdLnRyb25wYXkuc2lnbmVyLnYxLlNpZ25JbnRlbnQSEAoIcmF3X2RhdGEYAiABKAwSGQoRcHJldmlvdXNfcmF3X2RhdGEYAyABKAwikAEKF1NpZ25UcmFuc2FjdGlvblJlc3BvbnNlEg0KBXR4X2lkGAEgASgJEhEKCXNpZ25hdHVyZRgCIAEoDBITCgtqb3VybmFsX3NlcRgDIAEoBBIOCgZyZXVzZWQYBCABKAgSLgoKZXhwaXJlc19hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiMgoQRGVyaXZlS2V5UmVxdWVzdBIPCgdhY2NvdW50GAEgASgNEg0KBWxhYmVsGAIgASgJIl4KEURlcml2ZUtleVJlc3BvbnNlEg8KB2FkZHJlc3MYASABKAkSFwoPZGVyaXZhdGlvbl9wYXRoGAIgASgJEg0KBWluZGV4GAMgASgNEhAKCGV4aXN0aW5nGAQgASgIIqQBCgdLZXlJbmZvEg8KB2FkZHJlc3MYASABKAkSFwoPZGVyaXZhdGlvbl9wYXRoGAIgASgJEg8KB2FjY291bnQYAyABKA0SDQoFaW5kZXgYBCABKA0SDQoFbGFiZWwYBSABKAkSEAoIaW1wb3J0ZWQYBiABKAgSLgoKY3JlYXRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiEQoPTGlzdEtleXNSZXF1ZXN0IjwKEExpc3RLZXlzUmVzcG9uc2USKAoEa2V5cxgBIAMoCzIaLnRyb25wYXkuc2lnbmVyLnYxLktleUluZm8iOAoQSW1wb3J0S2V5UmVxdWVzdBIVCg1lbmNyeXB0ZWRfa2V5GAEgASgMEg0KBWxhYmVsGAIgASgJIjYKEUltcG9ydEtleVJlc3BvbnNlEg8KB2FkZHJlc3MYASABKAkSEAoIZXhpc3RpbmcYAiABKAgiJgoUUmVzdG9yZUJhY2t1cFJlcXVlc3QSDgoGYmFja3VwGAEgASgMIm0KFVJlc3RvcmVCYWNrdXBSZXNwb25zZRIoCgRrZXlzGAEgAygLMhoudHJvbnBheS5zaWduZXIudjEuS2V5SW5mbxITCgthZGRlZF9jb3VudBgCIAEoDRIVCg1wcmVzZW50X2NvdW50GAMgASgNIhUKE0V4cG9ydEJhY2t1cFJlcXVlc3QifQoURXhwb3J0QmFja3VwUmVzcG9uc2USDgoGYmFja3VwGAEgASgMEhIKCnJlY2lwaWVudHMYAiADKAkSEQoJa2V5X2NvdW50GAMgASgNEi4KCmNyZWF0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wInQKCEFzc2V0Q2FwEiAKBWFzc2V0GAEgASgOMhEudHJvbnBheS52MS5Bc3NldBIbChNwZXJfdHJhbnNhY3Rpb25fbWF4GAIgASgJEhcKD3JvbGxpbmdfMjRoX21heBgDIAEoCRIQCgh1c2VkXzI0aBgEIAEoCSISChBHZXRQb2xpY3lSZXF1ZXN0Iu4DChFHZXRQb2xpY3lSZXNwb25zZRIeChZhbGxvd2VkX2NvbnRyYWN0X3R5cGVzGAEgAygJEhUKDXVzZHRfY29udHJhY3QYAiABKAkSKQoEY2FwcxgDIAMoCzIbLnRyb25wYXkuc2lnbmVyLnYxLkFzc2V0Q2FwEhkKEWZlZV9saW1pdF9tYXhfc3VuGAQgASgDEjQKEWV4cGlyYXRpb25fd2luZG93GAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhcKD2FsbG93bGlzdF9jb3VudBgGIAEoDRIWCg5kZW55bGlzdF9jb3VudBgHIAEoDRIVCg1hZ2VfcmVjaXBpZW50GAggASgJEhMKC3BvbGljeV9oYXNoGAkgASgJEhQKDG1lbW9fYWxsb3dlZBgKIAEoCBIaChJvd25fcmVjZWl2ZXJzX29ubHkYCyABKAgSNQoScmVwbGFjZW1lbnRfbWFyZ2luGAwgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhEKCWFsbG93bGlzdBgNIAMoCRIQCghkZW55bGlzdBgOIAMoCRI7ChhpbXBvcnRlZF9rZXlfY29vbGluZ19vZmYYDyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24qjwIKCkludGVudEtpbmQSGwoXSU5URU5UX0tJTkRfVU5TUEVDSUZJRUQQABIcChhJTlRFTlRfS0lORF9UUlhfVFJBTlNGRVIQARIdChlJTlRFTlRfS0lORF9VU0RUX1RSQU5TRkVSEAISHAoYSU5URU5UX0tJTkRfVVNEVF9BUFBST1ZFEAMSFgoSSU5URU5UX0tJTkRfRlJFRVpFEAQSGAoUSU5URU5UX0tJTkRfVU5GUkVFWkUQBRIYChRJTlRFTlRfS0lORF9ERUxFR0FURRAGEhoKFklOVEVOVF9LSU5EX1VOREVMRUdBVEUQBxIhCh1JTlRFTlRfS0lORF9XSVRIRFJBV19VTlNUQUtFRBAIMpsFCg1TaWduZXJTZXJ2aWNlEmgKD1NpZ25UcmFuc2FjdGlvbhIpLnRyb25wYXkuc2lnbmVyLnYxLlNpZ25UcmFuc2FjdGlvblJlcXVlc3QaKi50cm9ucGF5LnNpZ25lci52MS5TaWduVHJhbnNhY3Rpb25SZXNwb25zZRJWCglEZXJpdmVLZXkSIy50cm9ucGF5LnNpZ25lci52MS5EZXJpdmVLZXlSZXF1ZXN0GiQudHJvbnBheS5zaWduZXIudjEuRGVyaXZlS2V5UmVzcG9uc2USUwoITGlzdEtleXMSIi50cm9ucGF5LnNpZ25lci52MS5MaXN0S2V5c1JlcXVlc3QaIy50cm9ucGF5LnNpZ25lci52MS5MaXN0S2V5c1Jlc3BvbnNlElYKCUltcG9ydEtleRIjLnRyb25wYXkuc2lnbmVyLnYxLkltcG9ydEtleVJlcXVlc3QaJC50cm9ucGF5LnNpZ25lci52MS5JbXBvcnRLZXlSZXNwb25zZRJfCgxFeHBvcnRCYWNrdXASJi50cm9ucGF5LnNpZ25lci52MS5FeHBvcnRCYWNrdXBSZXF1ZXN0GicudHJvbnBheS5zaWduZXIudjEuRXhwb3J0QmFja3VwUmVzcG9uc2USYgoNUmVzdG9yZUJhY2t1cBInLnRyb25wYXkuc2lnbmVyLnYxLlJlc3RvcmVCYWNrdXBSZXF1ZXN0GigudHJvbnBheS5zaWduZXIudjEuUmVzdG9yZUJhY2t1cFJlc3BvbnNlElYKCUdldFBvbGljeRIjLnRyb25wYXkuc2lnbmVyLnYxLkdldFBvbGljeVJlcXVlc3QaJC50cm9ucGF5LnNpZ25lci52MS5HZXRQb2xpY3lSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_tronpay_v1_common]);
+  fileDesc("Ch50cm9ucGF5L3NpZ25lci92MS9zaWduZXIucHJvdG8SEXRyb25wYXkuc2lnbmVyLnYxItQCCgpTaWduSW50ZW50EhQKDG9wZXJhdGlvbl9pZBgBIAEoCRIrCgRraW5kGAIgASgOMh0udHJvbnBheS5zaWduZXIudjEuSW50ZW50S2luZBIVCg1vd25lcl9hZGRyZXNzGAMgASgJEhwKFGNvdW50ZXJwYXJ0eV9hZGRyZXNzGAQgASgJEiAKBWFzc2V0GAUgASgOMhEudHJvbnBheS52MS5Bc3NldBIOCgZhbW91bnQYBiABKAkSJgoIcmVzb3VyY2UYByABKA4yFC50cm9ucGF5LnYxLlJlc291cmNlEgwKBGxvY2sYCCABKAgSGgoSbG9ja19wZXJpb2RfYmxvY2tzGAkgASgDEhEKBG1lbW8YCiABKAlIAIgBARIbCg5wcmV2aW91c190eF9pZBgLIAEoCUgBiAEBQgcKBV9tZW1vQhEKD19wcmV2aW91c190eF9pZCJ0ChZTaWduVHJhbnNhY3Rpb25SZXF1ZXN0Ei0KBmludGVudBgBIAEoCzIdLnRyb25wYXkuc2lnbmVyLnYxLlNpZ25JbnRlbnQSEAoIcmF3X2RhdGEYAiABKAwSGQoRcHJldmlvdXNfcmF3X2RhdGEYAyABKAwikAEKF1NpZ25UcmFuc2FjdGlvblJlc3BvbnNlEg0KBXR4X2lkGAEgASgJEhEKCXNpZ25hdHVyZRgCIAEoDBITCgtqb3VybmFsX3NlcRgDIAEoBBIOCgZyZXVzZWQYBCABKAgSLgoKZXhwaXJlc19hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiMgoQRGVyaXZlS2V5UmVxdWVzdBIPCgdhY2NvdW50GAEgASgNEg0KBWxhYmVsGAIgASgJIl4KEURlcml2ZUtleVJlc3BvbnNlEg8KB2FkZHJlc3MYASABKAkSFwoPZGVyaXZhdGlvbl9wYXRoGAIgASgJEg0KBWluZGV4GAMgASgNEhAKCGV4aXN0aW5nGAQgASgIIqQBCgdLZXlJbmZvEg8KB2FkZHJlc3MYASABKAkSFwoPZGVyaXZhdGlvbl9wYXRoGAIgASgJEg8KB2FjY291bnQYAyABKA0SDQoFaW5kZXgYBCABKA0SDQoFbGFiZWwYBSABKAkSEAoIaW1wb3J0ZWQYBiABKAgSLgoKY3JlYXRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiEQoPTGlzdEtleXNSZXF1ZXN0IjwKEExpc3RLZXlzUmVzcG9uc2USKAoEa2V5cxgBIAMoCzIaLnRyb25wYXkuc2lnbmVyLnYxLktleUluZm8iOAoQSW1wb3J0S2V5UmVxdWVzdBIVCg1lbmNyeXB0ZWRfa2V5GAEgASgMEg0KBWxhYmVsGAIgASgJIjYKEUltcG9ydEtleVJlc3BvbnNlEg8KB2FkZHJlc3MYASABKAkSEAoIZXhpc3RpbmcYAiABKAgiJgoUUmVzdG9yZUJhY2t1cFJlcXVlc3QSDgoGYmFja3VwGAEgASgMIm0KFVJlc3RvcmVCYWNrdXBSZXNwb25zZRIoCgRrZXlzGAEgAygLMhoudHJvbnBheS5zaWduZXIudjEuS2V5SW5mbxITCgthZGRlZF9jb3VudBgCIAEoDRIVCg1wcmVzZW50X2NvdW50GAMgASgNIhUKE0V4cG9ydEJhY2t1cFJlcXVlc3QifQoURXhwb3J0QmFja3VwUmVzcG9uc2USDgoGYmFja3VwGAEgASgMEhIKCnJlY2lwaWVudHMYAiADKAkSEQoJa2V5X2NvdW50GAMgASgNEi4KCmNyZWF0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wInQKCEFzc2V0Q2FwEiAKBWFzc2V0GAEgASgOMhEudHJvbnBheS52MS5Bc3NldBIbChNwZXJfdHJhbnNhY3Rpb25fbWF4GAIgASgJEhcKD3JvbGxpbmdfMjRoX21heBgDIAEoCRIQCgh1c2VkXzI0aBgEIAEoCSISChBHZXRQb2xpY3lSZXF1ZXN0Iu4DChFHZXRQb2xpY3lSZXNwb25zZRIeChZhbGxvd2VkX2NvbnRyYWN0X3R5cGVzGAEgAygJEhUKDXVzZHRfY29udHJhY3QYAiABKAkSKQoEY2FwcxgDIAMoCzIbLnRyb25wYXkuc2lnbmVyLnYxLkFzc2V0Q2FwEhkKEWZlZV9saW1pdF9tYXhfc3VuGAQgASgDEjQKEWV4cGlyYXRpb25fd2luZG93GAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhcKD2FsbG93bGlzdF9jb3VudBgGIAEoDRIWCg5kZW55bGlzdF9jb3VudBgHIAEoDRIVCg1hZ2VfcmVjaXBpZW50GAggASgJEhMKC3BvbGljeV9oYXNoGAkgASgJEhQKDG1lbW9fYWxsb3dlZBgKIAEoCBIaChJvd25fcmVjZWl2ZXJzX29ubHkYCyABKAgSNQoScmVwbGFjZW1lbnRfbWFyZ2luGAwgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhEKCWFsbG93bGlzdBgNIAMoCRIQCghkZW55bGlzdBgOIAMoCRI7ChhpbXBvcnRlZF9rZXlfY29vbGluZ19vZmYYDyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24ibgoPQXVkaXRDaGVja3BvaW50EgsKA3NlcRgBIAEoBBIMCgRoYXNoGAIgASgJEi0KCXNpZ25lZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJc2lnbmF0dXJlGAQgASgMIjcKGlNpZ25BdWRpdENoZWNrcG9pbnRSZXF1ZXN0EgsKA3NlcRgBIAEoBBIMCgRoYXNoGAIgASgJInkKG1NpZ25BdWRpdENoZWNrcG9pbnRSZXNwb25zZRI2CgpjaGVja3BvaW50GAEgASgLMiIudHJvbnBheS5zaWduZXIudjEuQXVkaXRDaGVja3BvaW50EhIKCnB1YmxpY19rZXkYAiABKAwSDgoGcmV1c2VkGAMgASgIIlgKG0xpc3RBdWRpdENoZWNrcG9pbnRzUmVxdWVzdBIRCglhZnRlcl9zZXEYASABKAQSEQoJcGFnZV9zaXplGAIgASgNEhMKC2xhdGVzdF9vbmx5GAMgASgIImsKHExpc3RBdWRpdENoZWNrcG9pbnRzUmVzcG9uc2USNwoLY2hlY2twb2ludHMYASADKAsyIi50cm9ucGF5LnNpZ25lci52MS5BdWRpdENoZWNrcG9pbnQSEgoKcHVibGljX2tleRgCIAEoDCqPAgoKSW50ZW50S2luZBIbChdJTlRFTlRfS0lORF9VTlNQRUNJRklFRBAAEhwKGElOVEVOVF9LSU5EX1RSWF9UUkFOU0ZFUhABEh0KGUlOVEVOVF9LSU5EX1VTRFRfVFJBTlNGRVIQAhIcChhJTlRFTlRfS0lORF9VU0RUX0FQUFJPVkUQAxIWChJJTlRFTlRfS0lORF9GUkVFWkUQBBIYChRJTlRFTlRfS0lORF9VTkZSRUVaRRAFEhgKFElOVEVOVF9LSU5EX0RFTEVHQVRFEAYSGgoWSU5URU5UX0tJTkRfVU5ERUxFR0FURRAHEiEKHUlOVEVOVF9LSU5EX1dJVEhEUkFXX1VOU1RBS0VEEAgyigcKDVNpZ25lclNlcnZpY2USaAoPU2lnblRyYW5zYWN0aW9uEikudHJvbnBheS5zaWduZXIudjEuU2lnblRyYW5zYWN0aW9uUmVxdWVzdBoqLnRyb25wYXkuc2lnbmVyLnYxLlNpZ25UcmFuc2FjdGlvblJlc3BvbnNlElYKCURlcml2ZUtleRIjLnRyb25wYXkuc2lnbmVyLnYxLkRlcml2ZUtleVJlcXVlc3QaJC50cm9ucGF5LnNpZ25lci52MS5EZXJpdmVLZXlSZXNwb25zZRJTCghMaXN0S2V5cxIiLnRyb25wYXkuc2lnbmVyLnYxLkxpc3RLZXlzUmVxdWVzdBojLnRyb25wYXkuc2lnbmVyLnYxLkxpc3RLZXlzUmVzcG9uc2USVgoJSW1wb3J0S2V5EiMudHJvbnBheS5zaWduZXIudjEuSW1wb3J0S2V5UmVxdWVzdBokLnRyb25wYXkuc2lnbmVyLnYxLkltcG9ydEtleVJlc3BvbnNlEl8KDEV4cG9ydEJhY2t1cBImLnRyb25wYXkuc2lnbmVyLnYxLkV4cG9ydEJhY2t1cFJlcXVlc3QaJy50cm9ucGF5LnNpZ25lci52MS5FeHBvcnRCYWNrdXBSZXNwb25zZRJiCg1SZXN0b3JlQmFja3VwEicudHJvbnBheS5zaWduZXIudjEuUmVzdG9yZUJhY2t1cFJlcXVlc3QaKC50cm9ucGF5LnNpZ25lci52MS5SZXN0b3JlQmFja3VwUmVzcG9uc2USVgoJR2V0UG9saWN5EiMudHJvbnBheS5zaWduZXIudjEuR2V0UG9saWN5UmVxdWVzdBokLnRyb25wYXkuc2lnbmVyLnYxLkdldFBvbGljeVJlc3BvbnNlEnQKE1NpZ25BdWRpdENoZWNrcG9pbnQSLS50cm9ucGF5LnNpZ25lci52MS5TaWduQXVkaXRDaGVja3BvaW50UmVxdWVzdBouLnRyb25wYXkuc2lnbmVyLnYxLlNpZ25BdWRpdENoZWNrcG9pbnRSZXNwb25zZRJ3ChRMaXN0QXVkaXRDaGVja3BvaW50cxIuLnRyb25wYXkuc2lnbmVyLnYxLkxpc3RBdWRpdENoZWNrcG9pbnRzUmVxdWVzdBovLnRyb25wYXkuc2lnbmVyLnYxLkxpc3RBdWRpdENoZWNrcG9pbnRzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_tronpay_v1_common]);
 
 /**
  * SignIntent is what core says the transaction does. The signer decodes raw_data itself and
@@ -711,6 +711,170 @@ export const GetPolicyResponseSchema: GenMessage<GetPolicyResponse> = /*@__PURE_
   messageDesc(file_tronpay_signer_v1_signer, 16);
 
 /**
+ * AuditCheckpoint is a signed audit chain head.
+ *
+ * @generated from message tronpay.signer.v1.AuditCheckpoint
+ */
+export type AuditCheckpoint = Message<"tronpay.signer.v1.AuditCheckpoint"> & {
+  /**
+   * The entry's seq.
+   *
+   * @generated from field: uint64 seq = 1;
+   */
+  seq: bigint;
+
+  /**
+   * Lowercase hex hash of the entry at seq.
+   *
+   * @generated from field: string hash = 2;
+   */
+  hash: string;
+
+  /**
+   * When the signer signed it (its clock, whole milliseconds).
+   *
+   * @generated from field: google.protobuf.Timestamp signed_at = 3;
+   */
+  signedAt?: Timestamp | undefined;
+
+  /**
+   * 64-byte Ed25519 signature over "tronpay audit checkpoint v1\n<seq>\n<hash>\n<signed_at ms>".
+   *
+   * @generated from field: bytes signature = 4;
+   */
+  signature: Uint8Array;
+};
+
+/**
+ * Describes the message tronpay.signer.v1.AuditCheckpoint.
+ * Use `create(AuditCheckpointSchema)` to create a new message.
+ */
+export const AuditCheckpointSchema: GenMessage<AuditCheckpoint> = /*@__PURE__*/
+  messageDesc(file_tronpay_signer_v1_signer, 17);
+
+/**
+ * SignAuditCheckpointRequest names the head to sign.
+ *
+ * @generated from message tronpay.signer.v1.SignAuditCheckpointRequest
+ */
+export type SignAuditCheckpointRequest = Message<"tronpay.signer.v1.SignAuditCheckpointRequest"> & {
+  /**
+   * At least 1.
+   *
+   * @generated from field: uint64 seq = 1;
+   */
+  seq: bigint;
+
+  /**
+   * Lowercase hex, 64 characters.
+   *
+   * @generated from field: string hash = 2;
+   */
+  hash: string;
+};
+
+/**
+ * Describes the message tronpay.signer.v1.SignAuditCheckpointRequest.
+ * Use `create(SignAuditCheckpointRequestSchema)` to create a new message.
+ */
+export const SignAuditCheckpointRequestSchema: GenMessage<SignAuditCheckpointRequest> = /*@__PURE__*/
+  messageDesc(file_tronpay_signer_v1_signer, 18);
+
+/**
+ * SignAuditCheckpointResponse is the journaled checkpoint.
+ *
+ * @generated from message tronpay.signer.v1.SignAuditCheckpointResponse
+ */
+export type SignAuditCheckpointResponse = Message<"tronpay.signer.v1.SignAuditCheckpointResponse"> & {
+  /**
+   * @generated from field: tronpay.signer.v1.AuditCheckpoint checkpoint = 1;
+   */
+  checkpoint?: AuditCheckpoint | undefined;
+
+  /**
+   * The 32-byte Ed25519 audit public key.
+   *
+   * @generated from field: bytes public_key = 2;
+   */
+  publicKey: Uint8Array;
+
+  /**
+   * True when this seq and hash were signed before and the journaled checkpoint is returned.
+   *
+   * @generated from field: bool reused = 3;
+   */
+  reused: boolean;
+};
+
+/**
+ * Describes the message tronpay.signer.v1.SignAuditCheckpointResponse.
+ * Use `create(SignAuditCheckpointResponseSchema)` to create a new message.
+ */
+export const SignAuditCheckpointResponseSchema: GenMessage<SignAuditCheckpointResponse> = /*@__PURE__*/
+  messageDesc(file_tronpay_signer_v1_signer, 19);
+
+/**
+ * ListAuditCheckpointsRequest selects a page.
+ *
+ * @generated from message tronpay.signer.v1.ListAuditCheckpointsRequest
+ */
+export type ListAuditCheckpointsRequest = Message<"tronpay.signer.v1.ListAuditCheckpointsRequest"> & {
+  /**
+   * Checkpoints with a higher seq; 0 for the first page.
+   *
+   * @generated from field: uint64 after_seq = 1;
+   */
+  afterSeq: bigint;
+
+  /**
+   * 1–1000; 0 means 1000.
+   *
+   * @generated from field: uint32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * Only the latest checkpoint (none when nothing was signed); after_seq and page_size unused.
+   *
+   * @generated from field: bool latest_only = 3;
+   */
+  latestOnly: boolean;
+};
+
+/**
+ * Describes the message tronpay.signer.v1.ListAuditCheckpointsRequest.
+ * Use `create(ListAuditCheckpointsRequestSchema)` to create a new message.
+ */
+export const ListAuditCheckpointsRequestSchema: GenMessage<ListAuditCheckpointsRequest> = /*@__PURE__*/
+  messageDesc(file_tronpay_signer_v1_signer, 20);
+
+/**
+ * ListAuditCheckpointsResponse is one page in ascending seq; fewer than page_size means the last.
+ *
+ * @generated from message tronpay.signer.v1.ListAuditCheckpointsResponse
+ */
+export type ListAuditCheckpointsResponse = Message<"tronpay.signer.v1.ListAuditCheckpointsResponse"> & {
+  /**
+   * @generated from field: repeated tronpay.signer.v1.AuditCheckpoint checkpoints = 1;
+   */
+  checkpoints: AuditCheckpoint[];
+
+  /**
+   * The 32-byte Ed25519 audit public key.
+   *
+   * @generated from field: bytes public_key = 2;
+   */
+  publicKey: Uint8Array;
+};
+
+/**
+ * Describes the message tronpay.signer.v1.ListAuditCheckpointsResponse.
+ * Use `create(ListAuditCheckpointsResponseSchema)` to create a new message.
+ */
+export const ListAuditCheckpointsResponseSchema: GenMessage<ListAuditCheckpointsResponse> = /*@__PURE__*/
+  messageDesc(file_tronpay_signer_v1_signer, 21);
+
+/**
  * IntentKind is the kind of transaction core declares it wants signed; each maps to exactly one
  * TRON contract type.
  *
@@ -872,6 +1036,31 @@ export const SignerService: GenService<{
     methodKind: "unary";
     input: typeof GetPolicyRequestSchema;
     output: typeof GetPolicyResponseSchema;
+  },
+  /**
+   * SignAuditCheckpoint signs core's audit chain head (seq, hash) with the signer's audit key
+   * (Ed25519, derived from the keystore seed; never leaves the signer) and journals it (fsynced)
+   * before answering. The same seq and hash again return the journaled checkpoint. A seq below
+   * the latest journaled one, or the same seq with another hash, is refused with
+   * signer.audit_checkpoint_conflict: a chain that was cut back or rewritten is never signed.
+   *
+   * @generated from rpc tronpay.signer.v1.SignerService.SignAuditCheckpoint
+   */
+  signAuditCheckpoint: {
+    methodKind: "unary";
+    input: typeof SignAuditCheckpointRequestSchema;
+    output: typeof SignAuditCheckpointResponseSchema;
+  },
+  /**
+   * ListAuditCheckpoints pages through every checkpoint the signer journaled, in seq order,
+   * with the audit public key: the anchor audit verification trusts instead of the database.
+   *
+   * @generated from rpc tronpay.signer.v1.SignerService.ListAuditCheckpoints
+   */
+  listAuditCheckpoints: {
+    methodKind: "unary";
+    input: typeof ListAuditCheckpointsRequestSchema;
+    output: typeof ListAuditCheckpointsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_tronpay_signer_v1_signer, 0);
