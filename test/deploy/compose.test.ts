@@ -267,8 +267,11 @@ describe("deploy/pi/Dockerfile", () => {
       ).toBe(true);
   });
 
-  it("copies the SQL migrations next to the compiled migrator", () => {
-    expect(text).toContain("cp -r src/core/db/migrations dist/core/db/migrations");
+  it("builds with the build script, which copies the SQL migrations next to the compiled migrator", () => {
+    // test/launcher/build.test.ts proves the script ships the migrations in dist/.
+    expect(text).toMatch(/^COPY scripts\/build\.ts \.\/scripts\/build\.ts$/m);
+    expect(text).toMatch(/^RUN npm run build$/m);
+    expect(readText("package.json")).toContain('"build": "tsx scripts/build.ts"');
     expect(existsSync(join(ROOT, "src/core/db/migrations"))).toBe(true);
   });
 });

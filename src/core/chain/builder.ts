@@ -9,7 +9,8 @@ import type { BlockRef, BuiltTx } from "./types.js";
 
 /** What building needs: tronweb, the head block, and a clock for the timestamp. */
 export interface BuilderDeps {
-  tronWeb(): TronWeb;
+  /** tronweb for the current node; core loads it on the first build. */
+  tronWeb(): TronWeb | Promise<TronWeb>;
   head(): Promise<BlockRef>;
   /** Next raw.timestamp in ms; strictly increasing (see createChain). */
   nextTimestamp(): number;
@@ -31,7 +32,7 @@ export async function build(deps: BuilderDeps, plan: BuildPlan): Promise<BuiltTx
     expiration: refBlock.timestamp + plan.lifetimeMs,
     timestamp: deps.nextTimestamp(),
   };
-  const tw = deps.tronWeb();
+  const tw = await deps.tronWeb();
   let tx: unknown;
   try {
     tx = await plan.build(tw, header);

@@ -1,4 +1,4 @@
-import { TronWeb } from "tronweb";
+import type { TronWeb } from "tronweb";
 import { parseAddress, toBase58 } from "../../shared/address.js";
 import type { Logger } from "../../shared/log.js";
 import {
@@ -48,9 +48,11 @@ export function createChain(deps: ChainDeps): Chain {
   const usdt = parseAddress(deps.usdtContract, "usdtContract");
   const reads = { client, usdt };
   // One tronweb per node, used only to build: with a block header given it calls no node
-  // and holds no key (signing is the signer's job).
+  // and holds no key (signing is the signer's job). It is a large module, so it is loaded on
+  // the first build, not when core starts.
   const tronWebs = new Map<string, TronWeb>();
-  const tronWeb = () => {
+  const tronWeb = async () => {
+    const { TronWeb } = await import("tronweb");
     const url = client.status().nodeUrl;
     let tw = tronWebs.get(url);
     if (!tw) {

@@ -1,0 +1,34 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { bundledMigrations } from "../../src/core/db/migrate.js";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const out = mkdtempSync(join(tmpdir(), "tp-build-"));
+
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+/** Every file under dir, as paths relative to it. */
+function files(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name).slice(dir.length + 1));
+}
+
+describe("npm run build", () => {
+  it("ships the migrations with the built core and leaves test helpers out", async () => {
+    execFileSync("npm", ["run", "build", "--", "--outDir", out], { cwd: ROOT, stdio: "pipe" });
+    const built = files(out);
+    expect(built).toContain("core/main.js");
+    expect(built.filter((f) => /(^|\/)testing\.js$|\.fixture\.js$|\.test\.js$/.test(f))).toEqual(
+      [],
+    );
+    const dist = (await import(join(out, "core/db/migrate.js"))) as {
+      bundledMigrations: typeof bundledMigrations;
+    };
+    const shipped = dist.bundledMigrations().map((m) => [m.version, m.checksum]);
+    expect(shipped).toEqual(bundledMigrations().map((m) => [m.version, m.checksum]));
+  }, 180_000);
+});
