@@ -159,7 +159,12 @@ describe("keys from before owners existed (migration 009)", () => {
                                    refresh_expires_at)
         VALUES (${"c".repeat(32)}, 'key:bbbbbbbbbbbbbbbbbbbbbbbb', 'bbbbbbbbbbbbbbbbbbbbbbbb', '{approver}',
                 now(), now(), ${hash}, now())`);
-      expect(await migrate(old.pool)).toEqual([9]);
+      expect(
+        await migrate(
+          old.pool,
+          bundledMigrations().filter((m) => m.version <= 9),
+        ),
+      ).toEqual([9]);
       const owners = await old.pool.any(sql.type(z.object({ id: z.string(), owner: z.string() }))`
         SELECT id, owner FROM api_keys ORDER BY id`);
       expect(owners).toEqual([
