@@ -3,7 +3,7 @@ import type { Client } from "@connectrpc/connect";
 import { type CommonQueryMethods, type DatabasePool, sql } from "slonik";
 import { z } from "zod";
 import type { SignerService } from "../gen/tronpay/signer/v1/signer_pb.js";
-import { entryHash, HASHED_COLUMNS } from "./audit.js";
+import { entryHash, HASHED_COLUMNS, HashedRow } from "./audit.js";
 import { chainExtends } from "./audit-verify.js";
 
 /**
@@ -41,17 +41,6 @@ export function newChainState(): ChainState {
 
 const Snapshot = z.object({ allocated: z.bigint(), xmin: z.bigint(), xmax: z.bigint() });
 const Head = z.object({ seq: z.bigint(), hash: z.string() });
-const Hashed = z.object({
-  seq: z.bigint(),
-  format: z.number(),
-  time: z.number(),
-  time_us: z.string(),
-  actor: z.string(),
-  action: z.string(),
-  subject: z.string(),
-  details: z.unknown(),
-  details_text: z.string(),
-});
 
 /**
  * One pass: links every settled, unlinked entry, in batches of `batch` per transaction.
@@ -111,7 +100,7 @@ async function advanceSettled(conn: CommonQueryMethods, state: ChainState): Prom
 /** Links up to `batch` unlinked entries after the head, all at or below `settled`. */
 async function linkBatch(tx: CommonQueryMethods, settled: bigint, batch: number): Promise<number> {
   const head = await tx.one(sql.type(Head)`SELECT seq, hash FROM audit_head FOR UPDATE`);
-  const rows = await tx.any(sql.type(Hashed)`
+  const rows = await tx.any(sql.type(HashedRow)`
     SELECT ${HASHED_COLUMNS} FROM audit_log
     WHERE hash IS NULL AND seq > ${head.seq} AND seq <= ${settled}
     ORDER BY seq LIMIT ${batch}`);

@@ -6,7 +6,7 @@ import {
 } from "slonik";
 import { z } from "zod";
 import { type AuditCheckpoint, checkpointValid } from "../shared/audit-checkpoint.js";
-import { entryHash, GENESIS_HASH, HASHED_COLUMNS } from "./audit.js";
+import { entryHash, GENESIS_HASH, HASHED_COLUMNS, HashedRow } from "./audit.js";
 
 /**
  * Verifying the audit log: streams the chain in pages (never the whole log in memory),
@@ -54,16 +54,7 @@ export interface VerifyOptions {
   pageSize?: number;
 }
 
-const Row = z.object({
-  seq: z.bigint(),
-  format: z.number(),
-  time: z.number(),
-  time_us: z.string(),
-  actor: z.string(),
-  action: z.string(),
-  subject: z.string(),
-  details: z.unknown(),
-  details_text: z.string(),
+const Row = HashedRow.extend({
   prev_hash: z.string().nullable(),
   hash: z.string().nullable(),
 });

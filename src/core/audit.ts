@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { type CommonQueryMethods, sql } from "slonik";
+import { z } from "zod";
 
 /**
  * The audit log: append-only (triggers refuse UPDATE, DELETE and TRUNCATE) and hash-chained.
@@ -50,6 +51,19 @@ export interface HashedEntry {
 export const HASHED_COLUMNS = sql.fragment`seq, format, time,
   (extract(epoch FROM time) * 1000000)::numeric(30, 0)::text AS time_us, actor, action, subject,
   details, details::text AS details_text`;
+
+/** The row HASHED_COLUMNS selects. */
+export const HashedRow = z.object({
+  seq: z.bigint(),
+  format: z.number(),
+  time: z.number(),
+  time_us: z.string(),
+  actor: z.string(),
+  action: z.string(),
+  subject: z.string(),
+  details: z.unknown(),
+  details_text: z.string(),
+});
 
 /** The hash that links an entry to `prev` in its format. */
 export function entryHash(e: HashedEntry, prev: string): string {

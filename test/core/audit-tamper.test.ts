@@ -2,8 +2,13 @@ import { join } from "node:path";
 import { type Client, ConnectError } from "@connectrpc/connect";
 import { sql } from "slonik";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { z } from "zod";
-import { appendAudit, entryHash, GENESIS_HASH, HASHED_COLUMNS } from "../../src/core/audit.js";
+import {
+  appendAudit,
+  entryHash,
+  GENESIS_HASH,
+  HASHED_COLUMNS,
+  HashedRow,
+} from "../../src/core/audit.js";
 import { checkpointAudit, newChainState } from "../../src/core/audit-chain.js";
 import { catchUpAudit, signerAnchor } from "../../src/core/audit-job.js";
 import { verifyAuditConsistent } from "../../src/core/audit-verify.js";
@@ -72,18 +77,6 @@ async function asAttacker(
   });
 }
 
-const Hashed = z.object({
-  seq: z.bigint(),
-  format: z.number(),
-  time: z.number(),
-  time_us: z.string(),
-  actor: z.string(),
-  action: z.string(),
-  subject: z.string(),
-  details: z.unknown(),
-  details_text: z.string(),
-});
-
 describe("the signer's checkpoint RPCs", () => {
   it("answer request.invalid for a bad seq, hash or page size, and sign nothing", async () => {
     const bad = [
@@ -113,7 +106,7 @@ describe("audit log tampering", () => {
     await asAttacker(async (c) => {
       await c.query(sql.unsafe`UPDATE audit_log SET actor = 'key:mallory' WHERE seq = 2`);
       const rows = await c.any(
-        sql.type(Hashed)`SELECT ${HASHED_COLUMNS} FROM audit_log ORDER BY seq`,
+        sql.type(HashedRow)`SELECT ${HASHED_COLUMNS} FROM audit_log ORDER BY seq`,
       );
       let prev = GENESIS_HASH;
       for (const r of rows) {
