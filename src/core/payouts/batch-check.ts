@@ -20,6 +20,18 @@ export class BatchInvalid extends AppError {
   }
 }
 
+/** The BatchItemError of item `index` for a thrown AppError; anything else is rethrown. */
+export function itemError(index: number, itemReference: string, err: unknown): BatchItemError {
+  if (!(err instanceof AppError)) throw err;
+  return {
+    index,
+    itemReference,
+    reason: err.reason,
+    field: err.metadata.field ?? "",
+    message: err.message,
+  };
+}
+
 /** A batch item in domain terms. */
 export interface BatchItemInput {
   reference: string;
@@ -64,14 +76,7 @@ export function checkBatchItems(items: readonly BatchItemInput[]): void {
       }
       checkPayoutFields(item.input, prefix);
     } catch (err) {
-      if (!(err instanceof AppError)) throw err;
-      errors.push({
-        index,
-        itemReference: item.reference,
-        reason: err.reason,
-        field: err.metadata.field ?? "",
-        message: err.message,
-      });
+      errors.push(itemError(index, item.reference, err));
     }
   }
   if (errors.length > 0) throw new BatchInvalid(errors);

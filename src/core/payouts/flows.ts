@@ -8,7 +8,7 @@ import { transition } from "../engine/repo.js";
 import { type OperationState, UNSIGNED_STATES } from "../engine/state.js";
 import { newId } from "../ids.js";
 import { emitEvent } from "../outbox.js";
-import { BatchInvalid, type BatchItemError, checkBatchItems } from "./batch-check.js";
+import { BatchInvalid, type BatchItemError, checkBatchItems, itemError } from "./batch-check.js";
 import { insertBatch } from "./batch-repo.js";
 import { type ComplianceApproval, consumeCompliance } from "./compliance.js";
 import { checkDailyLimit } from "./limits.js";
@@ -83,14 +83,7 @@ export async function createBatch(
     try {
       valid.push(await validatePayout(tx, rules, item.input, caller.now, `items[${index}].`));
     } catch (err) {
-      if (!(err instanceof AppError)) throw err;
-      errors.push({
-        index,
-        itemReference: item.reference,
-        reason: err.reason,
-        field: err.metadata.field ?? "",
-        message: err.message,
-      });
+      errors.push(itemError(index, item.reference, err));
     }
   }
   if (errors.length > 0) throw new BatchInvalid(errors);
