@@ -82,8 +82,10 @@ export async function follow(deps: EngineDeps, op: OperationRow): Promise<void> 
     Date.now() - attempt.last_broadcast_at >= settings.rebroadcastMs;
   // In a block that is not solidified yet: sending the bytes again does nothing (or is refused
   // once they expire), so keep following. A reorg that drops the block makes the head lookup
-  // come back empty, and the rebroadcasts resume.
-  if (due && !(await chain.transactionInfo(attempt.tx_id, "head")))
+  // come back empty, and the rebroadcasts resume. A failed lookup is no answer: rebroadcast as
+  // before (an error here would hold the operation back for the engine's error delay while its
+  // transaction may be expiring unsent).
+  if (due && !(await chain.transactionInfo(attempt.tx_id, "head").catch(() => undefined)))
     return broadcastAttempt(deps, op, op.state);
   await reschedule(pool, op.id, settings.followMs);
 }
