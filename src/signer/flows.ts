@@ -26,11 +26,21 @@ export interface SignResult {
   reused: boolean;
 }
 
+/** A signature decided and recorded in the journal's memory, not yet known durable. */
+export interface PendingSignature {
+  result: SignResult;
+  /** Resolves once the journal entry behind `result` is on disk; never answer before it. */
+  durable: Promise<void>;
+}
+
+/** One transaction of a batch: what SignTransaction takes, or why its intent is invalid. */
+export type BatchItem =
+  | { intent: Intent; rawData: Uint8Array; previousRaw?: Uint8Array }
+  | { refused: AppError };
+
 /**
- * Signs raw_data for an intent, or refuses with a stable reason. Reads top-down: decode,
- * check policy, check the journal, sign, journal durably, answer. Everything from the journal
- * check to the in-memory append runs in one synchronous stretch, so concurrent requests for
- * one operation (or one key's caps) cannot interleave.
+ * Signs raw_data for an intent, or refuses with a stable reason; answers once the signature is
+ * journaled durably.
  */
 export async function signTransaction(
   deps: SignerDeps,
@@ -39,6 +49,52 @@ export async function signTransaction(
   /** raw_data of the transaction intent.previousTxId names, when core has it (see below). */
   previousRaw?: Uint8Array,
 ): Promise<SignResult> {
+  const pending = decideSignature(deps, intent, rawData, previousRaw);
+  await pending.durable;
+  logSigned(deps, intent, pending.result);
+  return pending.result;
+}
+
+/**
+ * Signs a batch: each item goes through decideSignature in request order in one synchronous
+ * stretch (so the items' journal entries share one group fsync, and an item sees the ones
+ * before it as separate calls would), then answers once all are durable. A refused item
+ * gets its AppError; anything else thrown fails the call, as it would fail SignTransaction.
+ */
+export async function signTransactions(
+  deps: SignerDeps,
+  items: readonly BatchItem[],
+): Promise<(SignResult | AppError)[]> {
+  const decided = items.map((item): PendingSignature | AppError => {
+    if ("refused" in item) return item.refused;
+    try {
+      return decideSignature(deps, item.intent, item.rawData, item.previousRaw);
+    } catch (err) {
+      if (err instanceof AppError) return err;
+      throw err;
+    }
+  });
+  await Promise.all(decided.map((d) => (d instanceof AppError ? undefined : d.durable)));
+  return decided.map((d, i) => {
+    if (d instanceof AppError) return d;
+    const item = items[i] as { intent: Intent };
+    logSigned(deps, item.intent, d.result);
+    return d.result;
+  });
+}
+
+/**
+ * The one signing path. Reads top-down: decode, check policy, check the journal, sign, journal
+ * (in memory at once, on disk with the next group). It is synchronous from the journal check
+ * to the in-memory append, so concurrent requests for one operation (or one key's caps) cannot
+ * interleave. Throws an AppError with a stable reason when it refuses.
+ */
+function decideSignature(
+  deps: SignerDeps,
+  intent: Intent,
+  rawData: Uint8Array,
+  previousRaw: Uint8Array | undefined,
+): PendingSignature {
   const raw = decode(rawData, deps.maxRawBytes);
   const txId = txIdOf(rawData);
   if (!deps.keystore.has(intent.owner)) {
@@ -62,12 +118,15 @@ export async function signTransaction(
         "this transaction was signed for another operation",
       );
     }
-    await deps.journal.sync();
+    // It may have been appended a moment ago and still be on its way to disk.
     return {
-      txId,
-      signature: Buffer.from(previous.signature, "hex"),
-      journalSeq: previous.seq,
-      reused: true,
+      result: {
+        txId,
+        signature: Buffer.from(previous.signature, "hex"),
+        journalSeq: previous.seq,
+        reused: true,
+      },
+      durable: deps.journal.durableThrough(previous.seq),
     };
   }
   checkReplacement(deps, intent, now, previousRaw);
@@ -86,12 +145,20 @@ export async function signTransaction(
     signature: Buffer.from(signature).toString("hex"),
     previousTxId: intent.previousTxId,
   });
-  await durable;
+  return { result: { txId, signature, journalSeq: entry.seq, reused: false }, durable };
+}
+
+function logSigned(deps: SignerDeps, intent: Intent, result: SignResult): void {
+  if (result.reused) return;
   deps.log.info(
-    { operationId: intent.operationId, txId, seq: entry.seq, kind: intent.kind },
+    {
+      operationId: intent.operationId,
+      txId: result.txId,
+      seq: result.journalSeq,
+      kind: intent.kind,
+    },
     "signed",
   );
-  return { txId, signature, journalSeq: entry.seq, reused: false };
 }
 
 function decode(rawData: Uint8Array, maxRawBytes: number): TxRaw {

@@ -1,6 +1,10 @@
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
-import type { SignerService, SignIntent } from "../gen/tronpay/signer/v1/signer_pb.js";
+import type {
+  SignerService,
+  SignIntent,
+  SignTransactionRequest,
+} from "../gen/tronpay/signer/v1/signer_pb.js";
 import { IntentKind } from "../gen/tronpay/signer/v1/signer_pb.js";
 import { Asset, Resource } from "../gen/tronpay/v1/common_pb.js";
 import { normalizeAddress } from "../shared/address.js";
@@ -8,7 +12,13 @@ import type { AuditCheckpoint } from "../shared/audit-checkpoint.js";
 import { AppError } from "../shared/errors.js";
 import { formatAmount, parseBaseUnits } from "../shared/money.js";
 import type { CheckpointJournal } from "./audit-checkpoints.js";
-import { type SignerDeps, signTransaction } from "./flows.js";
+import {
+  type BatchItem,
+  type SignerDeps,
+  type SignResult,
+  signTransaction,
+  signTransactions,
+} from "./flows.js";
 import type { IntentKind as DomainKind, Intent } from "./policy.js";
 
 /** What the handlers need beyond the signing flow's dependencies. */
@@ -20,19 +30,33 @@ export interface SignerHandlerDeps extends SignerDeps {
 
 const OPERATION_ID = /^[\x21-\x7e]{1,128}$/;
 
+/** Most transactions one SignTransactions call signs (signer.proto). */
+export const MAX_BATCH_ITEMS = 256;
+
 /** The SignerService: thin conversions around flows.ts and the keystore. */
 export function createSignerHandlers(deps: SignerHandlerDeps): ServiceImpl<typeof SignerService> {
   return {
     async signTransaction(req) {
       const intent = intentFromProto(req.intent);
       const result = await signTransaction(deps, intent, req.rawData, req.previousRawData);
-      const entry = deps.journal.entryForTxId(result.txId);
+      return signedToProto(deps, result);
+    },
+    async signTransactions(req) {
+      if (req.items.length === 0 || req.items.length > MAX_BATCH_ITEMS) {
+        throw invalid("items", `items must hold 1 to ${MAX_BATCH_ITEMS} transactions`);
+      }
+      const results = await signTransactions(deps, req.items.map(batchItemFromProto));
       return {
-        txId: result.txId,
-        signature: result.signature,
-        journalSeq: BigInt(result.journalSeq),
-        reused: result.reused,
-        expiresAt: entry ? timestampFromMs(entry.expiration) : undefined,
+        results: results.map((r) =>
+          r instanceof AppError
+            ? {
+                result: {
+                  case: "error" as const,
+                  value: { reason: r.reason, message: r.message, metadata: r.metadata },
+                },
+              }
+            : { result: { case: "signed" as const, value: signedToProto(deps, r) } },
+        ),
       };
     },
     async signAuditCheckpoint(req) {
@@ -198,6 +222,31 @@ export function intentFromProto(p: SignIntent | undefined): Intent {
     lock: p.lock,
     lockPeriodBlocks: p.lockPeriodBlocks,
     memo: p.memo ?? "",
+  };
+}
+
+/** One batch item as the flow takes it; an invalid intent is that item's refusal. */
+function batchItemFromProto(req: SignTransactionRequest): BatchItem {
+  try {
+    return {
+      intent: intentFromProto(req.intent),
+      rawData: req.rawData,
+      previousRaw: req.previousRawData,
+    };
+  } catch (err) {
+    if (err instanceof AppError) return { refused: err };
+    throw err;
+  }
+}
+
+function signedToProto(deps: SignerDeps, result: SignResult) {
+  const entry = deps.journal.entryForTxId(result.txId);
+  return {
+    txId: result.txId,
+    signature: result.signature,
+    journalSeq: BigInt(result.journalSeq),
+    reused: result.reused,
+    expiresAt: entry ? timestampFromMs(entry.expiration) : undefined,
   };
 }
 

@@ -139,10 +139,11 @@ export class Journal {
   /**
    * Records an entry in memory at once (so checks made in the same tick see it) and resolves
    * when it is durable on disk. If the disk write fails the journal is poisoned: every later
-   * append fails, and the caller must exit (its in-memory state may be ahead of the disk).
+   * append throws that error, and the caller must exit (its in-memory state may be ahead of
+   * the disk).
    */
   append(record: JournalRecord): { entry: JournalEntry; durable: Promise<void> } {
-    if (this.failed) return { entry: undefined as never, durable: Promise.reject(this.failed) };
+    if (this.failed) throw this.failed;
     const entry = this.chain(record, this.clock());
     this.index(entry);
     this.pending.push(`${serialize(entry)}\n`);

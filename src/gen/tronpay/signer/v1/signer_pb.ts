@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tronpay/signer/v1/signer.proto.
  */
 export const file_tronpay_signer_v1_signer: GenFile = /*@__PURE__*/
-  fileDesc("Ch50cm9ucGF5L3NpZ25lci92MS9zaWduZXIucHJvdG8SEXRyb25wYXkuc2lnbmVyLnYxItQCCgpTaWduSW50ZW50EhQKDG9wZXJhdGlvbl9pZBgBIAEoCRIrCgRraW5kGAIgASgOMh0udHJvbnBheS5zaWduZXIudjEuSW50ZW50S2luZBIVCg1vd25lcl9hZGRyZXNzGAMgASgJEhwKFGNvdW50ZXJwYXJ0eV9hZGRyZXNzGAQgASgJEiAKBWFzc2V0GAUgASgOMhEudHJvbnBheS52MS5Bc3NldBIOCgZhbW91bnQYBiABKAkSJgoIcmVzb3VyY2UYByABKA4yFC50cm9ucGF5LnYxLlJlc291cmNlEgwKBGxvY2sYCCABKAgSGgoSbG9ja19wZXJpb2RfYmxvY2tzGAkgASgDEhEKBG1lbW8YCiABKAlIAIgBARIbCg5wcmV2aW91c190eF9pZBgLIAEoCUgBiAEBQgcKBV9tZW1vQhEKD19wcmV2aW91c190eF9pZCJ0ChZTaWduVHJhbnNhY3Rpb25SZXF1ZXN0Ei0KBmludGVudBgBIAEoCzIdLnRyb25wYXkuc2lnbmVyLnYxLlNpZ25JbnRlbnQSEAoIcmF3X2RhdGEYAiABKAwSGQoRcHJldmlvdXNfcmF3X2RhdGEYAyABKAwikAEKF1NpZ25UcmFuc2FjdGlvblJlc3BvbnNlEg0KBXR4X2lkGAEgASgJEhEKCXNpZ25hdHVyZRgCIAEoDBITCgtqb3VybmFsX3NlcRgDIAEoBBIOCgZyZXVzZWQYBCABKAgSLgoKZXhwaXJlc19hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiMgoQRGVyaXZlS2V5UmVxdWVzdBIPCgdhY2NvdW50GAEgASgNEg0KBWxhYmVsGAIgASgJIl4KEURlcml2ZUtleVJlc3BvbnNlEg8KB2FkZHJlc3MYASABKAkSFwoPZGVyaXZhdGlvbl9wYXRoGAIgASgJEg0KBWluZGV4GAMgASgNEhAKCGV4aXN0aW5nGAQgASgIIqQBCgdLZXlJbmZvEg8KB2FkZHJlc3MYASABKAkSFwoPZGVyaXZhdGlvbl9wYXRoGAIgASgJEg8KB2FjY291bnQYAyABKA0SDQoFaW5kZXgYBCABKA0SDQoFbGFiZWwYBSABKAkSEAoIaW1wb3J0ZWQYBiABKAgSLgoKY3JlYXRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiEQoPTGlzdEtleXNSZXF1ZXN0IjwKEExpc3RLZXlzUmVzcG9uc2USKAoEa2V5cxgBIAMoCzIaLnRyb25wYXkuc2lnbmVyLnYxLktleUluZm8iOAoQSW1wb3J0S2V5UmVxdWVzdBIVCg1lbmNyeXB0ZWRfa2V5GAEgASgMEg0KBWxhYmVsGAIgASgJIjYKEUltcG9ydEtleVJlc3BvbnNlEg8KB2FkZHJlc3MYASABKAkSEAoIZXhpc3RpbmcYAiABKAgiJgoUUmVzdG9yZUJhY2t1cFJlcXVlc3QSDgoGYmFja3VwGAEgASgMIm0KFVJlc3RvcmVCYWNrdXBSZXNwb25zZRIoCgRrZXlzGAEgAygLMhoudHJvbnBheS5zaWduZXIudjEuS2V5SW5mbxITCgthZGRlZF9jb3VudBgCIAEoDRIVCg1wcmVzZW50X2NvdW50GAMgASgNIhUKE0V4cG9ydEJhY2t1cFJlcXVlc3QifQoURXhwb3J0QmFja3VwUmVzcG9uc2USDgoGYmFja3VwGAEgASgMEhIKCnJlY2lwaWVudHMYAiADKAkSEQoJa2V5X2NvdW50GAMgASgNEi4KCmNyZWF0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wInQKCEFzc2V0Q2FwEiAKBWFzc2V0GAEgASgOMhEudHJvbnBheS52MS5Bc3NldBIbChNwZXJfdHJhbnNhY3Rpb25fbWF4GAIgASgJEhcKD3JvbGxpbmdfMjRoX21heBgDIAEoCRIQCgh1c2VkXzI0aBgEIAEoCSISChBHZXRQb2xpY3lSZXF1ZXN0Iu4DChFHZXRQb2xpY3lSZXNwb25zZRIeChZhbGxvd2VkX2NvbnRyYWN0X3R5cGVzGAEgAygJEhUKDXVzZHRfY29udHJhY3QYAiABKAkSKQoEY2FwcxgDIAMoCzIbLnRyb25wYXkuc2lnbmVyLnYxLkFzc2V0Q2FwEhkKEWZlZV9saW1pdF9tYXhfc3VuGAQgASgDEjQKEWV4cGlyYXRpb25fd2luZG93GAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhcKD2FsbG93bGlzdF9jb3VudBgGIAEoDRIWCg5kZW55bGlzdF9jb3VudBgHIAEoDRIVCg1hZ2VfcmVjaXBpZW50GAggASgJEhMKC3BvbGljeV9oYXNoGAkgASgJEhQKDG1lbW9fYWxsb3dlZBgKIAEoCBIaChJvd25fcmVjZWl2ZXJzX29ubHkYCyABKAgSNQoScmVwbGFjZW1lbnRfbWFyZ2luGAwgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhEKCWFsbG93bGlzdBgNIAMoCRIQCghkZW55bGlzdBgOIAMoCRI7ChhpbXBvcnRlZF9rZXlfY29vbGluZ19vZmYYDyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24ibgoPQXVkaXRDaGVja3BvaW50EgsKA3NlcRgBIAEoBBIMCgRoYXNoGAIgASgJEi0KCXNpZ25lZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJc2lnbmF0dXJlGAQgASgMIjcKGlNpZ25BdWRpdENoZWNrcG9pbnRSZXF1ZXN0EgsKA3NlcRgBIAEoBBIMCgRoYXNoGAIgASgJInkKG1NpZ25BdWRpdENoZWNrcG9pbnRSZXNwb25zZRI2CgpjaGVja3BvaW50GAEgASgLMiIudHJvbnBheS5zaWduZXIudjEuQXVkaXRDaGVja3BvaW50EhIKCnB1YmxpY19rZXkYAiABKAwSDgoGcmV1c2VkGAMgASgIIlgKG0xpc3RBdWRpdENoZWNrcG9pbnRzUmVxdWVzdBIRCglhZnRlcl9zZXEYASABKAQSEQoJcGFnZV9zaXplGAIgASgNEhMKC2xhdGVzdF9vbmx5GAMgASgIImsKHExpc3RBdWRpdENoZWNrcG9pbnRzUmVzcG9uc2USNwoLY2hlY2twb2ludHMYASADKAsyIi50cm9ucGF5LnNpZ25lci52MS5BdWRpdENoZWNrcG9pbnQSEgoKcHVibGljX2tleRgCIAEoDCqPAgoKSW50ZW50S2luZBIbChdJTlRFTlRfS0lORF9VTlNQRUNJRklFRBAAEhwKGElOVEVOVF9LSU5EX1RSWF9UUkFOU0ZFUhABEh0KGUlOVEVOVF9LSU5EX1VTRFRfVFJBTlNGRVIQAhIcChhJTlRFTlRfS0lORF9VU0RUX0FQUFJPVkUQAxIWChJJTlRFTlRfS0lORF9GUkVFWkUQBBIYChRJTlRFTlRfS0lORF9VTkZSRUVaRRAFEhgKFElOVEVOVF9LSU5EX0RFTEVHQVRFEAYSGgoWSU5URU5UX0tJTkRfVU5ERUxFR0FURRAHEiEKHUlOVEVOVF9LSU5EX1dJVEhEUkFXX1VOU1RBS0VEEAgyigcKDVNpZ25lclNlcnZpY2USaAoPU2lnblRyYW5zYWN0aW9uEikudHJvbnBheS5zaWduZXIudjEuU2lnblRyYW5zYWN0aW9uUmVxdWVzdBoqLnRyb25wYXkuc2lnbmVyLnYxLlNpZ25UcmFuc2FjdGlvblJlc3BvbnNlElYKCURlcml2ZUtleRIjLnRyb25wYXkuc2lnbmVyLnYxLkRlcml2ZUtleVJlcXVlc3QaJC50cm9ucGF5LnNpZ25lci52MS5EZXJpdmVLZXlSZXNwb25zZRJTCghMaXN0S2V5cxIiLnRyb25wYXkuc2lnbmVyLnYxLkxpc3RLZXlzUmVxdWVzdBojLnRyb25wYXkuc2lnbmVyLnYxLkxpc3RLZXlzUmVzcG9uc2USVgoJSW1wb3J0S2V5EiMudHJvbnBheS5zaWduZXIudjEuSW1wb3J0S2V5UmVxdWVzdBokLnRyb25wYXkuc2lnbmVyLnYxLkltcG9ydEtleVJlc3BvbnNlEl8KDEV4cG9ydEJhY2t1cBImLnRyb25wYXkuc2lnbmVyLnYxLkV4cG9ydEJhY2t1cFJlcXVlc3QaJy50cm9ucGF5LnNpZ25lci52MS5FeHBvcnRCYWNrdXBSZXNwb25zZRJiCg1SZXN0b3JlQmFja3VwEicudHJvbnBheS5zaWduZXIudjEuUmVzdG9yZUJhY2t1cFJlcXVlc3QaKC50cm9ucGF5LnNpZ25lci52MS5SZXN0b3JlQmFja3VwUmVzcG9uc2USVgoJR2V0UG9saWN5EiMudHJvbnBheS5zaWduZXIudjEuR2V0UG9saWN5UmVxdWVzdBokLnRyb25wYXkuc2lnbmVyLnYxLkdldFBvbGljeVJlc3BvbnNlEnQKE1NpZ25BdWRpdENoZWNrcG9pbnQSLS50cm9ucGF5LnNpZ25lci52MS5TaWduQXVkaXRDaGVja3BvaW50UmVxdWVzdBouLnRyb25wYXkuc2lnbmVyLnYxLlNpZ25BdWRpdENoZWNrcG9pbnRSZXNwb25zZRJ3ChRMaXN0QXVkaXRDaGVja3BvaW50cxIuLnRyb25wYXkuc2lnbmVyLnYxLkxpc3RBdWRpdENoZWNrcG9pbnRzUmVxdWVzdBovLnRyb25wYXkuc2lnbmVyLnYxLkxpc3RBdWRpdENoZWNrcG9pbnRzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_tronpay_v1_common]);
+  fileDesc("Ch50cm9ucGF5L3NpZ25lci92MS9zaWduZXIucHJvdG8SEXRyb25wYXkuc2lnbmVyLnYxItQCCgpTaWduSW50ZW50EhQKDG9wZXJhdGlvbl9pZBgBIAEoCRIrCgRraW5kGAIgASgOMh0udHJvbnBheS5zaWduZXIudjEuSW50ZW50S2luZBIVCg1vd25lcl9hZGRyZXNzGAMgASgJEhwKFGNvdW50ZXJwYXJ0eV9hZGRyZXNzGAQgASgJEiAKBWFzc2V0GAUgASgOMhEudHJvbnBheS52MS5Bc3NldBIOCgZhbW91bnQYBiABKAkSJgoIcmVzb3VyY2UYByABKA4yFC50cm9ucGF5LnYxLlJlc291cmNlEgwKBGxvY2sYCCABKAgSGgoSbG9ja19wZXJpb2RfYmxvY2tzGAkgASgDEhEKBG1lbW8YCiABKAlIAIgBARIbCg5wcmV2aW91c190eF9pZBgLIAEoCUgBiAEBQgcKBV9tZW1vQhEKD19wcmV2aW91c190eF9pZCJ0ChZTaWduVHJhbnNhY3Rpb25SZXF1ZXN0Ei0KBmludGVudBgBIAEoCzIdLnRyb25wYXkuc2lnbmVyLnYxLlNpZ25JbnRlbnQSEAoIcmF3X2RhdGEYAiABKAwSGQoRcHJldmlvdXNfcmF3X2RhdGEYAyABKAwikAEKF1NpZ25UcmFuc2FjdGlvblJlc3BvbnNlEg0KBXR4X2lkGAEgASgJEhEKCXNpZ25hdHVyZRgCIAEoDBITCgtqb3VybmFsX3NlcRgDIAEoBBIOCgZyZXVzZWQYBCABKAgSLgoKZXhwaXJlc19hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiUwoXU2lnblRyYW5zYWN0aW9uc1JlcXVlc3QSOAoFaXRlbXMYASADKAsyKS50cm9ucGF5LnNpZ25lci52MS5TaWduVHJhbnNhY3Rpb25SZXF1ZXN0IlYKGFNpZ25UcmFuc2FjdGlvbnNSZXNwb25zZRI6CgdyZXN1bHRzGAEgAygLMikudHJvbnBheS5zaWduZXIudjEuU2lnblRyYW5zYWN0aW9uc1Jlc3VsdCKTAQoWU2lnblRyYW5zYWN0aW9uc1Jlc3VsdBI8CgZzaWduZWQYASABKAsyKi50cm9ucGF5LnNpZ25lci52MS5TaWduVHJhbnNhY3Rpb25SZXNwb25zZUgAEjEKBWVycm9yGAIgASgLMiAudHJvbnBheS5zaWduZXIudjEuU2lnbkl0ZW1FcnJvckgAQggKBnJlc3VsdCKjAQoNU2lnbkl0ZW1FcnJvchIOCgZyZWFzb24YASABKAkSDwoHbWVzc2FnZRgCIAEoCRJACghtZXRhZGF0YRgDIAMoCzIuLnRyb25wYXkuc2lnbmVyLnYxLlNpZ25JdGVtRXJyb3IuTWV0YWRhdGFFbnRyeRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiMgoQRGVyaXZlS2V5UmVxdWVzdBIPCgdhY2NvdW50GAEgASgNEg0KBWxhYmVsGAIgASgJIl4KEURlcml2ZUtleVJlc3BvbnNlEg8KB2FkZHJlc3MYASABKAkSFwoPZGVyaXZhdGlvbl9wYXRoGAIgASgJEg0KBWluZGV4GAMgASgNEhAKCGV4aXN0aW5nGAQgASgIIqQBCgdLZXlJbmZvEg8KB2FkZHJlc3MYASABKAkSFwoPZGVyaXZhdGlvbl9wYXRoGAIgASgJEg8KB2FjY291bnQYAyABKA0SDQoFaW5kZXgYBCABKA0SDQoFbGFiZWwYBSABKAkSEAoIaW1wb3J0ZWQYBiABKAgSLgoKY3JlYXRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiEQoPTGlzdEtleXNSZXF1ZXN0IjwKEExpc3RLZXlzUmVzcG9uc2USKAoEa2V5cxgBIAMoCzIaLnRyb25wYXkuc2lnbmVyLnYxLktleUluZm8iOAoQSW1wb3J0S2V5UmVxdWVzdBIVCg1lbmNyeXB0ZWRfa2V5GAEgASgMEg0KBWxhYmVsGAIgASgJIjYKEUltcG9ydEtleVJlc3BvbnNlEg8KB2FkZHJlc3MYASABKAkSEAoIZXhpc3RpbmcYAiABKAgiJgoUUmVzdG9yZUJhY2t1cFJlcXVlc3QSDgoGYmFja3VwGAEgASgMIm0KFVJlc3RvcmVCYWNrdXBSZXNwb25zZRIoCgRrZXlzGAEgAygLMhoudHJvbnBheS5zaWduZXIudjEuS2V5SW5mbxITCgthZGRlZF9jb3VudBgCIAEoDRIVCg1wcmVzZW50X2NvdW50GAMgASgNIhUKE0V4cG9ydEJhY2t1cFJlcXVlc3QifQoURXhwb3J0QmFja3VwUmVzcG9uc2USDgoGYmFja3VwGAEgASgMEhIKCnJlY2lwaWVudHMYAiADKAkSEQoJa2V5X2NvdW50GAMgASgNEi4KCmNyZWF0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wInQKCEFzc2V0Q2FwEiAKBWFzc2V0GAEgASgOMhEudHJvbnBheS52MS5Bc3NldBIbChNwZXJfdHJhbnNhY3Rpb25fbWF4GAIgASgJEhcKD3JvbGxpbmdfMjRoX21heBgDIAEoCRIQCgh1c2VkXzI0aBgEIAEoCSISChBHZXRQb2xpY3lSZXF1ZXN0Iu4DChFHZXRQb2xpY3lSZXNwb25zZRIeChZhbGxvd2VkX2NvbnRyYWN0X3R5cGVzGAEgAygJEhUKDXVzZHRfY29udHJhY3QYAiABKAkSKQoEY2FwcxgDIAMoCzIbLnRyb25wYXkuc2lnbmVyLnYxLkFzc2V0Q2FwEhkKEWZlZV9saW1pdF9tYXhfc3VuGAQgASgDEjQKEWV4cGlyYXRpb25fd2luZG93GAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhcKD2FsbG93bGlzdF9jb3VudBgGIAEoDRIWCg5kZW55bGlzdF9jb3VudBgHIAEoDRIVCg1hZ2VfcmVjaXBpZW50GAggASgJEhMKC3BvbGljeV9oYXNoGAkgASgJEhQKDG1lbW9fYWxsb3dlZBgKIAEoCBIaChJvd25fcmVjZWl2ZXJzX29ubHkYCyABKAgSNQoScmVwbGFjZW1lbnRfbWFyZ2luGAwgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhEKCWFsbG93bGlzdBgNIAMoCRIQCghkZW55bGlzdBgOIAMoCRI7ChhpbXBvcnRlZF9rZXlfY29vbGluZ19vZmYYDyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24ibgoPQXVkaXRDaGVja3BvaW50EgsKA3NlcRgBIAEoBBIMCgRoYXNoGAIgASgJEi0KCXNpZ25lZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJc2lnbmF0dXJlGAQgASgMIjcKGlNpZ25BdWRpdENoZWNrcG9pbnRSZXF1ZXN0EgsKA3NlcRgBIAEoBBIMCgRoYXNoGAIgASgJInkKG1NpZ25BdWRpdENoZWNrcG9pbnRSZXNwb25zZRI2CgpjaGVja3BvaW50GAEgASgLMiIudHJvbnBheS5zaWduZXIudjEuQXVkaXRDaGVja3BvaW50EhIKCnB1YmxpY19rZXkYAiABKAwSDgoGcmV1c2VkGAMgASgIIlgKG0xpc3RBdWRpdENoZWNrcG9pbnRzUmVxdWVzdBIRCglhZnRlcl9zZXEYASABKAQSEQoJcGFnZV9zaXplGAIgASgNEhMKC2xhdGVzdF9vbmx5GAMgASgIImsKHExpc3RBdWRpdENoZWNrcG9pbnRzUmVzcG9uc2USNwoLY2hlY2twb2ludHMYASADKAsyIi50cm9ucGF5LnNpZ25lci52MS5BdWRpdENoZWNrcG9pbnQSEgoKcHVibGljX2tleRgCIAEoDCqPAgoKSW50ZW50S2luZBIbChdJTlRFTlRfS0lORF9VTlNQRUNJRklFRBAAEhwKGElOVEVOVF9LSU5EX1RSWF9UUkFOU0ZFUhABEh0KGUlOVEVOVF9LSU5EX1VTRFRfVFJBTlNGRVIQAhIcChhJTlRFTlRfS0lORF9VU0RUX0FQUFJPVkUQAxIWChJJTlRFTlRfS0lORF9GUkVFWkUQBBIYChRJTlRFTlRfS0lORF9VTkZSRUVaRRAFEhgKFElOVEVOVF9LSU5EX0RFTEVHQVRFEAYSGgoWSU5URU5UX0tJTkRfVU5ERUxFR0FURRAHEiEKHUlOVEVOVF9LSU5EX1dJVEhEUkFXX1VOU1RBS0VEEAgy9wcKDVNpZ25lclNlcnZpY2USaAoPU2lnblRyYW5zYWN0aW9uEikudHJvbnBheS5zaWduZXIudjEuU2lnblRyYW5zYWN0aW9uUmVxdWVzdBoqLnRyb25wYXkuc2lnbmVyLnYxLlNpZ25UcmFuc2FjdGlvblJlc3BvbnNlEmsKEFNpZ25UcmFuc2FjdGlvbnMSKi50cm9ucGF5LnNpZ25lci52MS5TaWduVHJhbnNhY3Rpb25zUmVxdWVzdBorLnRyb25wYXkuc2lnbmVyLnYxLlNpZ25UcmFuc2FjdGlvbnNSZXNwb25zZRJWCglEZXJpdmVLZXkSIy50cm9ucGF5LnNpZ25lci52MS5EZXJpdmVLZXlSZXF1ZXN0GiQudHJvbnBheS5zaWduZXIudjEuRGVyaXZlS2V5UmVzcG9uc2USUwoITGlzdEtleXMSIi50cm9ucGF5LnNpZ25lci52MS5MaXN0S2V5c1JlcXVlc3QaIy50cm9ucGF5LnNpZ25lci52MS5MaXN0S2V5c1Jlc3BvbnNlElYKCUltcG9ydEtleRIjLnRyb25wYXkuc2lnbmVyLnYxLkltcG9ydEtleVJlcXVlc3QaJC50cm9ucGF5LnNpZ25lci52MS5JbXBvcnRLZXlSZXNwb25zZRJfCgxFeHBvcnRCYWNrdXASJi50cm9ucGF5LnNpZ25lci52MS5FeHBvcnRCYWNrdXBSZXF1ZXN0GicudHJvbnBheS5zaWduZXIudjEuRXhwb3J0QmFja3VwUmVzcG9uc2USYgoNUmVzdG9yZUJhY2t1cBInLnRyb25wYXkuc2lnbmVyLnYxLlJlc3RvcmVCYWNrdXBSZXF1ZXN0GigudHJvbnBheS5zaWduZXIudjEuUmVzdG9yZUJhY2t1cFJlc3BvbnNlElYKCUdldFBvbGljeRIjLnRyb25wYXkuc2lnbmVyLnYxLkdldFBvbGljeVJlcXVlc3QaJC50cm9ucGF5LnNpZ25lci52MS5HZXRQb2xpY3lSZXNwb25zZRJ0ChNTaWduQXVkaXRDaGVja3BvaW50Ei0udHJvbnBheS5zaWduZXIudjEuU2lnbkF1ZGl0Q2hlY2twb2ludFJlcXVlc3QaLi50cm9ucGF5LnNpZ25lci52MS5TaWduQXVkaXRDaGVja3BvaW50UmVzcG9uc2USdwoUTGlzdEF1ZGl0Q2hlY2twb2ludHMSLi50cm9ucGF5LnNpZ25lci52MS5MaXN0QXVkaXRDaGVja3BvaW50c1JlcXVlc3QaLy50cm9ucGF5LnNpZ25lci52MS5MaXN0QXVkaXRDaGVja3BvaW50c1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_tronpay_v1_common]);
 
 /**
  * SignIntent is what core says the transaction does. The signer decodes raw_data itself and
@@ -199,6 +199,116 @@ export const SignTransactionResponseSchema: GenMessage<SignTransactionResponse> 
   messageDesc(file_tronpay_signer_v1_signer, 2);
 
 /**
+ * SignTransactionsRequest is a batch of transactions to sign.
+ *
+ * @generated from message tronpay.signer.v1.SignTransactionsRequest
+ */
+export type SignTransactionsRequest = Message<"tronpay.signer.v1.SignTransactionsRequest"> & {
+  /**
+   * 1 to 256 items, each what SignTransaction takes.
+   *
+   * @generated from field: repeated tronpay.signer.v1.SignTransactionRequest items = 1;
+   */
+  items: SignTransactionRequest[];
+};
+
+/**
+ * Describes the message tronpay.signer.v1.SignTransactionsRequest.
+ * Use `create(SignTransactionsRequestSchema)` to create a new message.
+ */
+export const SignTransactionsRequestSchema: GenMessage<SignTransactionsRequest> = /*@__PURE__*/
+  messageDesc(file_tronpay_signer_v1_signer, 3);
+
+/**
+ * SignTransactionsResponse has one result per item, in request order.
+ *
+ * @generated from message tronpay.signer.v1.SignTransactionsResponse
+ */
+export type SignTransactionsResponse = Message<"tronpay.signer.v1.SignTransactionsResponse"> & {
+  /**
+   * @generated from field: repeated tronpay.signer.v1.SignTransactionsResult results = 1;
+   */
+  results: SignTransactionsResult[];
+};
+
+/**
+ * Describes the message tronpay.signer.v1.SignTransactionsResponse.
+ * Use `create(SignTransactionsResponseSchema)` to create a new message.
+ */
+export const SignTransactionsResponseSchema: GenMessage<SignTransactionsResponse> = /*@__PURE__*/
+  messageDesc(file_tronpay_signer_v1_signer, 4);
+
+/**
+ * SignTransactionsResult is the outcome of one batch item.
+ *
+ * @generated from message tronpay.signer.v1.SignTransactionsResult
+ */
+export type SignTransactionsResult = Message<"tronpay.signer.v1.SignTransactionsResult"> & {
+  /**
+   * @generated from oneof tronpay.signer.v1.SignTransactionsResult.result
+   */
+  result: {
+    /**
+     * The journaled signature, as SignTransaction answers it.
+     *
+     * @generated from field: tronpay.signer.v1.SignTransactionResponse signed = 1;
+     */
+    value: SignTransactionResponse;
+    case: "signed";
+  } | {
+    /**
+     * Why the item was refused, as SignTransaction would have refused it.
+     *
+     * @generated from field: tronpay.signer.v1.SignItemError error = 2;
+     */
+    value: SignItemError;
+    case: "error";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message tronpay.signer.v1.SignTransactionsResult.
+ * Use `create(SignTransactionsResultSchema)` to create a new message.
+ */
+export const SignTransactionsResultSchema: GenMessage<SignTransactionsResult> = /*@__PURE__*/
+  messageDesc(file_tronpay_signer_v1_signer, 5);
+
+/**
+ * SignItemError is a refusal of one batch item, with what SignTransaction's error carries.
+ *
+ * @generated from message tronpay.signer.v1.SignItemError
+ */
+export type SignItemError = Message<"tronpay.signer.v1.SignItemError"> & {
+  /**
+   * Stable error catalog reason, e.g. "signer.policy_denied" or "request.invalid".
+   *
+   * @generated from field: string reason = 1;
+   */
+  reason: string;
+
+  /**
+   * Human-readable explanation.
+   *
+   * @generated from field: string message = 2;
+   */
+  message: string;
+
+  /**
+   * The reason's metadata, e.g. field, rule, latest_tx_id and replace_after_ms.
+   *
+   * @generated from field: map<string, string> metadata = 3;
+   */
+  metadata: { [key: string]: string };
+};
+
+/**
+ * Describes the message tronpay.signer.v1.SignItemError.
+ * Use `create(SignItemErrorSchema)` to create a new message.
+ */
+export const SignItemErrorSchema: GenMessage<SignItemError> = /*@__PURE__*/
+  messageDesc(file_tronpay_signer_v1_signer, 6);
+
+/**
  * DeriveKeyRequest names the key to derive.
  *
  * @generated from message tronpay.signer.v1.DeriveKeyRequest
@@ -224,7 +334,7 @@ export type DeriveKeyRequest = Message<"tronpay.signer.v1.DeriveKeyRequest"> & {
  * Use `create(DeriveKeyRequestSchema)` to create a new message.
  */
 export const DeriveKeyRequestSchema: GenMessage<DeriveKeyRequest> = /*@__PURE__*/
-  messageDesc(file_tronpay_signer_v1_signer, 3);
+  messageDesc(file_tronpay_signer_v1_signer, 7);
 
 /**
  * DeriveKeyResponse is the derived key's public part.
@@ -266,7 +376,7 @@ export type DeriveKeyResponse = Message<"tronpay.signer.v1.DeriveKeyResponse"> &
  * Use `create(DeriveKeyResponseSchema)` to create a new message.
  */
 export const DeriveKeyResponseSchema: GenMessage<DeriveKeyResponse> = /*@__PURE__*/
-  messageDesc(file_tronpay_signer_v1_signer, 4);
+  messageDesc(file_tronpay_signer_v1_signer, 8);
 
 /**
  * KeyInfo is the public part of a signer key.
@@ -329,7 +439,7 @@ export type KeyInfo = Message<"tronpay.signer.v1.KeyInfo"> & {
  * Use `create(KeyInfoSchema)` to create a new message.
  */
 export const KeyInfoSchema: GenMessage<KeyInfo> = /*@__PURE__*/
-  messageDesc(file_tronpay_signer_v1_signer, 5);
+  messageDesc(file_tronpay_signer_v1_signer, 9);
 
 /**
  * ListKeysRequest has no parameters.
@@ -344,7 +454,7 @@ export type ListKeysRequest = Message<"tronpay.signer.v1.ListKeysRequest"> & {
  * Use `create(ListKeysRequestSchema)` to create a new message.
  */
 export const ListKeysRequestSchema: GenMessage<ListKeysRequest> = /*@__PURE__*/
-  messageDesc(file_tronpay_signer_v1_signer, 6);
+  messageDesc(file_tronpay_signer_v1_signer, 10);
 
 /**
  * ListKeysResponse lists every key, derived ones in path order, then imported ones.
@@ -363,7 +473,7 @@ export type ListKeysResponse = Message<"tronpay.signer.v1.ListKeysResponse"> & {
  * Use `create(ListKeysResponseSchema)` to create a new message.
  */
 export const ListKeysResponseSchema: GenMessage<ListKeysResponse> = /*@__PURE__*/
-  messageDesc(file_tronpay_signer_v1_signer, 7);
+  messageDesc(file_tronpay_signer_v1_signer, 11);
 
 /**
  * ImportKeyRequest carries an encrypted private key.
@@ -392,7 +502,7 @@ export type ImportKeyRequest = Message<"tronpay.signer.v1.ImportKeyRequest"> & {
  * Use `create(ImportKeyRequestSchema)` to create a new message.
  */
 export const ImportKeyRequestSchema: GenMessage<ImportKeyRequest> = /*@__PURE__*/
-  messageDesc(file_tronpay_signer_v1_signer, 8);
+  messageDesc(file_tronpay_signer_v1_signer, 12);
 
 /**
  * ImportKeyResponse is the imported key's public part.
@@ -420,7 +530,7 @@ export type ImportKeyResponse = Message<"tronpay.signer.v1.ImportKeyResponse"> &
  * Use `create(ImportKeyResponseSchema)` to create a new message.
  */
 export const ImportKeyResponseSchema: GenMessage<ImportKeyResponse> = /*@__PURE__*/
-  messageDesc(file_tronpay_signer_v1_signer, 9);
+  messageDesc(file_tronpay_signer_v1_signer, 13);
 
 /**
  * RestoreBackupRequest carries an encrypted backup.
@@ -441,7 +551,7 @@ export type RestoreBackupRequest = Message<"tronpay.signer.v1.RestoreBackupReque
  * Use `create(RestoreBackupRequestSchema)` to create a new message.
  */
 export const RestoreBackupRequestSchema: GenMessage<RestoreBackupRequest> = /*@__PURE__*/
-  messageDesc(file_tronpay_signer_v1_signer, 10);
+  messageDesc(file_tronpay_signer_v1_signer, 14);
 
 /**
  * RestoreBackupResponse lists the backup's keys (never key material).
@@ -476,7 +586,7 @@ export type RestoreBackupResponse = Message<"tronpay.signer.v1.RestoreBackupResp
  * Use `create(RestoreBackupResponseSchema)` to create a new message.
  */
 export const RestoreBackupResponseSchema: GenMessage<RestoreBackupResponse> = /*@__PURE__*/
-  messageDesc(file_tronpay_signer_v1_signer, 11);
+  messageDesc(file_tronpay_signer_v1_signer, 15);
 
 /**
  * ExportBackupRequest has no parameters: recipients come from configuration.
@@ -491,7 +601,7 @@ export type ExportBackupRequest = Message<"tronpay.signer.v1.ExportBackupRequest
  * Use `create(ExportBackupRequestSchema)` to create a new message.
  */
 export const ExportBackupRequestSchema: GenMessage<ExportBackupRequest> = /*@__PURE__*/
-  messageDesc(file_tronpay_signer_v1_signer, 12);
+  messageDesc(file_tronpay_signer_v1_signer, 16);
 
 /**
  * ExportBackupResponse is the encrypted backup.
@@ -533,7 +643,7 @@ export type ExportBackupResponse = Message<"tronpay.signer.v1.ExportBackupRespon
  * Use `create(ExportBackupResponseSchema)` to create a new message.
  */
 export const ExportBackupResponseSchema: GenMessage<ExportBackupResponse> = /*@__PURE__*/
-  messageDesc(file_tronpay_signer_v1_signer, 13);
+  messageDesc(file_tronpay_signer_v1_signer, 17);
 
 /**
  * AssetCap is the signer's cap for one asset.
@@ -573,7 +683,7 @@ export type AssetCap = Message<"tronpay.signer.v1.AssetCap"> & {
  * Use `create(AssetCapSchema)` to create a new message.
  */
 export const AssetCapSchema: GenMessage<AssetCap> = /*@__PURE__*/
-  messageDesc(file_tronpay_signer_v1_signer, 14);
+  messageDesc(file_tronpay_signer_v1_signer, 18);
 
 /**
  * GetPolicyRequest has no parameters.
@@ -588,7 +698,7 @@ export type GetPolicyRequest = Message<"tronpay.signer.v1.GetPolicyRequest"> & {
  * Use `create(GetPolicyRequestSchema)` to create a new message.
  */
 export const GetPolicyRequestSchema: GenMessage<GetPolicyRequest> = /*@__PURE__*/
-  messageDesc(file_tronpay_signer_v1_signer, 15);
+  messageDesc(file_tronpay_signer_v1_signer, 19);
 
 /**
  * GetPolicyResponse is the policy in force.
@@ -708,7 +818,7 @@ export type GetPolicyResponse = Message<"tronpay.signer.v1.GetPolicyResponse"> &
  * Use `create(GetPolicyResponseSchema)` to create a new message.
  */
 export const GetPolicyResponseSchema: GenMessage<GetPolicyResponse> = /*@__PURE__*/
-  messageDesc(file_tronpay_signer_v1_signer, 16);
+  messageDesc(file_tronpay_signer_v1_signer, 20);
 
 /**
  * AuditCheckpoint is a signed audit chain head.
@@ -750,7 +860,7 @@ export type AuditCheckpoint = Message<"tronpay.signer.v1.AuditCheckpoint"> & {
  * Use `create(AuditCheckpointSchema)` to create a new message.
  */
 export const AuditCheckpointSchema: GenMessage<AuditCheckpoint> = /*@__PURE__*/
-  messageDesc(file_tronpay_signer_v1_signer, 17);
+  messageDesc(file_tronpay_signer_v1_signer, 21);
 
 /**
  * SignAuditCheckpointRequest names the head to sign.
@@ -778,7 +888,7 @@ export type SignAuditCheckpointRequest = Message<"tronpay.signer.v1.SignAuditChe
  * Use `create(SignAuditCheckpointRequestSchema)` to create a new message.
  */
 export const SignAuditCheckpointRequestSchema: GenMessage<SignAuditCheckpointRequest> = /*@__PURE__*/
-  messageDesc(file_tronpay_signer_v1_signer, 18);
+  messageDesc(file_tronpay_signer_v1_signer, 22);
 
 /**
  * SignAuditCheckpointResponse is the journaled checkpoint.
@@ -811,7 +921,7 @@ export type SignAuditCheckpointResponse = Message<"tronpay.signer.v1.SignAuditCh
  * Use `create(SignAuditCheckpointResponseSchema)` to create a new message.
  */
 export const SignAuditCheckpointResponseSchema: GenMessage<SignAuditCheckpointResponse> = /*@__PURE__*/
-  messageDesc(file_tronpay_signer_v1_signer, 19);
+  messageDesc(file_tronpay_signer_v1_signer, 23);
 
 /**
  * ListAuditCheckpointsRequest selects a page.
@@ -846,7 +956,7 @@ export type ListAuditCheckpointsRequest = Message<"tronpay.signer.v1.ListAuditCh
  * Use `create(ListAuditCheckpointsRequestSchema)` to create a new message.
  */
 export const ListAuditCheckpointsRequestSchema: GenMessage<ListAuditCheckpointsRequest> = /*@__PURE__*/
-  messageDesc(file_tronpay_signer_v1_signer, 20);
+  messageDesc(file_tronpay_signer_v1_signer, 24);
 
 /**
  * ListAuditCheckpointsResponse is one page in ascending seq; fewer than page_size means the last.
@@ -872,7 +982,7 @@ export type ListAuditCheckpointsResponse = Message<"tronpay.signer.v1.ListAuditC
  * Use `create(ListAuditCheckpointsResponseSchema)` to create a new message.
  */
 export const ListAuditCheckpointsResponseSchema: GenMessage<ListAuditCheckpointsResponse> = /*@__PURE__*/
-  messageDesc(file_tronpay_signer_v1_signer, 21);
+  messageDesc(file_tronpay_signer_v1_signer, 25);
 
 /**
  * IntentKind is the kind of transaction core declares it wants signed; each maps to exactly one
@@ -972,6 +1082,22 @@ export const SignerService: GenService<{
     methodKind: "unary";
     input: typeof SignTransactionRequestSchema;
     output: typeof SignTransactionResponseSchema;
+  },
+  /**
+   * SignTransactions signs 1 to 256 transactions in one call, each exactly as SignTransaction
+   * would: the same decoding, policy, journal and caps, and the same answer to a repeat. Items
+   * are taken in request order in one stretch, so an item sees the signatures of the items
+   * before it (two items for one operation behave as two calls in that order). One group fsync
+   * makes the whole call durable before it answers. Each item has its own result: a refused
+   * item carries its reason and does not fail the others. An empty call or more than 256 items
+   * is refused as a whole with request.invalid (metadata.field "items").
+   *
+   * @generated from rpc tronpay.signer.v1.SignerService.SignTransactions
+   */
+  signTransactions: {
+    methodKind: "unary";
+    input: typeof SignTransactionsRequestSchema;
+    output: typeof SignTransactionsResponseSchema;
   },
   /**
    * DeriveKey derives the next key of an HD account (m/44'/195'/account'/0/index). The same
