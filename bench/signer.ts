@@ -1,23 +1,33 @@
 /**
  * Signer throughput: signatures per second including strict decoding, policy and the
- * group-fsynced journal, measured three ways in one invocation so the figures compare:
+ * group-fsynced journal, measured in one invocation so the figures compare:
  *  - in process, native libsecp256k1 (what the signer uses when the binding loads);
  *  - in process, pure-JS noble (the baseline, in a child with TRONPAY_SECP256K1=noble);
- *  - over the Unix socket against a real signer process (Connect over HTTP/2), 64 in flight.
- * Each figure is the median of several runs, with min–max. Also: seconds to sign and journal
- * a 1,000-payout batch over the socket.
+ *  - over the Unix socket against a real signer process (Connect over HTTP/2): SignTransaction
+ *    with 64 calls in flight in JSON (what core sent before) and in binary protobuf (what it
+ *    sends now), and SignTransactions batches of 16 (4 calls in flight) and 64 (1 and 4 in
+ *    flight) in binary: 64 transactions in flight except the last row.
+ * Each figure is the median of several runs, with min–max; the rows of one invocation share
+ * the machine's load, so compare within a run. Also: seconds to sign and journal a 1,000-payout
+ * batch over the socket. Writes bench/results/signer-<timestamp>.md with `uptime` at start and
+ * end.
  *
  *   npx tsx bench/signer.ts [--n 3000] [--runs 5]
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
+import { type Client, createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
 import {
   IntentKind,
   SignerService,
   SignIntentSchema,
+  type SignTransactionRequest,
+  SignTransactionRequestSchema,
 } from "../src/gen/tronpay/signer/v1/signer_pb.js";
 import { Asset } from "../src/gen/tronpay/v1/common_pb.js";
 import { parseAddress, toBase58 } from "../src/shared/address.js";
@@ -33,6 +43,8 @@ import { startProcess } from "../test/helpers/process.js";
 const flags = parseFlags(process.argv.slice(2));
 const N = Number(flags.n ?? 3000);
 const RUNS = Number(flags.runs ?? 5);
+
+const uptime = () => execFileSync("uptime", { encoding: "utf8" }).trim();
 
 function summary(values: number[]): { median: number; min: number; max: number } {
   const sorted = [...values].sort((a, b) => a - b);
@@ -74,8 +86,36 @@ async function inProcess(): Promise<number[]> {
   return rates;
 }
 
-/** Over the socket: a real signer process, 64 requests in flight. */
-async function overSocket(): Promise<{ rates: number[]; batchSeconds: number }> {
+/** One way of sending over the socket: per-call batch size, calls in flight, encoding. */
+interface SocketMode {
+  name: string;
+  batch: number;
+  inFlight: number;
+  binary: boolean;
+}
+
+const MODES: SocketMode[] = [
+  { name: "SignTransaction, JSON, 64 in flight", batch: 1, inFlight: 64, binary: false },
+  { name: "SignTransaction, binary, 64 in flight", batch: 1, inFlight: 64, binary: true },
+  { name: "SignTransactions ×16, binary, 4 calls in flight", batch: 16, inFlight: 4, binary: true },
+  { name: "SignTransactions ×64, binary, 1 call in flight", batch: 64, inFlight: 1, binary: true },
+  { name: "SignTransactions ×64, binary, 4 calls in flight", batch: 64, inFlight: 4, binary: true },
+];
+
+/** A JSON client on the socket, as core's was before it switched to binary (the comparison). */
+function jsonClient(socketPath: string): Client<typeof SignerService> {
+  return createClient(
+    SignerService,
+    createConnectTransport({
+      httpVersion: "2",
+      baseUrl: "http://localhost",
+      nodeOptions: { createConnection: () => connect(socketPath) },
+    }),
+  );
+}
+
+/** Over the socket: a real signer process, each mode RUNS times, interleaved. */
+async function overSocket(): Promise<{ rates: Map<string, number[]>; batchSeconds: number[] }> {
   const dir = mkdtempSync(join(tmpdir(), "tp-bench-signer-"));
   mkdirSync(join(dir, "s"), { mode: 0o700 });
   const passphrase = `bench-${process.pid}-${Date.now()}`;
@@ -88,17 +128,29 @@ async function overSocket(): Promise<{ rates: number[]; batchSeconds: number }> 
     TRONPAY_SIGNER_MAX_PER_24H_TRX: "1000000000",
   });
   await signer.waitForLog("signer ready");
-  const client = unixSocketClient(SignerService, join(dir, "s", "signer.sock"));
-  const owner = (await client.deriveKey({ account: 0, label: "bench" })).address;
-  const send = async (count: number, prefix: string, inFlight: number) => {
+  const socketPath = join(dir, "s", "signer.sock");
+  // Binary rows go through core's own transport (shared/connect.ts).
+  const clients = {
+    json: jsonClient(socketPath),
+    binary: unixSocketClient(SignerService, socketPath),
+  };
+  const owner = (await clients.binary.deriveKey({ account: 0, label: "bench" })).address;
+  const send = async (count: number, prefix: string, mode: SocketMode) => {
+    const client = mode.binary ? clients.binary : clients.json;
     // A fresh recipient per run keeps every transaction distinct across runs.
     const to = toBase58(newAccount().address);
     const base = Date.now();
-    let next = 0;
-    const worker = async () => {
-      while (next < count) {
-        const i = next++;
-        const raw = rawBytes(
+    const request = (i: number): SignTransactionRequest =>
+      create(SignTransactionRequestSchema, {
+        intent: create(SignIntentSchema, {
+          operationId: `${prefix}-${i}`,
+          kind: IntentKind.TRX_TRANSFER,
+          ownerAddress: owner,
+          counterpartyAddress: to,
+          asset: Asset.TRX,
+          amount: "1000",
+        }),
+        rawData: rawBytes(
           {
             type: "TransferContract",
             owner: parseAddress(owner),
@@ -106,25 +158,42 @@ async function overSocket(): Promise<{ rates: number[]; batchSeconds: number }> 
             amount: 1_000n,
           },
           base + i,
-        );
-        const req = create(SignIntentSchema, {
-          operationId: `${prefix}-${i}`,
-          kind: IntentKind.TRX_TRANSFER,
-          ownerAddress: owner,
-          counterpartyAddress: to,
-          asset: Asset.TRX,
-          amount: "1000",
-        });
-        await client.signTransaction({ intent: req, rawData: raw });
+        ),
+      });
+    let next = 0;
+    let signed = 0;
+    const worker = async () => {
+      while (next < count) {
+        const first = next;
+        next = Math.min(count, next + mode.batch);
+        const items = Array.from({ length: next - first }, (_, k) => request(first + k));
+        if (mode.batch === 1) {
+          await client.signTransaction(items[0] as SignTransactionRequest);
+          signed++;
+          continue;
+        }
+        const { results } = await client.signTransactions({ items });
+        for (const r of results) {
+          if (r.result.case !== "signed") throw new Error(`refused: ${r.result.value?.reason}`);
+          signed++;
+        }
       }
     };
     const t0 = performance.now();
-    await Promise.all(Array.from({ length: inFlight }, worker));
-    return (performance.now() - t0) / 1000;
+    await Promise.all(Array.from({ length: mode.inFlight }, worker));
+    const seconds = (performance.now() - t0) / 1000;
+    if (signed !== count) throw new Error(`signed ${signed} of ${count}`);
+    return seconds;
   };
-  const rates: number[] = [];
-  for (let run = 0; run < RUNS; run++) rates.push(N / (await send(N, `s${run}`, 64)));
-  const batchSeconds = await send(1000, "batch", 16);
+  const rates = new Map<string, number[]>(MODES.map((m) => [m.name, []]));
+  const batchSeconds: number[] = [];
+  const batchMode = MODES[3] as SocketMode;
+  for (let run = 0; run < RUNS; run++) {
+    for (const [k, mode] of MODES.entries()) {
+      rates.get(mode.name)?.push(N / (await send(N, `s${run}-${k}`, mode)));
+    }
+    batchSeconds.push(await send(1000, `batch${run}`, batchMode));
+  }
   await signer.stop();
   return { rates, batchSeconds };
 }
@@ -155,22 +224,38 @@ const nobleRates = JSON.parse(
     },
   ),
 ) as number[];
+const loadStart = uptime();
 const socket = await overSocket();
+const loadEnd = uptime();
 const rows: [string, number[]][] = [
   [`in process, ${signingBackend}`, nativeRates],
   ["in process, noble (baseline)", nobleRates],
-  [`Unix socket, ${signingBackend}, 64 in flight`, socket.rates],
+  ...[...socket.rates].map(([name, values]): [string, number[]] => [
+    `Unix socket, ${signingBackend}: ${name}`,
+    values,
+  ]),
 ];
 const base = summary(nobleRates).median;
-console.log(`\nSigner: ${N} signatures per run, ${RUNS} runs (decode + policy + journal fsync)\n`);
-console.log("| path | sig/s median | min–max | × noble |");
-console.log("| --- | ---: | ---: | ---: |");
-for (const [name, values] of rows) {
-  const s = summary(values);
-  console.log(
-    `| ${name} | ${s.median.toFixed(0)} | ${s.min.toFixed(0)}–${s.max.toFixed(0)} | ${(s.median / base).toFixed(2)} |`,
-  );
-}
-console.log(
-  `\n1,000-payout batch signed and journaled over the socket (16 in flight): ${socket.batchSeconds.toFixed(2)} s`,
-);
+const batch = summary(socket.batchSeconds);
+const lines = [
+  `# Signer throughput, ${new Date().toISOString()}`,
+  "",
+  `${N} signatures per run, ${RUNS} runs (decode + policy + journal fsync); socket modes interleaved per run.`,
+  "",
+  `Load at start of the socket runs: \`${loadStart}\``,
+  `Load at end: \`${loadEnd}\``,
+  "",
+  "| path | sig/s median | min–max | × noble |",
+  "| --- | ---: | ---: | ---: |",
+  ...rows.map(([name, values]) => {
+    const s = summary(values);
+    return `| ${name} | ${s.median.toFixed(0)} | ${s.min.toFixed(0)}–${s.max.toFixed(0)} | ${(s.median / base).toFixed(2)} |`;
+  }),
+  "",
+  `1,000-payout batch signed and journaled over the socket (${(MODES[3] as SocketMode).name}): median ${batch.median.toFixed(2)} s (${batch.min.toFixed(2)}–${batch.max.toFixed(2)} s)`,
+];
+console.log(`\n${lines.join("\n")}`);
+mkdirSync("bench/results", { recursive: true });
+const file = `bench/results/signer-${new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19)}.md`;
+writeFileSync(file, `${lines.join("\n")}\n`);
+console.log(`\nwrote ${file}`);
