@@ -4,9 +4,10 @@
  *  - in process, native libsecp256k1 (what the signer uses when the binding loads);
  *  - in process, pure-JS noble (the baseline, in a child with TRONPAY_SECP256K1=noble);
  *  - over the Unix socket against a real signer process (Connect over HTTP/2): SignTransaction
- *    with 64 calls in flight in JSON (what core sent before) and in binary protobuf (what it
- *    sends now), and SignTransactions batches of 16 (4 calls in flight) and 64 (1 and 4 in
- *    flight) in binary: 64 transactions in flight except the last row.
+ *    with 64 calls in flight (JSON, and core's binary transport), and SignTransactions batches
+ *    of 16 (4 calls in flight) and 64 (1 and 4 calls in flight): 64 transactions in flight
+ *    except the last row. With the signer's own CPU per signature, which the machine's load
+ *    changes less than it changes wall-clock rates.
  * Each figure is the median of several runs, with min–max; the rows of one invocation share
  * the machine's load, so compare within a run. Also: seconds to sign and journal a 1,000-payout
  * batch over the socket. Writes bench/results/signer-<timestamp>.md with `uptime` at start and
@@ -15,7 +16,7 @@
  *   npx tsx bench/signer.ts [--n 3000] [--runs 5]
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -86,36 +87,52 @@ async function inProcess(): Promise<number[]> {
   return rates;
 }
 
-/** One way of sending over the socket: per-call batch size, calls in flight, encoding. */
+/**
+ * One way of sending over the socket: per-call batch size, calls in flight, and the client:
+ * core's own transport (binary, no compression) or the same in JSON.
+ */
 interface SocketMode {
   name: string;
   batch: number;
   inFlight: number;
-  binary: boolean;
+  client: "core" | "json";
 }
 
 const MODES: SocketMode[] = [
-  { name: "SignTransaction, JSON, 64 in flight", batch: 1, inFlight: 64, binary: false },
-  { name: "SignTransaction, binary, 64 in flight", batch: 1, inFlight: 64, binary: true },
-  { name: "SignTransactions ×16, binary, 4 calls in flight", batch: 16, inFlight: 4, binary: true },
-  { name: "SignTransactions ×64, binary, 1 call in flight", batch: 64, inFlight: 1, binary: true },
-  { name: "SignTransactions ×64, binary, 4 calls in flight", batch: 64, inFlight: 4, binary: true },
+  { name: "SignTransaction, JSON, 64 in flight", batch: 1, inFlight: 64, client: "json" },
+  { name: "SignTransaction, 64 in flight", batch: 1, inFlight: 64, client: "core" },
+  { name: "SignTransactions ×16, 4 calls in flight", batch: 16, inFlight: 4, client: "core" },
+  { name: "SignTransactions ×64, 1 call in flight", batch: 64, inFlight: 1, client: "core" },
+  { name: "SignTransactions ×64, 4 calls in flight", batch: 64, inFlight: 4, client: "core" },
 ];
 
-/** A JSON client on the socket, as core's was before it switched to binary (the comparison). */
+/** A JSON client on the socket (the comparison for binary). */
 function jsonClient(socketPath: string): Client<typeof SignerService> {
   return createClient(
     SignerService,
     createConnectTransport({
       httpVersion: "2",
       baseUrl: "http://localhost",
+      useBinaryFormat: false,
+      acceptCompression: [],
       nodeOptions: { createConnection: () => connect(socketPath) },
     }),
   );
 }
 
+/** CPU seconds (user + system) the process has used, from /proc. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
+
 /** Over the socket: a real signer process, each mode RUNS times, interleaved. */
-async function overSocket(): Promise<{ rates: Map<string, number[]>; batchSeconds: number[] }> {
+async function overSocket(): Promise<{
+  rates: Map<string, number[]>;
+  cpu: Map<string, number[]>;
+  batchSeconds: number[];
+}> {
   const dir = mkdtempSync(join(tmpdir(), "tp-bench-signer-"));
   mkdirSync(join(dir, "s"), { mode: 0o700 });
   const passphrase = `bench-${process.pid}-${Date.now()}`;
@@ -129,14 +146,14 @@ async function overSocket(): Promise<{ rates: Map<string, number[]>; batchSecond
   });
   await signer.waitForLog("signer ready");
   const socketPath = join(dir, "s", "signer.sock");
-  // Binary rows go through core's own transport (shared/connect.ts).
   const clients = {
+    core: unixSocketClient(SignerService, socketPath),
     json: jsonClient(socketPath),
-    binary: unixSocketClient(SignerService, socketPath),
   };
-  const owner = (await clients.binary.deriveKey({ account: 0, label: "bench" })).address;
+  const pid = signer.child.pid as number;
+  const owner = (await clients.core.deriveKey({ account: 0, label: "bench" })).address;
   const send = async (count: number, prefix: string, mode: SocketMode) => {
-    const client = mode.binary ? clients.binary : clients.json;
+    const client = clients[mode.client];
     // A fresh recipient per run keeps every transaction distinct across runs.
     const to = toBase58(newAccount().address);
     const base = Date.now();
@@ -179,24 +196,29 @@ async function overSocket(): Promise<{ rates: Map<string, number[]>; batchSecond
         }
       }
     };
+    const cpu0 = cpuSeconds(pid);
     const t0 = performance.now();
     await Promise.all(Array.from({ length: mode.inFlight }, worker));
     const seconds = (performance.now() - t0) / 1000;
     if (signed !== count) throw new Error(`signed ${signed} of ${count}`);
-    return seconds;
+    return { seconds, cpuUsPerSig: ((cpuSeconds(pid) - cpu0) * 1e6) / count };
   };
   const rates = new Map<string, number[]>(MODES.map((m) => [m.name, []]));
+  const cpu = new Map<string, number[]>(MODES.map((m) => [m.name, []]));
   const batchSeconds: number[] = [];
-  const batchMode = MODES[3] as SocketMode;
   for (let run = 0; run < RUNS; run++) {
     for (const [k, mode] of MODES.entries()) {
-      rates.get(mode.name)?.push(N / (await send(N, `s${run}-${k}`, mode)));
+      const r = await send(N, `s${run}-${k}`, mode);
+      rates.get(mode.name)?.push(N / r.seconds);
+      cpu.get(mode.name)?.push(r.cpuUsPerSig);
     }
-    batchSeconds.push(await send(1000, `batch${run}`, batchMode));
+    batchSeconds.push((await send(1000, `batch${run}`, BATCH_MODE)).seconds);
   }
   await signer.stop();
-  return { rates, batchSeconds };
+  return { rates, cpu, batchSeconds };
 }
+
+const BATCH_MODE = MODES[3] as SocketMode;
 
 if (flags.child === "in-process") {
   process.stdout.write(JSON.stringify(await inProcess()));
@@ -227,12 +249,13 @@ const nobleRates = JSON.parse(
 const loadStart = uptime();
 const socket = await overSocket();
 const loadEnd = uptime();
-const rows: [string, number[]][] = [
-  [`in process, ${signingBackend}`, nativeRates],
-  ["in process, noble (baseline)", nobleRates],
-  ...[...socket.rates].map(([name, values]): [string, number[]] => [
+const rows: [string, number[], number[] | undefined][] = [
+  [`in process, ${signingBackend}`, nativeRates, undefined],
+  ["in process, noble (baseline)", nobleRates, undefined],
+  ...[...socket.rates].map(([name, values]): [string, number[], number[] | undefined] => [
     `Unix socket, ${signingBackend}: ${name}`,
     values,
+    socket.cpu.get(name),
   ]),
 ];
 const base = summary(nobleRates).median;
@@ -241,18 +264,21 @@ const lines = [
   `# Signer throughput, ${new Date().toISOString()}`,
   "",
   `${N} signatures per run, ${RUNS} runs (decode + policy + journal fsync); socket modes interleaved per run.`,
+  "Signer CPU: the signer process's user + system CPU per signature (from /proc), median;",
+  "1,000,000 / that is what one core of the signer could sign if the client cost nothing.",
   "",
   `Load at start of the socket runs: \`${loadStart}\``,
   `Load at end: \`${loadEnd}\``,
   "",
-  "| path | sig/s median | min–max | × noble |",
-  "| --- | ---: | ---: | ---: |",
-  ...rows.map(([name, values]) => {
+  "| path | sig/s median | min–max | × noble | signer CPU µs/sig |",
+  "| --- | ---: | ---: | ---: | ---: |",
+  ...rows.map(([name, values, cpu]) => {
     const s = summary(values);
-    return `| ${name} | ${s.median.toFixed(0)} | ${s.min.toFixed(0)}–${s.max.toFixed(0)} | ${(s.median / base).toFixed(2)} |`;
+    const c = cpu ? summary(cpu).median.toFixed(0) : "";
+    return `| ${name} | ${s.median.toFixed(0)} | ${s.min.toFixed(0)}–${s.max.toFixed(0)} | ${(s.median / base).toFixed(2)} | ${c} |`;
   }),
   "",
-  `1,000-payout batch signed and journaled over the socket (${(MODES[3] as SocketMode).name}): median ${batch.median.toFixed(2)} s (${batch.min.toFixed(2)}–${batch.max.toFixed(2)} s)`,
+  `1,000-payout batch signed and journaled over the socket (${BATCH_MODE.name}): median ${batch.median.toFixed(2)} s (${batch.min.toFixed(2)}–${batch.max.toFixed(2)} s)`,
 ];
 console.log(`\n${lines.join("\n")}`);
 mkdirSync("bench/results", { recursive: true });

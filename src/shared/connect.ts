@@ -29,8 +29,9 @@ async function* convertErrors<T>(messages: AsyncIterable<T>): AsyncIterable<T> {
 }
 
 /**
- * A Connect transport over HTTP/2 on a Unix socket (how core reaches the signer), in binary
- * protobuf: JSON encoding cost the signer more CPU per call than signing did.
+ * A Connect transport over HTTP/2 on a Unix socket (how core reaches the signer): binary
+ * protobuf (connect-node's default, stated so it stays so) and no compression: gzip on a local
+ * socket only spends CPU, and a SignTransactions answer is large enough to be compressed.
  */
 export function unixSocketTransport(
   socketPath: string,
@@ -40,6 +41,7 @@ export function unixSocketTransport(
     interceptors,
     httpVersion: "2",
     useBinaryFormat: true,
+    acceptCompression: [],
     baseUrl: "http://localhost",
     nodeOptions: { createConnection: () => connect(socketPath) },
   });

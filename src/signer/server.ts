@@ -35,6 +35,9 @@ export async function serveSigner(
     interceptors: [errorInterceptor],
     // Room for a 16 MiB backup (RestoreBackup); signing requests are capped by maxRawBytes.
     readMaxBytes: 17 * 1024 * 1024,
+    // Never compressed: on a local socket gzip only costs CPU (a SignTransactions answer of
+    // 64 items would otherwise be gzipped for any client that offers it).
+    acceptCompression: [],
   });
   const server = http2.createServer(handler);
   const previous = process.umask(0o177);
