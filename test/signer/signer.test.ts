@@ -9,6 +9,7 @@ import { hex } from "@scure/base";
 import { HDKey } from "@scure/bip32";
 import { mnemonicToSeedSync } from "@scure/bip39";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ErrorInfoSchema } from "../../src/gen/google/rpc/error_details_pb.js";
 import {
   IntentKind,
   SignerService,
@@ -211,6 +212,120 @@ describe("the signer process", () => {
       });
       expect(res.reused).toBe(true);
       expect(hex.encode(res.signature)).toBe(a.sig);
+    }
+  }, 90_000);
+
+  it("signs a batch item by item over the socket: good ones signed, bad ones refused with their reason", async () => {
+    const to = toBase58(newAccount().address);
+    const good = transfer(to, 1_000n, 7);
+    const { results } = await client.signTransactions({
+      items: [
+        { intent: intent("batch-1", to, 1_000n), rawData: good },
+        { intent: intent("batch-2", to, 2n), rawData: transfer(to, 1_000n, 8) },
+        { intent: intent("batch-3", to, 1n), rawData: Uint8Array.of(1, 2, 3) },
+        { rawData: transfer(to, 1n, 9) },
+        { intent: intent("batch-1", to, 1_000n), rawData: good },
+        { intent: intent("batch-4", to, 3_000n), rawData: transfer(to, 3_000n, 10) },
+      ],
+    });
+    expect(
+      results.map((r) => (r.result.case === "error" ? r.result.value.reason : "signed")),
+    ).toEqual([
+      "signed",
+      "signer.intent_mismatch",
+      "signer.malformed_transaction",
+      "request.invalid",
+      "signed",
+      "signed",
+    ]);
+    const [first, , , invalid, repeat, last] = results.map((r) => r.result);
+    if (first?.case !== "signed" || repeat?.case !== "signed" || last?.case !== "signed")
+      throw new Error("expected signatures");
+    expect(toBase58(recoverSigner(first.value.txId, first.value.signature))).toBe(owner);
+    expect(repeat.value).toMatchObject({ reused: true, journalSeq: first.value.journalSeq });
+    expect(last.value.journalSeq).toBe(first.value.journalSeq + 1n);
+    expect(invalid?.case === "error" && invalid.value.metadata.field).toBe("intent");
+    // Each signature is journaled: asked again one at a time, each comes back reused.
+    const again = await client.signTransaction({
+      intent: intent("batch-1", to, 1_000n),
+      rawData: good,
+    });
+    expect(again).toMatchObject({ reused: true, journalSeq: first.value.journalSeq });
+  });
+
+  it("refuses an empty batch and one over 256 items as a whole, naming the field", async () => {
+    const to = toBase58(newAccount().address);
+    const item = (i: number) => ({
+      intent: intent(`over-${i}`, to, 1n),
+      rawData: transfer(to, 1n, i),
+    });
+    const over = await client
+      .signTransactions({ items: Array.from({ length: 257 }, (_, i) => item(i)) })
+      .catch((e) => e);
+    expect(reasonOf(over)).toBe("request.invalid");
+    expect(over.findDetails(ErrorInfoSchema)[0]?.metadata.field).toBe("items");
+    expect(reasonOf(await client.signTransactions({ items: [] }).catch((e) => e))).toBe(
+      "request.invalid",
+    );
+    // Nothing of the refused call was signed: its first item is new to the signer.
+    const first = await client.signTransaction(item(0));
+    expect(first.reused).toBe(false);
+    const full = await client.signTransactions({
+      items: Array.from({ length: 256 }, (_, i) => item(1_000 + i)),
+    });
+    expect(full.results.filter((r) => r.result.case === "signed")).toHaveLength(256);
+  });
+
+  it("loses no answered batch signature when killed with SIGKILL during a burst of batches", async () => {
+    const answered: { op: string; amount: bigint; raw: Uint8Array; sig: string }[] = [];
+    const to = toBase58(newAccount().address);
+    const batches = 400;
+    let next = 0;
+    let failures = 0;
+    const worker = async () => {
+      while (next < batches) {
+        const b = next++;
+        const items = Array.from({ length: 16 }, (_, k) => {
+          const i = b * 16 + k;
+          const amount = 1_000n + BigInt(i);
+          return { op: `kb-${i}`, amount, raw: transfer(to, amount, 100_000 + i) };
+        });
+        try {
+          const { results } = await client.signTransactions({
+            items: items.map((x) => ({ intent: intent(x.op, to, x.amount), rawData: x.raw })),
+          });
+          for (const [k, r] of results.entries()) {
+            if (r.result.case !== "signed") throw new Error(`refused ${r.result.value?.reason}`);
+            answered.push({
+              ...(items[k] as (typeof items)[number]),
+              sig: hex.encode(r.result.value.signature),
+            });
+          }
+        } catch {
+          failures++;
+          return;
+        }
+      }
+    };
+    const workers = Array.from({ length: 4 }, worker);
+    const deadline = Date.now() + 20_000;
+    while (answered.length < 320 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 5));
+    await signer.kill9();
+    await Promise.all(workers);
+    await start().waitForLog("signer ready");
+    expect(answered.length).toBeGreaterThanOrEqual(320);
+    expect(failures).toBeGreaterThan(0);
+    for (let i = 0; i < answered.length; i += 256) {
+      const chunk = answered.slice(i, i + 256);
+      const { results } = await client.signTransactions({
+        items: chunk.map((a) => ({ intent: intent(a.op, to, a.amount), rawData: a.raw })),
+      });
+      for (const [k, r] of results.entries()) {
+        if (r.result.case !== "signed") throw new Error(`refused ${r.result.value?.reason}`);
+        expect(r.result.value.reused).toBe(true);
+        expect(hex.encode(r.result.value.signature)).toBe(chunk[k]?.sig);
+      }
     }
   }, 90_000);
 
