@@ -65,15 +65,25 @@ export async function signTransactions(
   deps: SignerDeps,
   items: readonly BatchItem[],
 ): Promise<(SignResult | AppError)[]> {
-  const decided = items.map((item): PendingSignature | AppError => {
-    if ("refused" in item) return item.refused;
+  const decided: (PendingSignature | AppError)[] = [];
+  for (const item of items) {
+    if ("refused" in item) {
+      decided.push(item.refused);
+      continue;
+    }
     try {
-      return decideSignature(deps, item.intent, item.rawData, item.previousRaw);
+      decided.push(decideSignature(deps, item.intent, item.rawData, item.previousRaw));
     } catch (err) {
-      if (err instanceof AppError) return err;
+      if (err instanceof AppError) {
+        decided.push(err);
+        continue;
+      }
+      // Not a refusal (a failed journal, on which the signer exits): the call fails as a whole,
+      // and the items decided before it answer nothing either.
+      for (const d of decided) if (!(d instanceof AppError)) d.durable.catch(() => {});
       throw err;
     }
-  });
+  }
   await Promise.all(decided.map((d) => (d instanceof AppError ? undefined : d.durable)));
   return decided.map((d, i) => {
     if (d instanceof AppError) return d;
