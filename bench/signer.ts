@@ -131,6 +131,7 @@ const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf
 async function overSocket(): Promise<{
   rates: Map<string, number[]>;
   cpu: Map<string, number[]>;
+  clientCpu: Map<string, number[]>;
   batchSeconds: number[];
 }> {
   const dir = mkdtempSync(join(tmpdir(), "tp-bench-signer-"));
@@ -200,25 +201,33 @@ async function overSocket(): Promise<{
       }
     };
     const cpu0 = cpuSeconds(pid);
+    const client0 = process.cpuUsage();
     const t0 = performance.now();
     await Promise.all(Array.from({ length: mode.inFlight }, worker));
     const seconds = (performance.now() - t0) / 1000;
+    const clientCpu = process.cpuUsage(client0);
     if (signed !== count) throw new Error(`signed ${signed} of ${count}`);
-    return { seconds, cpuUsPerSig: ((cpuSeconds(pid) - cpu0) * 1e6) / count };
+    return {
+      seconds,
+      cpuUsPerSig: ((cpuSeconds(pid) - cpu0) * 1e6) / count,
+      clientUsPerSig: (clientCpu.user + clientCpu.system) / count,
+    };
   };
   const rates = new Map<string, number[]>(MODES.map((m) => [m.name, []]));
   const cpu = new Map<string, number[]>(MODES.map((m) => [m.name, []]));
+  const clientCpu = new Map<string, number[]>(MODES.map((m) => [m.name, []]));
   const batchSeconds: number[] = [];
   for (let run = 0; run < RUNS; run++) {
     for (const [k, mode] of MODES.entries()) {
       const r = await send(N, `s${run}-${k}`, mode);
       rates.get(mode.name)?.push(N / r.seconds);
       cpu.get(mode.name)?.push(r.cpuUsPerSig);
+      clientCpu.get(mode.name)?.push(r.clientUsPerSig);
     }
     batchSeconds.push((await send(1000, `batch${run}`, BATCH_MODE)).seconds);
   }
   await signer.stop();
-  return { rates, cpu, batchSeconds };
+  return { rates, cpu, clientCpu, batchSeconds };
 }
 
 const BATCH_MODE = MODES[3] as SocketMode;
@@ -252,14 +261,17 @@ const nobleRates = JSON.parse(
 const loadStart = uptime();
 const socket = await overSocket();
 const loadEnd = uptime();
-const rows: [string, number[], number[] | undefined][] = [
-  [`in process, ${signingBackend}`, nativeRates, undefined],
-  ["in process, noble (baseline)", nobleRates, undefined],
-  ...[...socket.rates].map(([name, values]): [string, number[], number[] | undefined] => [
-    `Unix socket, ${signingBackend}: ${name}`,
-    values,
-    socket.cpu.get(name),
-  ]),
+const rows: [string, number[], number[] | undefined, number[] | undefined][] = [
+  [`in process, ${signingBackend}`, nativeRates, undefined, undefined],
+  ["in process, noble (baseline)", nobleRates, undefined, undefined],
+  ...[...socket.rates].map(
+    ([name, values]): [string, number[], number[] | undefined, number[] | undefined] => [
+      `Unix socket, ${signingBackend}: ${name}`,
+      values,
+      socket.cpu.get(name),
+      socket.clientCpu.get(name),
+    ],
+  ),
 ];
 const base = summary(nobleRates).median;
 const batch = summary(socket.batchSeconds);
@@ -269,16 +281,17 @@ const lines = [
   `${N} signatures per run, ${RUNS} runs (decode + policy + journal fsync); socket modes interleaved per run.`,
   "Signer CPU: the signer process's user + system CPU per signature (from /proc), median;",
   "1,000,000 / that is what one core of the signer could sign if the client cost nothing.",
+  "Client CPU: the bench process's CPU per signature (the caller's side of the transport, as core's).",
   "",
   `Load at start of the socket runs: \`${loadStart}\``,
   `Load at end: \`${loadEnd}\``,
   "",
-  "| path | sig/s median | min–max | × noble | signer CPU µs/sig |",
-  "| --- | ---: | ---: | ---: | ---: |",
-  ...rows.map(([name, values, cpu]) => {
+  "| path | sig/s median | min–max | × noble | signer CPU µs/sig | client CPU µs/sig |",
+  "| --- | ---: | ---: | ---: | ---: | ---: |",
+  ...rows.map(([name, values, cpu, client]) => {
     const s = summary(values);
-    const c = cpu ? summary(cpu).median.toFixed(0) : "";
-    return `| ${name} | ${s.median.toFixed(0)} | ${s.min.toFixed(0)}–${s.max.toFixed(0)} | ${(s.median / base).toFixed(2)} | ${c} |`;
+    const us = (v: number[] | undefined) => (v ? summary(v).median.toFixed(0) : "");
+    return `| ${name} | ${s.median.toFixed(0)} | ${s.min.toFixed(0)}–${s.max.toFixed(0)} | ${(s.median / base).toFixed(2)} | ${us(cpu)} | ${us(client)} |`;
   }),
   "",
   `1,000-payout batch signed and journaled over the socket (${BATCH_MODE.name}): median ${batch.median.toFixed(2)} s (${batch.min.toFixed(2)}–${batch.max.toFixed(2)} s)`,
