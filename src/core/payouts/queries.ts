@@ -91,7 +91,8 @@ export async function* watchBatch(
   }
 }
 
-function encodeCursor(createdUs: bigint, id: string): string {
+/** The page token of a page that ends at (createdUs, id): opaque to clients. */
+export function encodeCursor(createdUs: bigint, id: string): string {
   return Buffer.from(JSON.stringify([createdUs.toString(), id])).toString("base64url");
 }
 
