@@ -11,7 +11,8 @@ import {
 import { AppError } from "../../shared/errors.js";
 import { batchCounts, findBatch } from "./batch-repo.js";
 import { batchToProto, payoutToProto } from "./convert.js";
-import { attemptsOf, listPayoutRows } from "./repo.js";
+import { listPayoutRows } from "./list.js";
+import { attemptsOf } from "./repo.js";
 
 /** A page of payouts, newest first, with an opaque keyset cursor. */
 export async function listPayouts(

@@ -1,0 +1,25 @@
+-- Reads at scale: an index for each ListPayouts filter, in the listing's order (created_at,
+-- id), so that a page — the first or one deep behind a cursor — reads about as many index
+-- entries as it returns, whatever the number of payouts stored; and indexes for the three
+-- time columns GetPayoutStats counts by.
+--
+-- A listing orders by the created_at of the table that holds its filter (list.ts): a payout's
+-- operations and payouts rows are inserted by one statement and both take now(), so the two
+-- are equal. Rows written otherwise before this migration are made equal here.
+UPDATE payouts p SET created_at = o.created_at
+FROM operations o WHERE o.id = p.id AND p.created_at <> o.created_at;
+
+-- Filters on operations: states, recipient_address (wallet_id has operations_wallet).
+CREATE INDEX operations_state_created ON operations (state, created_at, id);
+CREATE INDEX operations_recipient_created ON operations (counterparty_address, created_at, id);
+
+-- Filters on payouts: routes, payee_tag, client_reference (batch_id has payouts_batch, a
+-- batch has at most 1,000 items; no filter and created alone use payouts_created).
+CREATE INDEX payouts_route_created ON payouts (route, created_at, id);
+CREATE INDEX payouts_payee_created ON payouts (payee_tag, created_at, id) WHERE payee_tag IS NOT NULL;
+CREATE INDEX payouts_reference_created ON payouts (client_reference, created_at, id)
+  WHERE client_reference <> '';
+
+-- GetPayoutStats counts failures by when they failed (their last update); created by
+-- payouts_created and confirmations by operations_confirmed.
+CREATE INDEX operations_failed_updated ON operations (updated_at) WHERE state = 'FAILED';
