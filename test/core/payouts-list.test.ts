@@ -315,3 +315,16 @@ describe("GetPayoutStats and ExportPayouts over 30,000 payouts", () => {
     expect(ids).toEqual([...expected]);
   }, 60_000);
 });
+
+describe("a payout's two created_at", () => {
+  it("stay equal when the operation's is changed, so listings by either agree", async () => {
+    const id = `po_t_${STORED - 1}`;
+    await db.pool.query(
+      sql.unsafe`UPDATE operations SET created_at = created_at - interval '3 days' WHERE id = ${id}`,
+    );
+    const differ = await db.pool.oneFirst(sql.type(z.object({ n: z.number() }))`
+      SELECT count(*)::int AS n FROM operations o JOIN payouts p ON p.id = o.id
+      WHERE p.created_at <> o.created_at`);
+    expect(differ).toBe(0);
+  });
+});

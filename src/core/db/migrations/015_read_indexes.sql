@@ -3,11 +3,23 @@
 -- entries as it returns, whatever the number of payouts stored; and indexes for the three
 -- time columns GetPayoutStats counts by.
 --
--- A listing orders by the created_at of the table that holds its filter (list.ts): a payout's
--- operations and payouts rows are inserted by one statement and both take now(), so the two
--- are equal. Rows written otherwise before this migration are made equal here.
+-- A listing orders by the created_at of the table that holds its filter (list.ts), so a
+-- payout's two rows must agree on it. They are inserted by one statement and both take now();
+-- rows that disagree (an operation's created_at changed by hand) are made equal here, and the
+-- trigger keeps them so: it fires only on an UPDATE that sets operations.created_at, which no
+-- code path does.
 UPDATE payouts p SET created_at = o.created_at
 FROM operations o WHERE o.id = p.id AND p.created_at <> o.created_at;
+
+CREATE FUNCTION payouts_created_at_follows() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE payouts SET created_at = NEW.created_at WHERE id = NEW.id;
+  RETURN NULL;
+END
+$$;
+CREATE TRIGGER operations_created_at_payouts AFTER UPDATE OF created_at ON operations
+  FOR EACH ROW WHEN (OLD.created_at IS DISTINCT FROM NEW.created_at)
+  EXECUTE FUNCTION payouts_created_at_follows();
 
 -- Filters on operations: states, recipient_address (wallet_id has operations_wallet).
 CREATE INDEX operations_state_created ON operations (state, created_at, id);
