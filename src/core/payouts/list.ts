@@ -32,13 +32,12 @@ export async function listPayoutRows(
   db: CommonQueryMethods,
   f: PayoutFilter,
 ): Promise<PayoutRow[]> {
+  // Any filter on operations orders by operations (states are then its branches).
   const onOperations = f.states.length > 0 || f.walletId !== "" || f.recipient !== "";
   const t = sql.identifier([onOperations ? "o" : "p"]);
   const where: FragmentSqlToken[] = [];
   if (onOperations && f.routes.length)
     where.push(sql.fragment`p.route = ANY(${sql.array(f.routes, "text")})`);
-  if (!onOperations && f.states.length)
-    where.push(sql.fragment`o.state = ANY(${sql.array(f.states, "text")})`);
   if (f.walletId) where.push(sql.fragment`o.wallet_id = ${f.walletId}`);
   if (f.payeeTag) where.push(sql.fragment`p.payee_tag = ${f.payeeTag}`);
   if (f.recipient) where.push(sql.fragment`o.counterparty_address = ${f.recipient}`);
