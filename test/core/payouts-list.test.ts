@@ -109,6 +109,11 @@ const cases = (): Case[] => [
       AND o.created_at < to_timestamp(${(now - 13 * DAY) / 1000}) AND p.route = 'V0'`,
   },
   {
+    name: "wallet and a rare state",
+    req: { walletId: v.wallets[1]?.id, states: [PayoutState.FAILED, PayoutState.SIGNED] },
+    where: sql.fragment`o.wallet_id = ${v.wallets[1]?.id ?? ""} AND o.state IN ('FAILED', 'SIGNED')`,
+  },
+  {
     name: "wallet and state",
     req: { walletId: v.wallets[0]?.id, states: [PayoutState.CONFIRMED] },
     where: sql.fragment`o.wallet_id = ${v.wallets[0]?.id ?? ""} AND o.state = 'CONFIRMED'`,

@@ -21,12 +21,18 @@ CREATE TRIGGER operations_created_at_payouts AFTER UPDATE OF created_at ON opera
   FOR EACH ROW WHEN (OLD.created_at IS DISTINCT FROM NEW.created_at)
   EXECUTE FUNCTION payouts_created_at_follows();
 
--- Filters on operations: states, recipient_address (wallet_id has operations_wallet).
+-- Filters on operations: states, recipient_address, and a wallet's payouts in some states
+-- (a wallet's FAILED ones, say: walking either the wallet's or the state's entries until 50
+-- match reads all of them when few do). wallet_id alone has operations_wallet.
 CREATE INDEX operations_state_created ON operations (state, created_at, id);
 CREATE INDEX operations_recipient_created ON operations (counterparty_address, created_at, id);
+CREATE INDEX operations_wallet_state_created ON operations (wallet_id, state, created_at, id);
 
--- Filters on payouts: routes, payee_tag, client_reference (batch_id has payouts_batch, a
--- batch has at most 1,000 items; no filter and created alone use payouts_created).
+-- Filters on payouts: routes, payee_tag, client_reference, batch_id (in page order, replacing
+-- payouts_batch, which also serves a batch's counts); no filter and created alone use
+-- payouts_created.
+CREATE INDEX payouts_batch_created ON payouts (batch_id, created_at, id) WHERE batch_id IS NOT NULL;
+DROP INDEX payouts_batch;
 CREATE INDEX payouts_route_created ON payouts (route, created_at, id);
 CREATE INDEX payouts_payee_created ON payouts (payee_tag, created_at, id) WHERE payee_tag IS NOT NULL;
 CREATE INDEX payouts_reference_created ON payouts (client_reference, created_at, id)
