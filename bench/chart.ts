@@ -25,6 +25,13 @@ function niceMax(max: number): number {
   return ([1, 2, 5, 10].find((m) => m * p >= max) ?? 10) * p;
 }
 
+/** How the x axis reads: its label, at most this many category labels, dots on points. */
+export interface ChartOptions {
+  xLabel?: string;
+  maxLabels?: number;
+  dots?: boolean;
+}
+
 /**
  * Line charts side by side, one per panel, sharing categories on x and each with its own y
  * scale from 0; written by hand as plain SVG (no fonts, scripts or external assets).
@@ -34,7 +41,10 @@ export function lineChartSvg(
   yLabel: string,
   categories: string[],
   panels: Panel[],
+  options: ChartOptions = {},
 ): string {
+  const { xLabel = "payouts stored", maxLabels = categories.length, dots = true } = options;
+  const labelStep = Math.max(1, Math.ceil(categories.length / Math.max(1, maxLabels)));
   const names = [...new Set(panels.flatMap((p) => p.series.map((s) => s.name)))];
   const legendH = 18 * names.length + 10;
   const width = W * panels.length;
@@ -65,10 +75,11 @@ export function lineChartSvg(
       );
     }
     categories.forEach((c, i) => {
+      if (i % labelStep !== 0) return;
       out.push(`<text x="${xAt(i)}" y="${y0 + ph + 16}" text-anchor="middle">${esc(c)}</text>`);
     });
     out.push(
-      `<text x="${x0 + pw / 2}" y="${y0 + ph + 32}" text-anchor="middle">payouts stored</text>`,
+      `<text x="${x0 + pw / 2}" y="${y0 + ph + 32}" text-anchor="middle">${esc(xLabel)}</text>`,
       `<text transform="translate(${x0 - 40} ${y0 + ph / 2}) rotate(-90)" text-anchor="middle">${esc(yLabel)}</text>`,
     );
     for (const s of panel.series) {
@@ -76,10 +87,12 @@ export function lineChartSvg(
       const pts = s.values.map((v, i) => `${xAt(i).toFixed(1)},${yAt(v).toFixed(1)}`);
       out.push(
         `<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts.join(" ")}"/>`,
-        ...s.values.map(
-          (v, i) =>
-            `<circle cx="${xAt(i).toFixed(1)}" cy="${yAt(v).toFixed(1)}" r="3" fill="${color}"/>`,
-        ),
+        ...(dots
+          ? s.values.map(
+              (v, i) =>
+                `<circle cx="${xAt(i).toFixed(1)}" cy="${yAt(v).toFixed(1)}" r="3" fill="${color}"/>`,
+            )
+          : []),
       );
     }
   });

@@ -118,6 +118,45 @@ export async function explainCreatePayout(
   }
 }
 
+/**
+ * Runs `run` once on a pool that records every statement it sends, then asks PostgreSQL for
+ * the plan of each with the same parameters: EXPLAIN (ANALYZE, BUFFERS) unless `options` says
+ * otherwise, so only for statements that may run twice (reads).
+ */
+export async function explainStatements(
+  url: string,
+  run: (pool: DatabasePool) => Promise<unknown>,
+  options = "ANALYZE, BUFFERS",
+): Promise<Plan[]> {
+  const seen: { sql: string; values: readonly PrimitiveValueExpression[] }[] = [];
+  const pool = await createPool(url, {
+    maximumPoolSize: 1,
+    interceptors: [
+      {
+        name: "record",
+        beforeQueryExecution: (_ctx, q) => {
+          seen.push({ sql: q.sql, values: q.values });
+          return null;
+        },
+      },
+    ],
+  });
+  try {
+    await run(pool);
+  } finally {
+    await pool.end();
+  }
+  const plain = await createPool(url, { maximumPoolSize: 1 });
+  try {
+    const plans: Plan[] = [];
+    for (const q of seen)
+      plans.push({ sql: q.sql, plan: await explain(plain, q.sql, q.values, options) });
+    return plans;
+  } finally {
+    await plain.end();
+  }
+}
+
 /** EXPLAIN of a recorded statement: placeholders $1…$n become slonik values again. */
 async function explain(
   pool: DatabasePool,

@@ -26,9 +26,17 @@ export interface TableSize {
   mib: number;
 }
 
-const TABLES = ["operations", "payouts", "outbox", "audit_log", "idempotency_keys", "daily_usage"];
+const TABLES = [
+  "operations",
+  "payouts",
+  "attempts",
+  "outbox",
+  "audit_log",
+  "idempotency_keys",
+  "daily_usage",
+];
 
-/** Rows and total size (with indexes) of the tables a CreatePayout writes. */
+/** Rows and total size (with indexes) of the tables a CreatePayout writes, and attempts. */
 export async function tableSizes(db: CommonQueryMethods): Promise<TableSize[]> {
   const out: TableSize[] = [];
   for (const table of TABLES) {

@@ -15,6 +15,7 @@ const RING = 200;
 export interface ProcSpec {
   /** Short name in reports: core-a, signer, edge. */
   name: string;
+  /** src/….ts (run with tsx) or dist/….js (built by npm run build, run by node). */
   entry: string;
   env: Record<string, string>;
   /** The log message that says the process is serving. */
@@ -43,7 +44,11 @@ export class Supervised {
       ...this.spec.env,
     };
     if (failpoint) env.TRONPAY_FAILPOINT = failpoint;
-    const child = spawn(process.execPath, ["--import", "tsx", this.spec.entry], {
+    // Built JavaScript (dist/) runs as it is; TypeScript sources through tsx.
+    const args = this.spec.entry.endsWith(".js")
+      ? [this.spec.entry]
+      : ["--import", "tsx", this.spec.entry];
+    const child = spawn(process.execPath, args, {
       cwd: ROOT,
       env,
       stdio: ["ignore", "pipe", "pipe"],

@@ -38,7 +38,13 @@ export interface ChaosStackOptions {
   coreEnv: Record<string, string>;
   devnet: { blockTimeMs: number; solidLag: number };
   withEdge: boolean;
+  /** Run the built code (dist/, from npm run build) instead of src/ through tsx. */
+  built?: boolean;
 }
+
+/** The entry of a process: src/<name>.ts, or dist/<name>.js when built. */
+const entryOf = (o: { built?: boolean }, name: string) =>
+  o.built ? `dist/${name}.js` : `src/${name}.ts`;
 
 /**
  * Starts everything and creates an admin API key. If any part fails to start, what did start
@@ -74,7 +80,7 @@ async function startParts(
   started.db = db;
   const dir = mkdtempSync(join(tmpdir(), "tp-chaos-"));
   started.dir = dir;
-  const signer = await startSigner(dir, net.devnet.usdtAddress, started.procs);
+  const signer = await startSigner(dir, net.devnet.usdtAddress, started.procs, o);
   const socket = join(dir, "signer", "signer.sock");
   const ports = await Promise.all(Array.from({ length: o.cores }, () => freePort()));
   const adminPorts = await Promise.all(Array.from({ length: o.cores }, () => freePort()));
@@ -86,7 +92,7 @@ async function startParts(
     (port, i) =>
       new Supervised({
         name: `core-${String.fromCharCode(97 + i)}`,
-        entry: "src/core/main.ts",
+        entry: entryOf(o, "core/main"),
         readyMsg: "core ready",
         env: {
           ...coreEnv(db.url, net, socket, port, o.coreEnv),
@@ -109,7 +115,9 @@ async function startParts(
   const coreUrls = ports.map((p) => `http://127.0.0.1:${p}`);
   const admin = await bootstrapAdminKey(db.pool, "chaos admin");
   if (!admin) throw new Error("the fresh database already had an API key");
-  const edgeStart = o.withEdge ? await startEdge(dir, coreUrls[0] ?? "", forwardSecret) : undefined;
+  const edgeStart = o.withEdge
+    ? await startEdge(dir, coreUrls[0] ?? "", forwardSecret, o)
+    : undefined;
   if (edgeStart?.edge) started.procs.push(edgeStart.edge);
   const transport = (url: string) => authedTransport(url, admin.key);
   return {
@@ -161,13 +169,14 @@ async function startSigner(
   dir: string,
   usdtAddress: string,
   procs: Supervised[],
+  o: { built?: boolean },
 ): Promise<Supervised> {
   const passphrase = randomBytes(24).toString("base64url");
   mkdirSync(join(dir, "signer"), { recursive: true, mode: 0o700 });
   await Keystore.create(join(dir, "signer", "keystore.age"), { passphrase, scryptLogN: 4 });
   const signer = new Supervised({
     name: "signer",
-    entry: "src/signer/main.ts",
+    entry: entryOf(o, "signer/main"),
     readyMsg: "signer ready",
     env: {
       TRONPAY_SIGNER_DATA_DIR: join(dir, "signer"),
@@ -189,11 +198,12 @@ async function startEdge(
   dir: string,
   coreUrl: string,
   forwardSecret: string,
+  o: { built?: boolean },
 ): Promise<{ edge?: Supervised; url?: string; skip?: string }> {
   const port = await freePort();
   const edge = new Supervised({
     name: "edge",
-    entry: "src/edge/main.ts",
+    entry: entryOf(o, "edge/main"),
     readyMsg: "edge ready",
     env: {
       TRONPAY_CORE_URL: coreUrl,

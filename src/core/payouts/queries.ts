@@ -11,7 +11,8 @@ import {
 import { AppError } from "../../shared/errors.js";
 import { batchCounts, findBatch } from "./batch-repo.js";
 import { batchToProto, payoutToProto } from "./convert.js";
-import { attemptsOf, listPayoutRows } from "./repo.js";
+import { listPayoutRows } from "./list.js";
+import { attemptsOf } from "./repo.js";
 
 /** A page of payouts, newest first, with an opaque keyset cursor. */
 export async function listPayouts(
@@ -91,7 +92,8 @@ export async function* watchBatch(
   }
 }
 
-function encodeCursor(createdUs: bigint, id: string): string {
+/** The page token of a page that ends at (createdUs, id): opaque to clients. */
+export function encodeCursor(createdUs: bigint, id: string): string {
   return Buffer.from(JSON.stringify([createdUs.toString(), id])).toString("base64url");
 }
 

@@ -63,7 +63,7 @@ export const PayoutAttemptRow = z.object({
 export type PayoutAttemptRow = z.infer<typeof PayoutAttemptRow>;
 
 // Columns of a payout from operations `o` and payouts `p` (tables, or an INSERT's RETURNING).
-const PAYOUT_COLUMNS = sql.fragment`
+export const PAYOUT_COLUMNS = sql.fragment`
   o.id, o.kind, o.state, o.asset, o.amount, o.wallet_id, o.owner_address, o.counterparty_address, o.memo, o.priority,
          o.hold_reason, o.failure_reason, o.failure_detail, o.created_by, o.created_at, o.updated_at, o.confirmed_at,
          o.fee_sun, o.energy_used, o.bandwidth_used, o.activated_recipient,
@@ -165,49 +165,4 @@ export async function attemptsOf(
     SELECT operation_id, tx_id, state, expiration, broadcast_count, block_number, fee_limit, last_broadcast_error, signed_at
     FROM attempts WHERE operation_id = ANY(${sql.array([...ids], "text")}) ORDER BY operation_id, attempt_no`);
   return [...rows];
-}
-
-/** Filters for listing payouts. */
-export interface PayoutFilter {
-  states: string[];
-  routes: string[];
-  walletId: string;
-  payeeTag: string;
-  recipient: string;
-  batchId: string;
-  clientReference: string;
-  createdFrom?: number;
-  createdTo?: number;
-  /** Keyset cursor: (created_at in µs, id) of the last row of the previous page. */
-  after?: { createdUs: bigint; id: string };
-  limit: number;
-}
-
-/** A page of payouts, newest first. */
-export async function listPayoutRows(
-  db: CommonQueryMethods,
-  f: PayoutFilter,
-): Promise<PayoutRow[]> {
-  const where = [sql.fragment`true`];
-  if (f.states.length) where.push(sql.fragment`o.state = ANY(${sql.array(f.states, "text")})`);
-  if (f.routes.length) where.push(sql.fragment`p.route = ANY(${sql.array(f.routes, "text")})`);
-  if (f.walletId) where.push(sql.fragment`o.wallet_id = ${f.walletId}`);
-  if (f.payeeTag) where.push(sql.fragment`p.payee_tag = ${f.payeeTag}`);
-  if (f.recipient) where.push(sql.fragment`o.counterparty_address = ${f.recipient}`);
-  if (f.batchId) where.push(sql.fragment`p.batch_id = ${f.batchId}`);
-  if (f.clientReference) where.push(sql.fragment`p.client_reference = ${f.clientReference}`);
-  if (f.createdFrom !== undefined) where.push(sql.fragment`o.created_at >= ${ts(f.createdFrom)}`);
-  if (f.createdTo !== undefined) where.push(sql.fragment`o.created_at < ${ts(f.createdTo)}`);
-  if (f.after) {
-    const at = sql.fragment`'epoch'::timestamptz + ${f.after.createdUs} * interval '1 microsecond'`;
-    where.push(sql.fragment`(o.created_at, o.id) < (${at}, ${f.after.id})`);
-  }
-  const rows = await db.any(sql.type(PayoutRow)`
-    ${PAYOUT_SELECT} WHERE ${sql.join(where, sql.fragment` AND `)}
-    ORDER BY o.created_at DESC, o.id DESC LIMIT ${f.limit}`);
-  return [...rows];
-}
-
-function ts(ms: number) {
-  return sql.fragment`'epoch'::timestamptz + ${ms} * interval '1 millisecond'`;
 }

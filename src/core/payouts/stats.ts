@@ -74,28 +74,37 @@ export async function payoutStats(db: CommonQueryMethods, q: StatsQuery): Promis
       metadata: { field: "range" },
     });
   const filters = [sql.fragment`true`];
-  if (q.routes.length) filters.push(sql.fragment`route = ANY(${sql.array(q.routes, "text")})`);
-  if (q.walletId !== "") filters.push(sql.fragment`wallet_id = ${q.walletId}`);
+  if (q.routes.length) filters.push(sql.fragment`x.route = ANY(${sql.array(q.routes, "text")})`);
+  if (q.walletId !== "") filters.push(sql.fragment`o.wallet_id = ${q.walletId}`);
+  const where = sql.join(filters, sql.fragment` AND `);
+  // Each kind of event is read by the index of its own time column, within the range only:
+  // created by payouts_created (or operations_wallet for one wallet: both rows of a payout
+  // have the same created_at), confirmed by operations_confirmed, failed by
+  // operations_failed_updated (migration 015).
+  const inRange = (col: ReturnType<typeof sql.fragment>) =>
+    sql.fragment`${col} >= ${lo} AND ${col} < ${hi}`;
   const rows = await db.any(sql.type(Row)`
-    WITH p AS (
-      SELECT o.*, x.route, x.service_fee FROM operations o JOIN payouts x ON x.id = o.id
-    ), ev AS (
-      SELECT route, wallet_id, created_at AS at, 'CREATED' AS kind, asset, 0::bigint AS amount, 0::bigint AS fee,
-             0::bigint AS energy, 0::bigint AS bandwidth, 0::bigint AS service FROM p
+    WITH ev AS (
+      SELECT x.route, x.created_at AS at, 'CREATED' AS kind, o.asset, 0::bigint AS amount, 0::bigint AS fee,
+             0::bigint AS energy, 0::bigint AS bandwidth, 0::bigint AS service
+      FROM operations o JOIN payouts x ON x.id = o.id
+      WHERE ${inRange(sql.fragment`x.created_at`)} AND ${inRange(sql.fragment`o.created_at`)} AND ${where}
       UNION ALL
-      SELECT route, wallet_id, confirmed_at, 'CONFIRMED', asset, amount, coalesce(fee_sun, 0), coalesce(energy_used, 0),
-             coalesce(bandwidth_used, 0), service_fee
-      FROM p WHERE state = 'CONFIRMED'
+      SELECT x.route, o.confirmed_at, 'CONFIRMED', o.asset, o.amount, coalesce(o.fee_sun, 0), coalesce(o.energy_used, 0),
+             coalesce(o.bandwidth_used, 0), x.service_fee
+      FROM operations o JOIN payouts x ON x.id = o.id
+      WHERE o.state = 'CONFIRMED' AND o.confirmed_at IS NOT NULL AND ${inRange(sql.fragment`o.confirmed_at`)} AND ${where}
       UNION ALL
-      SELECT route, wallet_id, updated_at, 'FAILED', asset, 0, coalesce(fee_sun, 0), coalesce(energy_used, 0),
-             coalesce(bandwidth_used, 0), 0 FROM p WHERE state = 'FAILED'
+      SELECT x.route, o.updated_at, 'FAILED', o.asset, 0, coalesce(o.fee_sun, 0), coalesce(o.energy_used, 0),
+             coalesce(o.bandwidth_used, 0), 0
+      FROM operations o JOIN payouts x ON x.id = o.id
+      WHERE o.state = 'FAILED' AND ${inRange(sql.fragment`o.updated_at`)} AND ${where}
     )
     SELECT ${utc(local(sql.fragment`at`))} AS period_start,
            ${utc(sql.fragment`${local(sql.fragment`at`)} + ${step}::interval`)} AS period_end,
            route, kind, asset, count(*)::bigint AS n, sum(amount)::bigint AS amount, sum(fee)::bigint AS fee,
            sum(energy)::bigint AS energy, sum(bandwidth)::bigint AS bandwidth, sum(service)::bigint AS service
-    FROM ev WHERE at >= ${lo} AND at < ${hi} AND ${sql.join(filters, sql.fragment` AND `)}
-    GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 3`);
+    FROM ev GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 3`);
   return fold(rows);
 }
 
