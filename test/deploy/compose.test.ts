@@ -269,9 +269,9 @@ describe("deploy/pi/Dockerfile", () => {
 
   it("builds with the build script, which copies the SQL migrations next to the compiled migrator", () => {
     // test/launcher/build.test.ts proves the script ships the migrations in dist/.
-    expect(text).toMatch(/^COPY scripts\/build\.ts \.\/scripts\/build\.ts$/m);
+    expect(text).toMatch(/^COPY scripts\/build\.mjs \.\/scripts\/build\.mjs$/m);
     expect(text).toMatch(/^RUN npm run build$/m);
-    expect(readText("package.json")).toContain('"build": "tsx scripts/build.ts"');
+    expect(readText("package.json")).toContain('"build": "node scripts/build.mjs"');
     expect(existsSync(join(ROOT, "src/core/db/migrations"))).toBe(true);
   });
 });
