@@ -6,13 +6,22 @@
 //   npm run bench:footprint -- [--runs 3] [--idle-sec 15] [--load-sec 20] [--inflight 16]
 //                              [--port-base 24000]
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { connectClient } from "../src/cli/client.js";
 import { createRequest } from "../src/cli/payouts.js";
 import { PayoutService } from "../src/gen/tronpay/v1/payout_pb.js";
+import { pgliteTemplateFile } from "../src/launcher/postgres.js";
 import { RECIPIENT } from "./clients.js";
 import { pssMiB, rssMiB } from "./rss.js";
 
@@ -214,7 +223,14 @@ const total = (m: Memory, key: "rss" | "pss", names = ["core", "signer", "edge"]
 async function main() {
   const runs = Number(values.runs);
   const loadBefore = loadAt();
-  const cold: { toLauncherMs: number; toCurlMs: number; phases: ReturnType<typeof phases> }[] = [];
+  const cold: {
+    toLauncherMs: number;
+    toCurlMs: number;
+    template: boolean;
+    phases: ReturnType<typeof phases>;
+  }[] = [];
+  // The first run is the first on this machine: no initdb template yet (see postgres.ts).
+  rmSync(pgliteTemplateFile(), { force: true });
   let idle: Memory = {};
   let peak: Memory = {};
   let loadResult = { ok: 0, failed: 0, perSec: 0 };
@@ -222,8 +238,9 @@ async function main() {
   for (let run = 0; run < runs; run++) {
     const dataDir = mkdtempSync(join(tmpdir(), "tp-footprint-"));
     try {
+      const template = existsSync(pgliteTemplateFile());
       const first = await launch(dataDir);
-      cold.push({ ...first, phases: phases(dataDir) });
+      cold.push({ ...first, template, phases: phases(dataDir) });
       process.stdout.write(`cold start ${run + 1}: ${(first.toCurlMs / 1000).toFixed(1)} s\n`);
       if (run === 0) {
         const procs = processes(first.child.pid ?? 0);
@@ -274,6 +291,7 @@ async function main() {
   const rev = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT })
     .toString()
     .trim();
+  const withTemplate = cold.filter((c) => c.template);
   const phaseNames = [...new Set(cold.flatMap((c) => Object.keys(c.phases)))];
   const f = (ms: number) => (ms / 1000).toFixed(1);
   const mem = (m: Memory) =>
@@ -288,15 +306,17 @@ async function main() {
     "",
     "## Cold start (fresh data directory), to the printed curl",
     "",
-    `| run | to launcher | to curl | ${phaseNames.map((p) => `${p} (ends at)`).join(" | ")} |`,
-    `| --- | --- | --- | ${phaseNames.map(() => "---").join(" | ")} |`,
+    "Run 1 is the first on this machine (no initdb template); later runs unpack the template.",
+    "",
+    `| run | template | to launcher | to curl | ${phaseNames.map((p) => `${p} (ends at)`).join(" | ")} |`,
+    `| --- | --- | --- | --- | ${phaseNames.map(() => "---").join(" | ")} |`,
     ...cold.map(
       (c, i) =>
-        `| ${i + 1} | ${f(c.toLauncherMs)} s | ${f(c.toCurlMs)} s | ${phaseNames
+        `| ${i + 1} | ${c.template ? "yes" : "no"} | ${f(c.toLauncherMs)} s | ${f(c.toCurlMs)} s | ${phaseNames
           .map((p) => `${f(c.phases[p]?.ms ?? 0)} (${f(c.phases[p]?.endAtMs ?? 0)})`)
           .join(" | ")} |`,
     ),
-    `| median | ${f(median(cold.map((c) => c.toLauncherMs)))} s | ${f(median(cold.map((c) => c.toCurlMs)))} s | |`,
+    `| median with template | | ${f(median(withTemplate.map((c) => c.toLauncherMs)))} s | ${f(median(withTemplate.map((c) => c.toCurlMs)))} s | |`,
     "",
     `Warm start (same data, second run): ${f(warm.toCurlMs)} s to the curl (${f(warm.toLauncherMs)} s to the launcher); phases ${JSON.stringify(warm.phases)}`,
     "",
