@@ -21,6 +21,7 @@ import { parseArgs } from "node:util";
 import { connectClient } from "../src/cli/client.js";
 import { createRequest } from "../src/cli/payouts.js";
 import { PayoutService } from "../src/gen/tronpay/v1/payout_pb.js";
+import { NODE_FLAGS } from "../src/launcher/node-flags.js";
 import { pgliteTemplateFile } from "../src/launcher/postgres.js";
 import { RECIPIENT } from "./clients.js";
 import { pssMiB, rssMiB } from "./rss.js";
@@ -303,6 +304,9 @@ async function main() {
     "",
     `Load average (1/5/15 min) before: ${loadBefore}; after: ${loadAfter}. Commit ${rev}.`,
     `start command: \`${JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).scripts.start}\``,
+    `V8 flags: ${Object.entries(NODE_FLAGS)
+      .map(([n, f]) => `${n} \`${f.join(" ") || "none"}\``)
+      .join(", ")}.`,
     "",
     "## Cold start (fresh data directory), to the printed curl",
     "",
