@@ -1,8 +1,17 @@
 // npm run build (and the first step of npm start): src/ to JavaScript in dist/, one file per
 // source file (esbuild transpiles only; `npm run typecheck` checks types), test helpers left
 // out, then the files the built code reads from beside itself (the migrations). About a
-// second, so npm start can build every time. `--outDir DIR` builds elsewhere (the build test).
-import { cpSync, readdirSync, renameSync, rmSync } from "node:fs";
+// second. `--outDir DIR` builds elsewhere (the build test); `--if-changed` (npm start) skips
+// the build when no input has changed since the last one.
+import {
+  cpSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { build } from "esbuild";
 
@@ -15,12 +24,35 @@ if (outDir === "") throw new Error("--outDir needs a directory");
 const TEST_ONLY = /\.test\.ts$|\.fixture\.ts$|^signer\/testing\.ts$|^tron\/testing\.ts$/;
 /** Non-TypeScript files the code reads at run time, relative to src/. */
 const ASSET_DIRS = ["core/db/migrations"];
+/** What the last build was made from (each input's size and mtime), inside its output. */
+const STAMP = ".inputs.json";
 
 const src = join(ROOT, "src");
 const entryPoints = readdirSync(src, { recursive: true, withFileTypes: true })
   .filter((e) => e.isFile() && e.name.endsWith(".ts") && !e.name.endsWith(".d.ts"))
   .map((e) => join(e.parentPath, e.name))
   .filter((file) => !TEST_ONLY.test(file.slice(src.length + 1)));
+const assets = ASSET_DIRS.flatMap((dir) =>
+  readdirSync(join(src, dir)).map((file) => join(src, dir, file)),
+);
+
+/** Every input with its size and mtime: a different list means a different build. */
+const inputs = JSON.stringify(
+  [...entryPoints, ...assets, new URL(import.meta.url).pathname, join(ROOT, "package-lock.json")]
+    .sort()
+    .map((file) => {
+      const s = statSync(file);
+      return [file, s.size, s.mtimeMs];
+    }),
+);
+const previous = (() => {
+  try {
+    return readFileSync(join(outDir, STAMP), "utf8");
+  } catch {
+    return "";
+  }
+})();
+if (process.argv.includes("--if-changed") && previous === inputs) process.exit(0);
 
 // Built beside the output and swapped in whole: a deleted source leaves no stale file behind,
 // and a failed build leaves the previous output as it was.
@@ -36,9 +68,7 @@ await build({
   sourcemap: true,
   logLevel: "warning",
 });
-for (const dir of ASSET_DIRS) {
-  const from = join(src, dir);
-  for (const file of readdirSync(from)) cpSync(join(from, file), join(next, dir, file));
-}
+for (const file of assets) cpSync(file, join(next, file.slice(src.length + 1)));
+writeFileSync(join(next, STAMP), inputs);
 rmSync(outDir, { recursive: true, force: true });
 renameSync(next, outDir);
