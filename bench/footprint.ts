@@ -243,7 +243,7 @@ async function main() {
       const first = await launch(dataDir);
       cold.push({ ...first, template, phases: phases(dataDir) });
       process.stdout.write(`cold start ${run + 1}: ${(first.toCurlMs / 1000).toFixed(1)} s\n`);
-      if (run === 0) {
+      if (run === runs - 1) {
         const procs = processes(first.child.pid ?? 0);
         await new Promise((r) => setTimeout(r, Number(values["idle-sec"]) * 1000));
         const samples: Memory[] = [];
@@ -324,7 +324,7 @@ async function main() {
     "",
     `Warm start (same data, second run): ${f(warm.toCurlMs)} s to the curl (${f(warm.toLauncherMs)} s to the launcher); phases ${JSON.stringify(warm.phases)}`,
     "",
-    "## Memory (MiB), idle (median of 5 readings after the idle wait)",
+    `## Memory (MiB) in the last cold run, idle (median of 5 readings after ${values["idle-sec"]} s)`,
     "",
     "| process | RSS | PSS |",
     "| --- | --- | --- |",
