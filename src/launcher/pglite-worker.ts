@@ -1,7 +1,7 @@
 // The embedded PostgreSQL's own thread (see postgres.ts). PGlite's first start runs initdb in
 // WebAssembly synchronously for tens of seconds; here it blocks only this thread, so the
 // launcher keeps starting the devnet, the keystore and the children meanwhile.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parentPort, workerData } from "node:worker_threads";
 import { PGlite } from "@electric-sql/pglite";
@@ -67,15 +67,23 @@ try {
  * and its untouched result becomes the template for the next new database on this machine.
  */
 async function open(): Promise<PGlite> {
-  const fresh = !existsSync(join(dataDir, "PG_VERSION"));
+  // Present while a new database is being made: if the launcher died meanwhile, the next start
+  // makes it again rather than open a half-written one (a new database holds nothing yet).
+  const making = `${dataDir}.initialising`;
+  if (existsSync(making)) rmSync(dataDir, { recursive: true, force: true });
+  if (existsSync(join(dataDir, "PG_VERSION"))) return PGlite.create({ dataDir });
+  writeFileSync(making, "");
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  if (!fresh) return PGlite.create({ dataDir });
-  if (existsSync(templateFile)) {
-    const loadDataDir = new Blob([readFileSync(templateFile)]);
-    return PGlite.create({ dataDir, loadDataDir });
-  }
+  const db = existsSync(templateFile)
+    ? await PGlite.create({ dataDir, loadDataDir: new Blob([readFileSync(templateFile)]) })
+    : await initdbAndKeepTemplate();
+  rmSync(making);
+  return db;
+}
+
+/** initdb, then its untouched result saved as the template, before any client connects. */
+async function initdbAndKeepTemplate(): Promise<PGlite> {
   const db = await PGlite.create({ dataDir });
-  // Before any client connects: the template holds nothing of this installation.
   const dump = await db.dumpDataDir("none");
   mkdirSync(dirname(templateFile), { recursive: true, mode: 0o700 });
   const next = `${templateFile}.${process.pid}.tmp`;

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
@@ -59,6 +59,30 @@ describe("the embedded database's initdb template", () => {
     );
     expect(again).toEqual([42]);
   }, 240_000);
+
+  it("makes a new database again when its making was interrupted (the launcher died)", async () => {
+    const broken = join(dir, "broken");
+    mkdirSync(broken);
+    writeFileSync(join(broken, "PG_VERSION"), "18\n");
+    writeFileSync(join(broken, "half-written"), "");
+    writeFileSync(`${broken}.initialising`, "");
+    const tables = await withDatabase(broken, (url) =>
+      query(url, async (p) => {
+        await p.query(sql.unsafe`CREATE TABLE made (a int)`);
+        return p.anyFirst(sql.unsafe`SELECT tablename FROM pg_tables WHERE schemaname = 'public'`);
+      }),
+    );
+    expect(tables).toEqual(["made"]);
+    expect(existsSync(join(broken, "half-written"))).toBe(false);
+    expect(existsSync(`${broken}.initialising`)).toBe(false);
+    // Made once: the next start opens it as it is.
+    const again = await withDatabase(broken, (url) =>
+      query(url, (p) =>
+        p.anyFirst(sql.unsafe`SELECT tablename FROM pg_tables WHERE schemaname = 'public'`),
+      ),
+    );
+    expect(again).toEqual(["made"]);
+  }, 120_000);
 
   it("is what a new database is unpacked from (one made from a database with a table has it)", async () => {
     const source = await PGlite.create({ dataDir: join(dir, "first") });
