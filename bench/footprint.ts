@@ -1,7 +1,9 @@
 // npm run bench:footprint: what `npm start` costs. Cold start (fresh data directory) to the
 // printed curl, split into the launcher's phases; a warm start on the same data; idle RSS/PSS
 // of each process; peak RSS/PSS under a short CreatePayout load (Connect to core and REST via
-// the edge at once). Writes bench/results/footprint-<timestamp>.md.
+// the edge at once), in the last cold run. It deletes the embedded database's initdb template
+// first (node_modules/.cache/tronpay), so run 1 is a first start on this machine and later runs
+// show the usual fresh start. Writes bench/results/footprint-<timestamp>.md.
 //
 //   npm run bench:footprint -- [--runs 3] [--idle-sec 15] [--load-sec 20] [--inflight 16]
 //                              [--port-base 24000]
