@@ -18,15 +18,32 @@ export interface Child {
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
-/** Starts `node --import tsx <entry>` from the repository root; logs go to `logFile` only. */
+/**
+ * True when the launcher itself runs built JavaScript (dist/, what `npm start` runs): its
+ * children are then the built entry points run by plain node. From the sources (tests that
+ * import the launcher, `node --import tsx src/launcher/main.ts`) they run through tsx.
+ */
+const BUILT = !import.meta.url.endsWith(".ts");
+
+/**
+ * The file of a process's entry point, `part` being e.g. "core/main": beside the launcher's
+ * own directory, built or not as the launcher is.
+ */
+export function entryFile(part: string): string {
+  return new URL(`../${part}.${BUILT ? "js" : "ts"}`, import.meta.url).pathname;
+}
+
+/** Starts a process's entry point (see entryFile) with `nodeFlags`; logs go to `logFile` only. */
 export function startChild(
   name: string,
-  entry: string,
+  part: string,
   env: NodeJS.ProcessEnv,
   logFile: string,
+  nodeFlags: readonly string[] = [],
 ): Child {
   const out = createWriteStream(logFile, { flags: "a", mode: 0o600 });
-  const child = spawn(process.execPath, ["--import", "tsx", entry], {
+  const loader = BUILT ? [] : ["--import", "tsx"];
+  const child = spawn(process.execPath, [...nodeFlags, ...loader, entryFile(part)], {
     cwd: ROOT,
     env,
     // Its own process group: Ctrl-C reaches the launcher only, which stops children in order.

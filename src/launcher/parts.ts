@@ -4,8 +4,9 @@ import { type AddressInfo, createServer } from "node:net";
 import { join } from "node:path";
 import { type RunningDevnet, startDevnet } from "../devnet/devnet.js";
 import type { Logger } from "../shared/log.js";
-import { type Child, startChild } from "./child.js";
+import { type Child, entryFile, startChild } from "./child.js";
 import type { LauncherConfig, LauncherPaths } from "./config.js";
+import { NODE_FLAGS } from "./node-flags.js";
 import { type EmbeddedPostgres, PGLITE_POOL_SIZE, startEmbeddedPostgres } from "./postgres.js";
 
 /**
@@ -95,7 +96,7 @@ export function startSignerChild(
 ): Child {
   return startChild(
     "signer",
-    "src/signer/main.ts",
+    "signer/main",
     {
       ...process.env,
       LOG_LEVEL: config.logLevel,
@@ -105,6 +106,7 @@ export function startSignerChild(
       TRONPAY_USDT_CONTRACT: usdtContract,
     },
     join(paths.logs, "signer.log"),
+    NODE_FLAGS.signer,
   );
 }
 
@@ -141,10 +143,10 @@ export function startCoreChild(
     TRONPAY_EDGE_FORWARD_SECRET: FORWARD_SECRET,
   };
   if (config.redisUrl !== "") env.REDIS_URL = config.redisUrl;
-  return startChild("core", "src/core/main.ts", env, join(paths.logs, "core.log"));
+  return startChild("core", "core/main", env, join(paths.logs, "core.log"), NODE_FLAGS.core);
 }
 
-const EDGE_ENTRY = "src/edge/main.ts";
+const EDGE_ENTRY = "edge/main";
 
 /** The edge process in front of core, when its entry point exists in this checkout. */
 export function startEdgeChild(
@@ -152,7 +154,7 @@ export function startEdgeChild(
   paths: LauncherPaths,
   coreUrl: string,
 ): Child | undefined {
-  if (!existsSync(new URL(`../../${EDGE_ENTRY}`, import.meta.url))) return undefined;
+  if (!existsSync(entryFile(EDGE_ENTRY))) return undefined;
   return startChild(
     "edge",
     EDGE_ENTRY,
@@ -166,5 +168,6 @@ export function startEdgeChild(
       TRONPAY_EDGE_FORWARD_SECRET: FORWARD_SECRET,
     },
     join(paths.logs, "edge.log"),
+    NODE_FLAGS.edge,
   );
 }

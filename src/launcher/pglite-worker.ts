@@ -1,7 +1,8 @@
 // The embedded PostgreSQL's own thread (see postgres.ts). PGlite's first start runs initdb in
 // WebAssembly synchronously for tens of seconds; here it blocks only this thread, so the
 // launcher keeps starting the devnet, the keystore and the children meanwhile.
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { parentPort, workerData } from "node:worker_threads";
 import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
@@ -14,10 +15,11 @@ export type FromWorker =
   | { type: "stopped" }
   | { type: "error"; message: string };
 
-const { dataDir, port, maxConnections } = workerData as {
+const { dataDir, port, maxConnections, templateFile } = workerData as {
   dataDir: string;
   port: number;
   maxConnections: number;
+  templateFile: string;
 };
 const parent = parentPort;
 if (!parent) throw new Error("pglite-worker.ts runs as a worker thread only");
@@ -33,8 +35,7 @@ const url = (server: PGLiteSocketServer) =>
   `postgres://postgres@${server.getServerConn()}/postgres`;
 
 try {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const db = await PGlite.create({ dataDir });
+  const db = await open();
   let server = await listen(db, port);
   parent.on("message", (msg: ToWorker) => {
     const work =
@@ -58,6 +59,37 @@ try {
 } catch (err) {
   send({ type: "error", message: messageOf(err) });
   parent.close();
+}
+
+/**
+ * Opens the database in dataDir. A new one is unpacked from the template (a fresh initdb's
+ * data directory, a few seconds) when there is one; otherwise initdb runs (tens of seconds)
+ * and its untouched result becomes the template for the next new database on this machine.
+ */
+async function open(): Promise<PGlite> {
+  // Present while a new database is being made: if the launcher died meanwhile, the next start
+  // makes it again rather than open a half-written one (a new database holds nothing yet).
+  const making = `${dataDir}.initialising`;
+  if (existsSync(making)) rmSync(dataDir, { recursive: true, force: true });
+  if (existsSync(join(dataDir, "PG_VERSION"))) return PGlite.create({ dataDir });
+  writeFileSync(making, "");
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const db = existsSync(templateFile)
+    ? await PGlite.create({ dataDir, loadDataDir: new Blob([readFileSync(templateFile)]) })
+    : await initdbAndKeepTemplate();
+  rmSync(making);
+  return db;
+}
+
+/** initdb, then its untouched result saved as the template, before any client connects. */
+async function initdbAndKeepTemplate(): Promise<PGlite> {
+  const db = await PGlite.create({ dataDir });
+  const dump = await db.dumpDataDir("none");
+  mkdirSync(dirname(templateFile), { recursive: true, mode: 0o700 });
+  const next = `${templateFile}.${process.pid}.tmp`;
+  writeFileSync(next, new Uint8Array(await dump.arrayBuffer()), { mode: 0o600 });
+  renameSync(next, templateFile);
+  return db;
 }
 
 function messageOf(err: unknown): string {

@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import type { FromWorker, ToWorker } from "./pglite-worker.js";
 
@@ -41,14 +43,30 @@ function workerSource(): string {
 }
 
 /**
+ * Where a new embedded database is unpacked from: the data directory of PGlite's initdb, made
+ * by the first new database on this machine (initdb is most of a first start) and kept with
+ * the installed packages, per PGlite version (a new version makes its own).
+ */
+export function pgliteTemplateFile(): string {
+  const root = new URL("../../", import.meta.url).pathname;
+  const pkg = join(root, "node_modules/@electric-sql/pglite/package.json");
+  const { version } = JSON.parse(readFileSync(pkg, "utf8")) as { version: string };
+  return join(root, "node_modules/.cache/tronpay", `pglite-${version}-initdb.tar`);
+}
+
+/**
  * Opens (or creates) the database in `dataDir` in a worker thread and serves it on
  * 127.0.0.1:`port` (0: a free port). The worker keeps PGlite's first start (initdb, tens of
  * seconds of WebAssembly) off the launcher's thread.
  */
-export async function startEmbeddedPostgres(dataDir: string, port = 0): Promise<EmbeddedPostgres> {
+export async function startEmbeddedPostgres(
+  dataDir: string,
+  port = 0,
+  templateFile = pgliteTemplateFile(),
+): Promise<EmbeddedPostgres> {
   const worker = new Worker(workerSource(), {
     eval: true,
-    workerData: { dataDir, port, maxConnections: PGLITE_MAX_CONNECTIONS },
+    workerData: { dataDir, port, maxConnections: PGLITE_MAX_CONNECTIONS, templateFile },
   });
   // One request at a time; each is answered by exactly one message (or the worker's end).
   const next = () =>

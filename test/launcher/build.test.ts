@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -30,5 +30,24 @@ describe("npm run build", () => {
     };
     const shipped = dist.bundledMigrations().map((m) => [m.version, m.checksum]);
     expect(shipped).toEqual(bundledMigrations().map((m) => [m.version, m.checksum]));
+  }, 180_000);
+
+  it("with --if-changed (npm start), builds again only when an input changed", () => {
+    const build = (...flags: string[]) =>
+      execFileSync("node", ["scripts/build.mjs", "--outDir", out, ...flags], { cwd: ROOT });
+    build();
+    const marker = join(out, "marker");
+    writeFileSync(marker, "");
+    build("--if-changed");
+    expect(existsSync(marker)).toBe(true);
+    // What the last build was made from, as if a source had changed since.
+    const stamp = join(out, ".inputs.json");
+    writeFileSync(stamp, readFileSync(stamp, "utf8").replace(/\d+(\.\d+)?\]/, "1]"));
+    build("--if-changed");
+    expect(existsSync(marker)).toBe(false);
+    expect(existsSync(join(out, "core/main.js"))).toBe(true);
+    writeFileSync(marker, "");
+    build();
+    expect(existsSync(marker)).toBe(false);
   }, 180_000);
 });
