@@ -19,6 +19,8 @@ export interface ProcSpec {
   env: Record<string, string>;
   /** The log message that says the process is serving. */
   readyMsg: string;
+  /** Node flags before the entry (e.g. --cpu-prof, which NODE_OPTIONS refuses). */
+  nodeArgs?: string[];
 }
 
 /** A process kept running: restarted whenever it exits, until stop(). */
@@ -43,11 +45,15 @@ export class Supervised {
       ...this.spec.env,
     };
     if (failpoint) env.TRONPAY_FAILPOINT = failpoint;
-    const child = spawn(process.execPath, ["--import", "tsx", this.spec.entry], {
-      cwd: ROOT,
-      env,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      [...(this.spec.nodeArgs ?? []), "--import", "tsx", this.spec.entry],
+      {
+        cwd: ROOT,
+        env,
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     this.child = child;
     let onReady: () => void = () => {};
     let onFail: (e: Error) => void = () => {};

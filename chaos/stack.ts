@@ -38,6 +38,8 @@ export interface ChaosStackOptions {
   coreEnv: Record<string, string>;
   devnet: { blockTimeMs: number; solidLag: number };
   withEdge: boolean;
+  /** Node flags for the cores (a profile run passes --cpu-prof). */
+  coreNodeArgs?: string[];
 }
 
 /**
@@ -88,6 +90,7 @@ async function startParts(
         name: `core-${String.fromCharCode(97 + i)}`,
         entry: "src/core/main.ts",
         readyMsg: "core ready",
+        nodeArgs: o.coreNodeArgs,
         env: {
           ...coreEnv(db.url, net, socket, port, o.coreEnv),
           // Metrics port and data dir per run; both cores share the data dir (one deployment).

@@ -60,14 +60,33 @@ export async function checkDailyLimit(
       INSERT INTO daily_usage (route, asset, day, used) VALUES (${route}, ${asset}, ${TODAY}, 0)
       ON CONFLICT (route, asset, day) DO UPDATE SET used = daily_usage.used
       RETURNING used`);
-    if (used + amount > rules.limits[route].maxPerDay) {
-      throw new AppError(
-        "payout.limit_exceeded",
-        `this would exceed today's ${route} limit for ${asset}`,
-        { metadata: { field, limit: "per_day", route } },
-      );
-    }
+    if (used + amount > rules.limits[route].maxPerDay) throw limitExceeded(route, asset, field);
   }
+}
+
+/**
+ * The common table expression (daily_limit) of a statement that stores one charge: locks the
+ * day's (route, asset) counter row — creating it when missing — and answers `ok` when today's
+ * use plus the charge stays within `maxPerDay`. The statement stores its payout only when ok;
+ * the payout's insert trigger then counts it on the row already locked. Taking the lock in the
+ * statement that stores the payout, rather than before the other writes, keeps the row locked
+ * for as short a time as possible: concurrent creates queue on it from here until COMMIT.
+ * Exactly what checkDailyLimit does for one charge (which batches, with several, still use).
+ */
+export function dailyLimitCte(charge: LimitCharge, maxPerDay: bigint) {
+  return sql.fragment`daily_limit AS (
+    INSERT INTO daily_usage (route, asset, day, used) VALUES (${charge.route}, ${charge.asset}, ${TODAY}, 0)
+    ON CONFLICT (route, asset, day) DO UPDATE SET used = daily_usage.used
+    RETURNING used + ${charge.amount} <= ${maxPerDay} AS ok)`;
+}
+
+/** payout.limit_exceeded for the daily limit of `route` (`field` names the request field). */
+export function limitExceeded(route: Route, asset: Asset, field: string): AppError {
+  return new AppError(
+    "payout.limit_exceeded",
+    `this would exceed today's ${route} limit for ${asset}`,
+    { metadata: { field, limit: "per_day", route } },
+  );
 }
 
 /** Every route's limits per asset with today's (UTC) use, and when today's counters reset. */

@@ -1,8 +1,9 @@
 import { type CommonQueryMethods, sql } from "slonik";
 import { z } from "zod";
 import { AppError } from "../../shared/errors.js";
-import { appendAudit } from "../audit.js";
-import { emitEvent } from "../outbox.js";
+import { auditAppendCtes } from "../audit.js";
+import { eventCte } from "../outbox.js";
+import { dailyLimitCte, limitExceeded } from "./limits.js";
 
 /**
  * Operation kinds that are payouts: a USDT transfer through UsdtService is a payout too, and so
@@ -98,27 +99,19 @@ export interface NewPayout {
 }
 
 /**
- * Inserts the operation and payout rows (one statement that also answers the stored row), an
- * audit row and a payout.created event; returns the payout as findPayout would.
+ * Inserts the operation row with its audit row and payout.created event (one statement), then
+ * the payout row (a second one, which answers the stored payout as findPayout would). With
+ * `dailyLimit`, the second statement also checks and locks the route's daily counter
+ * (limits.ts, dailyLimitCte) and stores the payout only within the limit, else throws
+ * payout.limit_exceeded; without it the caller has checked (checkDailyLimit, for batches).
+ * Two statements, because the payout row's insert trigger counts the operation it reads.
  */
-export async function insertPayout(tx: CommonQueryMethods, p: NewPayout): Promise<PayoutRow> {
+export async function insertPayout(
+  tx: CommonQueryMethods,
+  p: NewPayout,
+  dailyLimit?: { maxPerDay: bigint; field: string },
+): Promise<PayoutRow> {
   const state = p.approvalRequired ? "AWAITING_APPROVAL" : "QUEUED";
-  const row = await tx.one(sql.type(PayoutRow)`
-    WITH o AS (
-      INSERT INTO operations (id, kind, state, asset, amount, wallet_id, owner_address, counterparty_address,
-                              memo, priority, created_by)
-      VALUES (${p.id}, ${p.kind}, ${state}, ${p.asset}, ${p.amount}, ${p.walletId}, ${p.ownerAddress},
-              ${p.recipientAddress}, ${p.memo}, ${p.priority}, ${p.principal})
-      RETURNING *
-    ), p AS (
-      INSERT INTO payouts (id, principal, idempotency_key, route, payee_tag, client_reference, metadata, kyc_hash,
-                           batch_id, batch_index, batch_item_reference, approval_required)
-      VALUES (${p.id}, ${p.principal}, ${p.idempotencyKey}, ${p.route}, ${p.payeeTag}, ${p.clientReference},
-              ${sql.jsonb(p.metadata)}, ${p.kycHash}, ${p.batchId}, ${p.batchIndex}, ${p.batchItemReference},
-              ${p.approvalRequired})
-      RETURNING *
-    )
-    SELECT ${PAYOUT_COLUMNS} FROM o JOIN p ON p.id = o.id`);
   const details = {
     state,
     asset: p.asset,
@@ -127,12 +120,36 @@ export async function insertPayout(tx: CommonQueryMethods, p: NewPayout): Promis
     route: p.route,
     batchId: p.batchId,
   };
-  await appendAudit(tx, { actor: p.principal, action: "payout.created", subject: p.id, details });
-  await emitEvent(tx, {
+  const event = eventCte({
     type: "payout.created",
     subjectId: p.id,
     payload: { id: p.id, ...details },
   });
+  await tx.query(sql.unsafe`
+    WITH o AS (
+      INSERT INTO operations (id, kind, state, asset, amount, wallet_id, owner_address, counterparty_address,
+                              memo, priority, created_by)
+      VALUES (${p.id}, ${p.kind}, ${state}, ${p.asset}, ${p.amount}, ${p.walletId}, ${p.ownerAddress},
+              ${p.recipientAddress}, ${p.memo}, ${p.priority}, ${p.principal})
+    ),
+    ${auditAppendCtes({ actor: p.principal, action: "payout.created", subject: p.id, details })},
+    ${event.cte}
+    SELECT 1`);
+  const limit = dailyLimit
+    ? dailyLimitCte(p, dailyLimit.maxPerDay)
+    : sql.fragment`daily_limit AS (SELECT true AS ok)`;
+  const row = await tx.maybeOne(sql.type(PayoutRow)`
+    WITH ${limit}, p AS (
+      INSERT INTO payouts (id, principal, idempotency_key, route, payee_tag, client_reference, metadata, kyc_hash,
+                           batch_id, batch_index, batch_item_reference, approval_required)
+      SELECT ${p.id}::text, ${p.principal}::text, ${p.idempotencyKey}::text, ${p.route}::text, ${p.payeeTag}::text,
+             ${p.clientReference}::text, ${sql.jsonb(p.metadata)}, ${p.kycHash}::text, ${p.batchId}::text,
+             ${p.batchIndex}::integer, ${p.batchItemReference}::text, ${p.approvalRequired}::boolean
+      FROM daily_limit WHERE daily_limit.ok
+      RETURNING *
+    )
+    SELECT ${PAYOUT_COLUMNS} FROM p JOIN operations o ON o.id = p.id`);
+  if (!row) throw limitExceeded(p.route, p.asset, dailyLimit?.field ?? "");
   return row;
 }
 

@@ -1,0 +1,114 @@
+/**
+ * Where core's CPU goes under CreatePayout load: starts the stack with core under --cpu-prof,
+ * drives CreatePayout over Connect at `--in-flight` for `--seconds`, stops core (the profile is
+ * written on exit) and prints self time by package / file and the top functions, plus how many
+ * statements PostgreSQL ran per request (pg_stat_database's xact and tuple counters).
+ *
+ *   npx tsx bench/profile-core.ts [--in-flight 64 --seconds 10 --dir /tmp/core-prof]
+ */
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { sql } from "slonik";
+import { z } from "zod";
+import { fundedWallet, startChaosStack } from "../chaos/stack.js";
+import { TRX } from "../test/devnet/helpers.js";
+import { connectCaller } from "./clients.js";
+import { closedLoop } from "./loop.js";
+
+const { values } = parseArgs({
+  options: {
+    "in-flight": { type: "string", default: "64" },
+    seconds: { type: "string", default: "10" },
+    dir: { type: "string", default: "bench/results/profile" },
+  },
+});
+const dir = values.dir;
+mkdirSync(dir, { recursive: true });
+const before = new Set(readdirSync(dir));
+const stack = await startChaosStack({
+  cores: 1,
+  withEdge: false,
+  devnet: { blockTimeMs: 100, solidLag: 2 },
+  coreEnv: {
+    TRONPAY_CORE_POLL_MS: "86400000",
+    TRONPAY_V0_MAX_PER_DAY: "100000000",
+  },
+  coreNodeArgs: ["--cpu-prof", "--cpu-prof-dir", dir, "--require", "./bench/exit-on-usr2.cjs"],
+});
+const Calls = z.object({ xact: z.bigint(), tup: z.bigint() });
+const counters = () =>
+  stack.db.pool.one(sql.type(Calls)`
+    SELECT xact_commit + xact_rollback AS xact, tup_inserted + tup_updated + tup_fetched AS tup
+    FROM pg_stat_database WHERE datname = current_database()`);
+let n = 0;
+try {
+  const wallet = await fundedWallet(stack, "prof", { trxSun: 1_000n * TRX, usdt: 10n ** 15n });
+  const call = connectCaller(stack, wallet.id, "p");
+  await closedLoop(4, 1_000, (i) => call(1e9 + i));
+  const c0 = await counters();
+  const r = await closedLoop(Number(values["in-flight"]), Number(values.seconds) * 1000, call);
+  // pg_stat_database is updated when a backend reports (at most every 500 ms or so).
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  const c1 = await counters();
+  n = Math.round(r.rps * Number(values.seconds));
+  console.log(
+    `${values["in-flight"]} in flight: ${r.rps.toFixed(0)} req/s, p50 ${r.p50.toFixed(1)} ms, p95 ${r.p95.toFixed(1)} ms, ${r.errors} errors; database transactions per request ${(Number(c1.xact - c0.xact) / n).toFixed(2)}`,
+  );
+  // Core writes its profile when it exits (its graceful stop waits for our open sessions).
+  const core = stack.cores[0];
+  const pid = core?.pid();
+  if (core && pid) {
+    const exited = new Promise<void>((r) => core.child?.once("exit", () => r()));
+    const t0 = performance.now();
+    process.kill(pid, "SIGUSR2");
+    await exited;
+    console.log(`core exited ${(performance.now() - t0).toFixed(0)} ms after SIGUSR2`);
+  }
+} finally {
+  await stack.stop();
+}
+const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile") && !before.has(f));
+if (!file) throw new Error("no profile written");
+interface Node {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+const prof = JSON.parse(readFileSync(join(dir, file), "utf8")) as {
+  nodes: Node[];
+  samples: number[];
+  timeDeltas: number[];
+};
+const byId = new Map(prof.nodes.map((x) => [x.id, x]));
+const self = new Map<number, number>();
+for (const [i, id] of prof.samples.entries())
+  self.set(id, (self.get(id) ?? 0) + (prof.timeDeltas[i] ?? 0));
+const total = [...self.values()].reduce((a, b) => a + b, 0);
+const where = (url: string) => {
+  const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+  if (m) return m[1] as string;
+  if (url.includes("/src/")) return `src/${url.split("/src/")[1]}`;
+  return url === "" ? "(native/gc/idle)" : url.startsWith("node:") ? "node internals" : url;
+};
+const add = (m: Map<string, number>, k: string, v: number) => m.set(k, (m.get(k) ?? 0) + v);
+const byPkg = new Map<string, number>();
+const byFn = new Map<string, number>();
+for (const [id, us] of self) {
+  const node = byId.get(id);
+  if (!node) continue;
+  const { functionName, url, lineNumber } = node.callFrame;
+  add(byPkg, where(url), us);
+  add(byFn, `${functionName || "(anonymous)"} ${where(url)}:${lineNumber + 1}`, us);
+}
+const show = (title: string, m: Map<string, number>, top: number) => {
+  console.log(`\n${title} (ms of CPU per request, % of samples)`);
+  for (const [k, us] of [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, top))
+    console.log(
+      `  ${(us / 1000 / n).toFixed(3).padStart(7)}  ${((100 * us) / total).toFixed(1).padStart(5)}%  ${k}`,
+    );
+};
+console.log(`\nprofile ${join(dir, file)}: ${(total / 1e6).toFixed(1)} s sampled, ${n} requests`);
+show("self time by package / file", byPkg, 25);
+show("self time by function", byFn, 30);
+process.exit(0);
