@@ -27,9 +27,9 @@ export interface Caller {
 }
 
 /**
- * Creates one payout: validate, then store payout, audit row and event together, the payout only
- * within the route's daily limit (its counter is locked by the statement storing the payout; all
- * inside the caller's idempotent transaction). `kind` is
+ * Creates one payout: validate, then store payout, audit row and event together (inside the
+ * caller's idempotent transaction), whose commit fails with payout.limit_exceeded beyond the
+ * route's daily limit (limits.ts, limitAtCommit). `kind` is
  * USDT_TRANSFER for UsdtService.Transfer, which is a payout in all but name.
  */
 export async function createPayout(
@@ -54,7 +54,7 @@ export async function createPayout(
       batchIndex: null,
       batchItemReference: "",
     },
-    { maxPerDay: rules.limits[valid.route].maxPerDay, field: "" },
+    rules.limits[valid.route].maxPerDay,
   );
   if (valid.compliance) await consumeCompliance(tx, valid.compliance, row.id);
   return row;

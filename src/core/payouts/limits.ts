@@ -38,7 +38,9 @@ const Used = z.object({ used: z.bigint() });
  * daily_usage is locked until the transaction ends — in a fixed order, so two checks never
  * deadlock — and concurrent checks on the same route and asset queue on that one row; the cost
  * does not depend on how many payouts exist. The payouts stored afterwards in the same
- * transaction are counted by the database itself (migration 012), so callers only check.
+ * transaction are counted by the database itself when it commits (migrations 012 and 014), on
+ * the rows already locked, so callers only check. Batches use this; a single payout's limit is
+ * checked at commit (limitAtCommit), so that its counter row is not held for longer.
  */
 export async function checkDailyLimit(
   tx: CommonQueryMethods,
@@ -65,19 +67,16 @@ export async function checkDailyLimit(
 }
 
 /**
- * The common table expression (daily_limit) of a statement that stores one charge: locks the
- * day's (route, asset) counter row — creating it when missing — and answers `ok` when today's
- * use plus the charge stays within `maxPerDay`. The statement stores its payout only when ok;
- * the payout's insert trigger then counts it on the row already locked. Taking the lock in the
- * statement that stores the payout, rather than before the other writes, keeps the row locked
- * for as short a time as possible: concurrent creates queue on it from here until COMMIT.
- * Exactly what checkDailyLimit does for one charge (which batches, with several, still use).
+ * An expression that makes the transaction's commit check `route`'s daily limit of
+ * `maxPerDay`: it sets the transaction-local tronpay.daily_max_<route> that migration 014's
+ * commit trigger reads. Each payout is counted on its (route, asset, day) counter row when its
+ * transaction commits, and that commit fails with payout.limit_exceeded (SQLSTATE TP001, read
+ * by appErrorOf in shared/errors.ts) when the counter, with it, is above the limit. Creates
+ * queue on the counter row only while they commit, each after the counts of those before it:
+ * exact under concurrency, and the row is not held through the create's other statements.
  */
-export function dailyLimitCte(charge: LimitCharge, maxPerDay: bigint) {
-  return sql.fragment`daily_limit AS (
-    INSERT INTO daily_usage (route, asset, day, used) VALUES (${charge.route}, ${charge.asset}, ${TODAY}, 0)
-    ON CONFLICT (route, asset, day) DO UPDATE SET used = daily_usage.used
-    RETURNING used + ${charge.amount} <= ${maxPerDay} AS ok)`;
+export function limitAtCommit(route: Route, maxPerDay: bigint) {
+  return sql.fragment`set_config(${`tronpay.daily_max_${route.toLowerCase()}`}, ${maxPerDay.toString()}, true)`;
 }
 
 /** payout.limit_exceeded for the daily limit of `route` (`field` names the request field). */

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { AppError } from "../../shared/errors.js";
 import { auditAppendCtes } from "../audit.js";
 import { eventCte } from "../outbox.js";
-import { dailyLimitCte, limitExceeded } from "./limits.js";
+import { limitAtCommit } from "./limits.js";
 
 /**
  * Operation kinds that are payouts: a USDT transfer through UsdtService is a payout too, and so
@@ -99,17 +99,16 @@ export interface NewPayout {
 }
 
 /**
- * Inserts the operation row with its audit row and payout.created event (one statement), then
- * the payout row (a second one, which answers the stored payout as findPayout would). With
- * `dailyLimit`, the second statement also checks and locks the route's daily counter
- * (limits.ts, dailyLimitCte) and stores the payout only within the limit, else throws
- * payout.limit_exceeded; without it the caller has checked (checkDailyLimit, for batches).
- * Two statements, because the payout row's insert trigger counts the operation it reads.
+ * Inserts the operation and payout rows, an audit row and a payout.created event in one
+ * statement, which answers the stored payout as findPayout would. The payout counts on its
+ * route's daily counter when the transaction commits (migration 014); with `maxPerDay` the
+ * commit also fails with payout.limit_exceeded when that takes the counter above it (see
+ * limits.ts). Without it the caller has checked the limit (checkDailyLimit, for batches).
  */
 export async function insertPayout(
   tx: CommonQueryMethods,
   p: NewPayout,
-  dailyLimit?: { maxPerDay: bigint; field: string },
+  maxPerDay?: bigint,
 ): Promise<PayoutRow> {
   const state = p.approvalRequired ? "AWAITING_APPROVAL" : "QUEUED";
   const details = {
@@ -125,32 +124,25 @@ export async function insertPayout(
     subjectId: p.id,
     payload: { id: p.id, ...details },
   });
-  await tx.query(sql.unsafe`
+  return tx.one(sql.type(PayoutRow)`
     WITH o AS (
       INSERT INTO operations (id, kind, state, asset, amount, wallet_id, owner_address, counterparty_address,
                               memo, priority, created_by)
       VALUES (${p.id}, ${p.kind}, ${state}, ${p.asset}, ${p.amount}, ${p.walletId}, ${p.ownerAddress},
               ${p.recipientAddress}, ${p.memo}, ${p.priority}, ${p.principal})
+      RETURNING *
+    ), p AS (
+      INSERT INTO payouts (id, principal, idempotency_key, route, payee_tag, client_reference, metadata, kyc_hash,
+                           batch_id, batch_index, batch_item_reference, approval_required)
+      VALUES (${p.id}, ${p.principal}, ${p.idempotencyKey}, ${p.route}, ${p.payeeTag}, ${p.clientReference},
+              ${sql.jsonb(p.metadata)}, ${p.kycHash}, ${p.batchId}, ${p.batchIndex}, ${p.batchItemReference},
+              ${p.approvalRequired})
+      RETURNING *
     ),
     ${auditAppendCtes({ actor: p.principal, action: "payout.created", subject: p.id, details })},
     ${event.cte}
-    SELECT 1`);
-  const limit = dailyLimit
-    ? dailyLimitCte(p, dailyLimit.maxPerDay)
-    : sql.fragment`daily_limit AS (SELECT true AS ok)`;
-  const row = await tx.maybeOne(sql.type(PayoutRow)`
-    WITH ${limit}, p AS (
-      INSERT INTO payouts (id, principal, idempotency_key, route, payee_tag, client_reference, metadata, kyc_hash,
-                           batch_id, batch_index, batch_item_reference, approval_required)
-      SELECT ${p.id}::text, ${p.principal}::text, ${p.idempotencyKey}::text, ${p.route}::text, ${p.payeeTag}::text,
-             ${p.clientReference}::text, ${sql.jsonb(p.metadata)}, ${p.kycHash}::text, ${p.batchId}::text,
-             ${p.batchIndex}::integer, ${p.batchItemReference}::text, ${p.approvalRequired}::boolean
-      FROM daily_limit WHERE daily_limit.ok
-      RETURNING *
-    )
-    SELECT ${PAYOUT_COLUMNS} FROM p JOIN operations o ON o.id = p.id`);
-  if (!row) throw limitExceeded(p.route, p.asset, dailyLimit?.field ?? "");
-  return row;
+    SELECT ${PAYOUT_COLUMNS} ${maxPerDay === undefined ? sql.fragment`` : sql.fragment`, ${limitAtCommit(p.route, maxPerDay)} AS limit_set`}
+    FROM o JOIN p ON p.id = o.id`);
 }
 
 /** One payout, or null. */

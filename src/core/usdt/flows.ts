@@ -116,7 +116,7 @@ export async function approveUsdt(
       batchIndex: null,
       batchItemReference: "",
     },
-    { maxPerDay: rules.limits.DIRECT.maxPerDay, field: "" },
+    rules.limits.DIRECT.maxPerDay,
   );
   const operation = (await findOperation(tx, id)) as OperationView;
   return { operation, payout: await findPayout(tx, id) };
