@@ -6,7 +6,7 @@
  *
  *   npx tsx bench/profile-core.ts [--in-flight 64 --seconds 10 --dir /tmp/core-prof]
  */
-import { mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { sql } from "slonik";
@@ -14,6 +14,7 @@ import { z } from "zod";
 import { fundedWallet, startChaosStack } from "../chaos/stack.js";
 import { TRX } from "../test/devnet/helpers.js";
 import { connectCaller } from "./clients.js";
+import { summarizeProfile } from "./cpuprofile.js";
 import { closedLoop } from "./loop.js";
 
 const { values } = parseArgs({
@@ -47,7 +48,29 @@ try {
   const call = connectCaller(stack, wallet.id, "p");
   await closedLoop(4, 1_000, (i) => call(1e9 + i));
   const c0 = await counters();
+  // What core's connections wait on, sampled every 20 ms while the load runs.
+  const waits = new Map<string, number>();
+  let sampling = true;
+  const Wait = z.object({ what: z.string(), n: z.number() });
+  const sampler = (async () => {
+    while (sampling) {
+      const rows = await stack.db.pool.any(sql.type(Wait)`
+        SELECT coalesce(state, '?') || ' ' || coalesce(wait_event_type || ':' || wait_event, 'on CPU') AS what,
+               count(*)::int AS n
+        FROM pg_stat_activity
+        WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'
+        GROUP BY 1`);
+      for (const row of rows) waits.set(row.what, (waits.get(row.what) ?? 0) + row.n);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  })();
   const r = await closedLoop(Number(values["in-flight"]), Number(values.seconds) * 1000, call);
+  sampling = false;
+  await sampler;
+  const samples = [...waits.values()].reduce((a, b) => a + b, 0);
+  console.log("core's database connections (share of samples):");
+  for (const [what, k] of [...waits.entries()].sort((a, b) => b[1] - a[1]))
+    console.log(`  ${((100 * k) / samples).toFixed(1).padStart(5)}%  ${what}`);
   // pg_stat_database is updated when a backend reports (at most every 500 ms or so).
   await new Promise((resolve) => setTimeout(resolve, 1_500));
   const c1 = await counters();
@@ -70,45 +93,5 @@ try {
 }
 const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile") && !before.has(f));
 if (!file) throw new Error("no profile written");
-interface Node {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  children?: number[];
-}
-const prof = JSON.parse(readFileSync(join(dir, file), "utf8")) as {
-  nodes: Node[];
-  samples: number[];
-  timeDeltas: number[];
-};
-const byId = new Map(prof.nodes.map((x) => [x.id, x]));
-const self = new Map<number, number>();
-for (const [i, id] of prof.samples.entries())
-  self.set(id, (self.get(id) ?? 0) + (prof.timeDeltas[i] ?? 0));
-const total = [...self.values()].reduce((a, b) => a + b, 0);
-const where = (url: string) => {
-  const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
-  if (m) return m[1] as string;
-  if (url.includes("/src/")) return `src/${url.split("/src/")[1]}`;
-  return url === "" ? "(native/gc/idle)" : url.startsWith("node:") ? "node internals" : url;
-};
-const add = (m: Map<string, number>, k: string, v: number) => m.set(k, (m.get(k) ?? 0) + v);
-const byPkg = new Map<string, number>();
-const byFn = new Map<string, number>();
-for (const [id, us] of self) {
-  const node = byId.get(id);
-  if (!node) continue;
-  const { functionName, url, lineNumber } = node.callFrame;
-  add(byPkg, where(url), us);
-  add(byFn, `${functionName || "(anonymous)"} ${where(url)}:${lineNumber + 1}`, us);
-}
-const show = (title: string, m: Map<string, number>, top: number) => {
-  console.log(`\n${title} (ms of CPU per request, % of samples)`);
-  for (const [k, us] of [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, top))
-    console.log(
-      `  ${(us / 1000 / n).toFixed(3).padStart(7)}  ${((100 * us) / total).toFixed(1).padStart(5)}%  ${k}`,
-    );
-};
-console.log(`\nprofile ${join(dir, file)}: ${(total / 1e6).toFixed(1)} s sampled, ${n} requests`);
-show("self time by package / file", byPkg, 25);
-show("self time by function", byFn, 30);
+summarizeProfile(join(dir, file), n);
 process.exit(0);
