@@ -6,7 +6,7 @@
  *
  *   npx tsx bench/profile-core.ts [--in-flight 64 --seconds 10 --dir /tmp/core-prof]
  */
-import { mkdirSync, readdirSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { sql } from "slonik";
@@ -16,6 +16,13 @@ import { TRX } from "../test/devnet/helpers.js";
 import { connectCaller } from "./clients.js";
 import { summarizeProfile } from "./cpuprofile.js";
 import { closedLoop } from "./loop.js";
+
+/** CPU time (user + system, ms) a process has used so far, from /proc (Linux, 100 Hz ticks). */
+function cpuMs(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
 
 const { values } = parseArgs({
   options: {
@@ -64,7 +71,11 @@ try {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   })();
+  const corePid = stack.cores[0]?.pid();
+  const cpu0 = { core: cpuMs(corePid), bench: process.cpuUsage() };
   const r = await closedLoop(Number(values["in-flight"]), Number(values.seconds) * 1000, call);
+  const coreCpu = cpuMs(corePid) - cpu0.core;
+  const benchUsage = process.cpuUsage(cpu0.bench);
   sampling = false;
   await sampler;
   const samples = [...waits.values()].reduce((a, b) => a + b, 0);
@@ -75,6 +86,9 @@ try {
   await new Promise((resolve) => setTimeout(resolve, 1_500));
   const c1 = await counters();
   n = Math.round(r.rps * Number(values.seconds));
+  console.log(
+    `CPU per request: core ${(coreCpu / n).toFixed(2)} ms, this load generator ${((benchUsage.user + benchUsage.system) / 1000 / n).toFixed(2)} ms`,
+  );
   console.log(
     `${values["in-flight"]} in flight: ${r.rps.toFixed(0)} req/s, p50 ${r.p50.toFixed(1)} ms, p95 ${r.p95.toFixed(1)} ms, ${r.errors} errors; database transactions per request ${(Number(c1.xact - c0.xact) / n).toFixed(2)}`,
   );
