@@ -204,6 +204,10 @@ async function startEdge(
       TRONPAY_EDGE_PORT: String(port),
       TRONPAY_EDGE_DATA_DIR: join(dir, "edge"),
       TRONPAY_EDGE_MAX_CONCURRENT: "1024",
+      // The harness is one client address with up to 64 calls in flight (the benches): the
+      // per-address shares that protect against slow clients would refuse half of them.
+      TRONPAY_EDGE_MAX_CONCURRENT_PER_CLIENT: "1024",
+      TRONPAY_EDGE_MAX_CONNECTIONS_PER_CLIENT: "1024",
       TRONPAY_EDGE_FORWARD_SECRET: forwardSecret,
       // The edge rate-limits too (like core, one principal sending thousands of writes).
       TRONPAY_RATE_WRITE_PER_MIN: "10000000",
