@@ -2,11 +2,13 @@
  * Summarises a V8 .cpuprofile: self time by package / source file and by function, in ms per
  * request when the number of requests is given.
  *
- *   npx tsx bench/cpuprofile.ts FILE [REQUESTS]
+ * `skipMs` leaves out the first milliseconds (start-up: module loading and compiling).
+ *
+ *   npx tsx bench/cpuprofile.ts FILE [REQUESTS] [SKIP_MS]
  */
 import { readFileSync } from "node:fs";
 
-export function summarizeProfile(path: string, n: number): void {
+export function summarizeProfile(path: string, n: number, skipMs = 0): void {
   const file = path;
   interface Node {
     id: number;
@@ -20,8 +22,12 @@ export function summarizeProfile(path: string, n: number): void {
   };
   const byId = new Map(prof.nodes.map((x) => [x.id, x]));
   const self = new Map<number, number>();
-  for (const [i, id] of prof.samples.entries())
-    self.set(id, (self.get(id) ?? 0) + (prof.timeDeltas[i] ?? 0));
+  let elapsed = 0;
+  for (const [i, id] of prof.samples.entries()) {
+    const dt = prof.timeDeltas[i] ?? 0;
+    elapsed += dt;
+    if (elapsed / 1000 >= skipMs) self.set(id, (self.get(id) ?? 0) + dt);
+  }
   const total = [...self.values()].reduce((a, b) => a + b, 0);
   const where = (url: string) => {
     const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
@@ -52,7 +58,7 @@ export function summarizeProfile(path: string, n: number): void {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const [file, requests] = process.argv.slice(2);
-  if (!file) throw new Error("usage: cpuprofile.ts FILE [REQUESTS]");
-  summarizeProfile(file, Number(requests ?? 1));
+  const [file, requests, skip] = process.argv.slice(2);
+  if (!file) throw new Error("usage: cpuprofile.ts FILE [REQUESTS] [SKIP_MS]");
+  summarizeProfile(file, Number(requests ?? 1), Number(skip ?? 0));
 }
