@@ -120,7 +120,7 @@ describe("the cost of one create", () => {
     expect(reads).toBeLessThan(20n);
   }, 60_000);
 
-  it("makes at most 11 queries inside its transaction", async () => {
+  it("makes at most 5 queries inside its transaction", async () => {
     const queries: string[] = [];
     const pool = await createPool(db.url, {
       maximumPoolSize: 1,
@@ -152,7 +152,7 @@ describe("the cost of one create", () => {
           return { payout: payoutToProto(row, []) };
         },
       );
-      expect(queries.length, queries.join("\n---\n")).toBeLessThanOrEqual(11);
+      expect(queries.length, queries.join("\n---\n")).toBeLessThanOrEqual(5);
     } finally {
       await pool.end();
     }
