@@ -20,6 +20,8 @@ export interface ProcSpec {
   env: Record<string, string>;
   /** The log message that says the process is serving. */
   readyMsg: string;
+  /** Node flags before the entry (e.g. --cpu-prof, which NODE_OPTIONS refuses). */
+  nodeArgs?: string[];
 }
 
 /** A process kept running: restarted whenever it exits, until stop(). */
@@ -45,9 +47,10 @@ export class Supervised {
     };
     if (failpoint) env.TRONPAY_FAILPOINT = failpoint;
     // Built JavaScript (dist/) runs as it is; TypeScript sources through tsx.
+    const nodeArgs = this.spec.nodeArgs ?? [];
     const args = this.spec.entry.endsWith(".js")
-      ? [this.spec.entry]
-      : ["--import", "tsx", this.spec.entry];
+      ? [...nodeArgs, this.spec.entry]
+      : [...nodeArgs, "--import", "tsx", this.spec.entry];
     const child = spawn(process.execPath, args, {
       cwd: ROOT,
       env,

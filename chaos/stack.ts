@@ -40,6 +40,8 @@ export interface ChaosStackOptions {
   withEdge: boolean;
   /** Run the built code (dist/, from npm run build) instead of src/ through tsx. */
   built?: boolean;
+  /** Node flags for the cores (a profile run passes --cpu-prof). */
+  coreNodeArgs?: string[];
 }
 
 /** The entry of a process: src/<name>.ts, or dist/<name>.js when built. */
@@ -94,6 +96,7 @@ async function startParts(
         name: `core-${String.fromCharCode(97 + i)}`,
         entry: entryOf(o, "core/main"),
         readyMsg: "core ready",
+        nodeArgs: o.coreNodeArgs,
         env: {
           ...coreEnv(db.url, net, socket, port, o.coreEnv),
           // Metrics port and data dir per run; both cores share the data dir (one deployment).
@@ -211,6 +214,10 @@ async function startEdge(
       TRONPAY_EDGE_PORT: String(port),
       TRONPAY_EDGE_DATA_DIR: join(dir, "edge"),
       TRONPAY_EDGE_MAX_CONCURRENT: "1024",
+      // The harness is one client address with up to 64 calls in flight (the benches): the
+      // per-address shares that protect against slow clients would refuse half of them.
+      TRONPAY_EDGE_MAX_CONCURRENT_PER_CLIENT: "1024",
+      TRONPAY_EDGE_MAX_CONNECTIONS_PER_CLIENT: "1024",
       TRONPAY_EDGE_FORWARD_SECRET: forwardSecret,
       // The edge rate-limits too (like core, one principal sending thousands of writes).
       TRONPAY_RATE_WRITE_PER_MIN: "10000000",

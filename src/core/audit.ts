@@ -18,16 +18,26 @@ export interface AuditEntry {
 
 /** Appends one entry inside the caller's transaction; it becomes part of the chain once it commits. */
 export async function appendAudit(tx: CommonQueryMethods, entry: AuditEntry): Promise<void> {
+  await tx.query(sql.unsafe`WITH ${auditAppendCtes(entry)} SELECT 1`);
+}
+
+/**
+ * The common table expressions (audit_xact, audit_append) that append one entry, for a
+ * statement that writes other rows too (one round trip instead of two); appendAudit is this
+ * alone. At most one per statement.
+ */
+export function auditAppendCtes(entry: AuditEntry) {
   // Whole milliseconds, stored exactly (interval arithmetic, no float).
   const time = Date.now();
   // The transaction takes its id before its seq number (the materialized CTE runs first): the
   // chainer's rule for when a number is settled relies on it (audit-chain.ts).
-  await tx.query(sql.unsafe`
-    WITH x AS MATERIALIZED (SELECT pg_current_xact_id() AS id)
-    INSERT INTO audit_log (seq, time, actor, action, subject, details)
-    SELECT nextval('audit_log_seq'), 'epoch'::timestamptz + ${time} * interval '1 millisecond',
-           ${entry.actor}, ${entry.action}, ${entry.subject}, ${sql.jsonb((entry.details ?? {}) as never)}
-    FROM x`);
+  return sql.fragment`
+    audit_xact AS MATERIALIZED (SELECT pg_current_xact_id() AS id),
+    audit_append AS (
+      INSERT INTO audit_log (seq, time, actor, action, subject, details)
+      SELECT nextval('audit_log_seq'), 'epoch'::timestamptz + ${time} * interval '1 millisecond',
+             ${entry.actor}, ${entry.action}, ${entry.subject}, ${sql.jsonb((entry.details ?? {}) as never)}
+      FROM audit_xact)`;
 }
 
 /** What an entry's hash covers, as read from the database (see HASHED_COLUMNS). */

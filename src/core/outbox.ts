@@ -15,9 +15,19 @@ export interface OutboxEvent {
 
 /** Writes one event inside the caller's transaction and returns its event id. */
 export async function emitEvent(tx: CommonQueryMethods, event: OutboxEvent): Promise<string> {
-  const eventId = `evt_${randomUUID().replaceAll("-", "")}`;
-  await tx.query(sql.unsafe`
-    INSERT INTO outbox (event_id, type, subject_id, payload)
-    VALUES (${eventId}, ${event.type}, ${event.subjectId}, ${sql.jsonb(event.payload as never)})`);
+  const { eventId, cte } = eventCte(event);
+  await tx.query(sql.unsafe`WITH ${cte} SELECT 1`);
   return eventId;
+}
+
+/**
+ * The common table expression (outbox_append) that writes one event, for a statement that
+ * writes other rows too; emitEvent is this alone. At most one per statement.
+ */
+export function eventCte(event: OutboxEvent) {
+  const eventId = `evt_${randomUUID().replaceAll("-", "")}`;
+  const cte = sql.fragment`outbox_append AS (
+    INSERT INTO outbox (event_id, type, subject_id, payload)
+    VALUES (${eventId}, ${event.type}, ${event.subjectId}, ${sql.jsonb(event.payload as never)}))`;
+  return { eventId, cte };
 }

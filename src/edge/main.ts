@@ -8,7 +8,7 @@ import { createEdgeAccess } from "./access/gate.js";
 import { checkTorListener, type EdgeConfig, edgeConfigSpec } from "./config.js";
 import { renderDocs } from "./docs.js";
 import { buildOpenApi } from "./openapi.js";
-import { CoreProxy } from "./proxy.js";
+import { binaryUnaryTransport, CoreProxy } from "./proxy.js";
 import { startEdgeServer } from "./server.js";
 import type { TorReadiness } from "./static.js";
 import { type EdgeOnion, type OnionTuning, startEdgeOnion } from "./tor/service.js";
@@ -48,13 +48,13 @@ export async function runEdge(
   const routes = restRoutesOf();
   const openapi = buildOpenApi(routes, packageVersion());
   const coreSession = { ...coreTlsOptions(config), ...options.coreSessionOptions };
-  // One HTTP/2 transport for every REST call; Connect multiplexes the calls on it.
-  const transport = createConnectTransport({
-    httpVersion: "2",
-    baseUrl: config.coreUrl,
-    nodeOptions: coreSession,
-  });
+  // One HTTP/2 session for every unary call to core (binary protobuf), and a Connect
+  // transport for the streams; both multiplex their calls.
   const probe = new CoreProxy(config.coreUrl, 0, coreSession);
+  const transport = binaryUnaryTransport(
+    probe,
+    createConnectTransport({ httpVersion: "2", baseUrl: config.coreUrl, nodeOptions: coreSession }),
+  );
   const access = createEdgeAccess(config, { transport, log });
   let onion: EdgeOnion | undefined;
   const server = await startEdgeServer({

@@ -47,17 +47,17 @@ export async function serveRest(
   const input = await buildRequest(deps, req, route, segments, query);
   const headers = forwardHeaders(req, requestId);
   for (const [name, value] of extra) headers.set(name, value);
+  // A client that goes away cancels the call to core; once answered, nothing is left to cancel
+  // (aborting then would only build an AbortError and run the transport's listeners for
+  // nothing, on every request).
   const abort = new AbortController();
-  res.once("close", () => abort.abort());
+  const cancel = () => abort.abort();
+  res.once("close", cancel);
   const method = route.method;
   if (method.methodKind === "unary") {
-    const answer = await deps.transport.unary(
-      method as DescMethodUnary,
-      abort.signal,
-      deps.defaultDeadlineMs,
-      headers,
-      input,
-    );
+    const answer = await deps.transport
+      .unary(method as DescMethodUnary, abort.signal, deps.defaultDeadlineMs, headers, input)
+      .finally(() => res.off("close", cancel));
     const json = responseJson(method.output, answer.message, route.responseBody);
     sendJson(res, 200, json, { "x-request-id": requestId });
     return;

@@ -61,8 +61,9 @@ export function httpStatusOf(reason: Reason): number {
  * message and carry their reason in a google.rpc.ErrorInfo detail; anything else becomes
  * `internal` with a generic message (the original stays in `cause` for the log).
  */
-export function toConnectError(err: unknown): ConnectError {
-  if (err instanceof ConnectError) return err;
+export function toConnectError(thrown: unknown): ConnectError {
+  if (thrown instanceof ConnectError) return thrown;
+  const err = appErrorOf(thrown) ?? thrown;
   if (err instanceof AppError) {
     const info = create(ErrorInfoSchema, {
       reason: err.reason,
@@ -81,9 +82,38 @@ export function toConnectError(err: unknown): ConnectError {
   return new ConnectError("internal error", Code.Internal, undefined, undefined, err);
 }
 
+/**
+ * SQLSTATE of an error our own SQL raises with a reason (a trigger, e.g. migration 014's daily
+ * limit at commit): message the reason, detail the client message, hint the metadata as JSON.
+ */
+export const DATABASE_REASON_STATE = "TP001";
+
+/**
+ * The AppError a thrown value is or carries: itself, or a PostgreSQL error raised with
+ * DATABASE_REASON_STATE anywhere in its cause chain (slonik wraps the driver's error), as the
+ * AppError it stands for. Undefined for anything else.
+ */
+export function appErrorOf(err: unknown): AppError | undefined {
+  let e: unknown = err;
+  for (let depth = 0; depth < 5 && e && typeof e === "object"; depth++) {
+    if (e instanceof AppError) return e;
+    const pg = e as { code?: unknown; message?: unknown; detail?: unknown; hint?: unknown };
+    if (pg.code === DATABASE_REASON_STATE && typeof pg.message === "string") {
+      if (!Object.hasOwn(catalog, pg.message)) return undefined;
+      const metadata: unknown = typeof pg.hint === "string" ? JSON.parse(pg.hint) : {};
+      return new AppError(pg.message as Reason, typeof pg.detail === "string" ? pg.detail : "", {
+        metadata: metadata as Record<string, string>,
+        cause: err,
+      });
+    }
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
 /** Reads our stable reason back from a ConnectError (client side); undefined if none. */
 export function reasonOf(err: unknown): string | undefined {
-  if (!(err instanceof ConnectError)) return err instanceof AppError ? err.reason : undefined;
+  if (!(err instanceof ConnectError)) return appErrorOf(err)?.reason;
   const info = err.findDetails(ErrorInfoSchema).find((d) => d.domain === ERROR_DOMAIN);
   return info?.reason;
 }

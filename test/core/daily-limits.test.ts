@@ -13,7 +13,7 @@ import {
   CreatePayoutRequestSchema,
   CreatePayoutResponseSchema,
 } from "../../src/gen/tronpay/v1/payout_pb.js";
-import { reasonOf } from "../../src/shared/errors.js";
+import { appErrorOf, reasonOf } from "../../src/shared/errors.js";
 import { newTestAccount } from "../devnet/helpers.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
 import { insertPayoutWallet, payoutInput, USDT, uniformRules } from "../helpers/payout-db.js";
@@ -120,7 +120,7 @@ describe("the cost of one create", () => {
     expect(reads).toBeLessThan(20n);
   }, 60_000);
 
-  it("makes at most 11 queries inside its transaction", async () => {
+  it("makes at most 5 queries inside its transaction", async () => {
     const queries: string[] = [];
     const pool = await createPool(db.url, {
       maximumPoolSize: 1,
@@ -152,7 +152,7 @@ describe("the cost of one create", () => {
           return { payout: payoutToProto(row, []) };
         },
       );
-      expect(queries.length, queries.join("\n---\n")).toBeLessThanOrEqual(11);
+      expect(queries.length, queries.join("\n---\n")).toBeLessThanOrEqual(5);
     } finally {
       await pool.end();
     }
@@ -198,6 +198,81 @@ describe("the counters", () => {
     const expected = await expectedUsage(db.pool);
     expect(Object.keys(expected).length).toBeGreaterThanOrEqual(3);
     expect(await storedUsage(db.pool)).toEqual(expected);
+  });
+
+  it("count a payout as it is when its transaction commits, whatever changed it before", async () => {
+    const db = await freshDatabase();
+    const rules = uniformRules(1_000n * USDT, 1_000_000n * USDT, 500n * USDT);
+    const input = (amount: string, asset: "USDT" | "TRX" = "USDT") =>
+      payoutInput(wallet.id, { amount, asset });
+    // Cancelled in the transaction that created it: never counted.
+    await db.pool.transaction(async (tx) => {
+      const p = await createPayout(tx, rules, alice, `s-${++seq}`, input("11"));
+      await cancelPayout(tx, alice, p.id, "in the same transaction");
+    });
+    // Its amount, asset and day changed before the commit: counted as they are then.
+    await db.pool.transaction(async (tx) => {
+      const p = await createPayout(tx, rules, alice, `s-${++seq}`, input("13"));
+      await tx.query(sql.unsafe`
+        UPDATE operations SET amount = amount * 2, asset = 'TRX', created_at = now() - interval '1 day'
+        WHERE id = ${p.id}`);
+    });
+    // Moved to another route before the commit.
+    await db.pool.transaction(async (tx) => {
+      const p = await createPayout(tx, rules, alice, `s-${++seq}`, input("17"));
+      await tx.query(sql.unsafe`UPDATE payouts SET route = 'DIRECT' WHERE id = ${p.id}`);
+    });
+    // Created and deleted again.
+    await db.pool.transaction(async (tx) => {
+      const p = await createPayout(tx, rules, alice, `s-${++seq}`, input("19"));
+      await tx.query(sql.unsafe`DELETE FROM outbox WHERE subject_id = ${p.id}`);
+      await tx.query(sql.unsafe`DELETE FROM payouts WHERE id = ${p.id}`);
+    });
+    // A payout of an earlier transaction changed next to a new one (it counted already).
+    const old = await db.pool.transaction((tx) =>
+      createPayout(tx, rules, alice, `s-${++seq}`, input("23")),
+    );
+    await db.pool.transaction(async (tx) => {
+      await createPayout(tx, rules, alice, `s-${++seq}`, input("29"));
+      await cancelPayout(tx, alice, old.id, "next to a new one");
+    });
+    const expected = await expectedUsage(db.pool);
+    expect(Object.keys(expected).length).toBeGreaterThanOrEqual(3);
+    expect(await storedUsage(db.pool)).toEqual(expected);
+  });
+
+  it("refuse through idempotent() with payout.limit_exceeded, keeping the key free", async () => {
+    const db = await freshDatabase();
+    const rules = uniformRules(10n * USDT, 10n * USDT, 100n * USDT);
+    const call = (key: string, amount: string) => {
+      const request = create(CreatePayoutRequestSchema, { idempotencyKey: key });
+      return idempotent(
+        db.pool,
+        {
+          principal: alice.principal,
+          method: "test/CreatePayout",
+          requestSchema: CreatePayoutRequestSchema,
+          request,
+          responseSchema: CreatePayoutResponseSchema,
+        },
+        async (tx) => {
+          const row = await createPayout(tx, rules, alice, key, payoutInput(wallet.id, { amount }));
+          return { payout: payoutToProto(row, []) };
+        },
+      );
+    };
+    expect(await fail(call("k-1", "8"))).toBe("ok");
+    const refused = await call("k-2", "3").catch((err: unknown) => err);
+    const error = appErrorOf(refused);
+    expect(error?.reason).toBe("payout.limit_exceeded");
+    expect(error?.metadata).toEqual({ field: "", limit: "per_day", route: "V0" });
+    expect(error?.message).toBe("this would exceed today's V0 limit for USDT");
+    // Nothing of the refused create is stored; its key can be used again.
+    const keys = await db.pool.oneFirst(sql.type(z.object({ n: z.number() }))`
+      SELECT count(*)::int AS n FROM idempotency_keys WHERE key = 'k-2'`);
+    expect(keys).toBe(0);
+    expect(await fail(call("k-2", "2"))).toBe("ok");
+    expect(await storedUsage(db.pool)).toEqual(await expectedUsage(db.pool));
   });
 
   it("free a cancelled payout's amount for the day, and check a retried FAILED payout again", async () => {

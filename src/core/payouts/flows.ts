@@ -27,8 +27,9 @@ export interface Caller {
 }
 
 /**
- * Creates one payout: validate, check the route's daily limit (locking its counter), store payout,
- * audit row and event together (inside the caller's idempotent transaction). `kind` is
+ * Creates one payout: validate, then store payout, audit row and event together (inside the
+ * caller's idempotent transaction), whose commit fails with payout.limit_exceeded beyond the
+ * route's daily limit (limits.ts, limitAtCommit). `kind` is
  * USDT_TRANSFER for UsdtService.Transfer, which is a payout in all but name.
  */
 export async function createPayout(
@@ -41,17 +42,20 @@ export async function createPayout(
 ): Promise<PayoutRow> {
   await refuseWhilePaused(tx);
   const valid = await validatePayout(tx, rules, input, caller.now);
-  await checkDailyLimit(tx, rules, [valid], "");
-  const row = await insertPayout(tx, {
-    ...valid,
-    id: newId("po"),
-    kind,
-    principal: caller.principal,
-    idempotencyKey,
-    batchId: null,
-    batchIndex: null,
-    batchItemReference: "",
-  });
+  const row = await insertPayout(
+    tx,
+    {
+      ...valid,
+      id: newId("po"),
+      kind,
+      principal: caller.principal,
+      idempotencyKey,
+      batchId: null,
+      batchIndex: null,
+      batchItemReference: "",
+    },
+    rules.limits[valid.route].maxPerDay,
+  );
   if (valid.compliance) await consumeCompliance(tx, valid.compliance, row.id);
   return row;
 }

@@ -38,7 +38,9 @@ const Used = z.object({ used: z.bigint() });
  * daily_usage is locked until the transaction ends — in a fixed order, so two checks never
  * deadlock — and concurrent checks on the same route and asset queue on that one row; the cost
  * does not depend on how many payouts exist. The payouts stored afterwards in the same
- * transaction are counted by the database itself (migration 012), so callers only check.
+ * transaction are counted by the database itself when it commits (migrations 012 and 014), on
+ * the rows already locked, so callers only check. Batches use this; a single payout's limit is
+ * checked at commit (limitAtCommit), so that its counter row is not held for longer.
  */
 export async function checkDailyLimit(
   tx: CommonQueryMethods,
@@ -60,14 +62,30 @@ export async function checkDailyLimit(
       INSERT INTO daily_usage (route, asset, day, used) VALUES (${route}, ${asset}, ${TODAY}, 0)
       ON CONFLICT (route, asset, day) DO UPDATE SET used = daily_usage.used
       RETURNING used`);
-    if (used + amount > rules.limits[route].maxPerDay) {
-      throw new AppError(
-        "payout.limit_exceeded",
-        `this would exceed today's ${route} limit for ${asset}`,
-        { metadata: { field, limit: "per_day", route } },
-      );
-    }
+    if (used + amount > rules.limits[route].maxPerDay) throw limitExceeded(route, asset, field);
   }
+}
+
+/**
+ * An expression that makes the transaction's commit check `route`'s daily limit of
+ * `maxPerDay`: it sets the transaction-local tronpay.daily_max_<route> that migration 014's
+ * commit trigger reads. Each payout is counted on its (route, asset, day) counter row when its
+ * transaction commits, and that commit fails with payout.limit_exceeded (SQLSTATE TP001, read
+ * by appErrorOf in shared/errors.ts) when the counter, with it, is above the limit. Creates
+ * queue on the counter row only while they commit, each after the counts of those before it:
+ * exact under concurrency, and the row is not held through the create's other statements.
+ */
+export function limitAtCommit(route: Route, maxPerDay: bigint) {
+  return sql.fragment`set_config(${`tronpay.daily_max_${route.toLowerCase()}`}, ${maxPerDay.toString()}, true)`;
+}
+
+/** payout.limit_exceeded for the daily limit of `route` (`field` names the request field). */
+export function limitExceeded(route: Route, asset: Asset, field: string): AppError {
+  return new AppError(
+    "payout.limit_exceeded",
+    `this would exceed today's ${route} limit for ${asset}`,
+    { metadata: { field, limit: "per_day", route } },
+  );
 }
 
 /** Every route's limits per asset with today's (UTC) use, and when today's counters reset. */

@@ -1,8 +1,9 @@
 import { type CommonQueryMethods, sql } from "slonik";
 import { z } from "zod";
 import { AppError } from "../../shared/errors.js";
-import { appendAudit } from "../audit.js";
-import { emitEvent } from "../outbox.js";
+import { auditAppendCtes } from "../audit.js";
+import { eventCte } from "../outbox.js";
+import { limitAtCommit } from "./limits.js";
 
 /**
  * Operation kinds that are payouts: a USDT transfer through UsdtService is a payout too, and so
@@ -98,12 +99,32 @@ export interface NewPayout {
 }
 
 /**
- * Inserts the operation and payout rows (one statement that also answers the stored row), an
- * audit row and a payout.created event; returns the payout as findPayout would.
+ * Inserts the operation and payout rows, an audit row and a payout.created event in one
+ * statement, which answers the stored payout as findPayout would. The payout counts on its
+ * route's daily counter when the transaction commits (migration 014); with `maxPerDay` the
+ * commit also fails with payout.limit_exceeded when that takes the counter above it (see
+ * limits.ts). Without it the caller has checked the limit (checkDailyLimit, for batches).
  */
-export async function insertPayout(tx: CommonQueryMethods, p: NewPayout): Promise<PayoutRow> {
+export async function insertPayout(
+  tx: CommonQueryMethods,
+  p: NewPayout,
+  maxPerDay?: bigint,
+): Promise<PayoutRow> {
   const state = p.approvalRequired ? "AWAITING_APPROVAL" : "QUEUED";
-  const row = await tx.one(sql.type(PayoutRow)`
+  const details = {
+    state,
+    asset: p.asset,
+    amount: p.amount.toString(),
+    recipient: p.recipientAddress,
+    route: p.route,
+    batchId: p.batchId,
+  };
+  const event = eventCte({
+    type: "payout.created",
+    subjectId: p.id,
+    payload: { id: p.id, ...details },
+  });
+  return tx.one(sql.type(PayoutRow)`
     WITH o AS (
       INSERT INTO operations (id, kind, state, asset, amount, wallet_id, owner_address, counterparty_address,
                               memo, priority, created_by)
@@ -117,23 +138,11 @@ export async function insertPayout(tx: CommonQueryMethods, p: NewPayout): Promis
               ${sql.jsonb(p.metadata)}, ${p.kycHash}, ${p.batchId}, ${p.batchIndex}, ${p.batchItemReference},
               ${p.approvalRequired})
       RETURNING *
-    )
-    SELECT ${PAYOUT_COLUMNS} FROM o JOIN p ON p.id = o.id`);
-  const details = {
-    state,
-    asset: p.asset,
-    amount: p.amount.toString(),
-    recipient: p.recipientAddress,
-    route: p.route,
-    batchId: p.batchId,
-  };
-  await appendAudit(tx, { actor: p.principal, action: "payout.created", subject: p.id, details });
-  await emitEvent(tx, {
-    type: "payout.created",
-    subjectId: p.id,
-    payload: { id: p.id, ...details },
-  });
-  return row;
+    ),
+    ${auditAppendCtes({ actor: p.principal, action: "payout.created", subject: p.id, details })},
+    ${event.cte}
+    SELECT ${PAYOUT_COLUMNS} ${maxPerDay === undefined ? sql.fragment`` : sql.fragment`, ${limitAtCommit(p.route, maxPerDay)} AS limit_set`}
+    FROM o JOIN p ON p.id = o.id`);
 }
 
 /** One payout, or null. */

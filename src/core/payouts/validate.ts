@@ -59,7 +59,11 @@ export interface ValidPayout {
   compliance: ComplianceApproval | null;
 }
 
-const Wallet = z.object({ id: z.string(), address: z.string() });
+const Wallet = z.object({
+  id: z.string(),
+  address: z.string(),
+  recipient_is_own: z.boolean().nullable(),
+});
 const Payee = z.object({
   address: z.string(),
   allowlisted: z.boolean(),
@@ -184,9 +188,11 @@ export async function validatePayout(
 ): Promise<ValidPayout> {
   const { amount, asset, route, recipientAddress } = checkPayoutFields(input, field);
   const f = (name: string) => `${field}${name}`;
-  const wallet = await db.maybeOne(
-    sql.type(Wallet)`SELECT id, address FROM wallets WHERE id = ${input.walletId}`,
-  );
+  // With a recipient address, whether it is one of our wallets comes with the wallet (one query).
+  const wallet = await db.maybeOne(sql.type(Wallet)`
+    SELECT id, address,
+           ${recipientAddress === null ? sql.fragment`NULL::boolean` : sql.fragment`EXISTS (SELECT 1 FROM wallets WHERE address = ${recipientAddress})`} AS recipient_is_own
+    FROM wallets WHERE id = ${input.walletId}`);
   if (!wallet)
     throw new AppError("request.not_found", "no wallet with that id", {
       metadata: { field: f("wallet_id") },
@@ -196,9 +202,9 @@ export async function validatePayout(
     recipientAddress !== null
       ? { recipient: recipientAddress, payeeTag: null }
       : await payeeRecipient(db, input.payeeTag, route, now, f);
-  const own = await db.maybeOneFirst(
-    sql.type(z.object({ id: z.string() }))`SELECT id FROM wallets WHERE address = ${recipient}`,
-  );
+  const own =
+    wallet.recipient_is_own ??
+    (await db.exists(sql.unsafe`SELECT 1 FROM wallets WHERE address = ${recipient}`));
   if (own) {
     throw new AppError(
       "payout.recipient_is_own_wallet",

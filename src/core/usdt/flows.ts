@@ -7,7 +7,6 @@ import { newId } from "../ids.js";
 import { findOperation, insertOperation, type OperationView } from "../operations/repo.js";
 import { refuseWhatSignerRefuses } from "../operations/signer-policy.js";
 import { type Caller, createPayout } from "../payouts/flows.js";
-import { checkDailyLimit } from "../payouts/limits.js";
 import { findPayout, insertPayout, type PayoutRow } from "../payouts/repo.js";
 import type { PayoutInput, PayoutRules, ValidPayout } from "../payouts/validate.js";
 import { walletOf } from "../staking/validate.js";
@@ -104,18 +103,21 @@ export async function approveUsdt(
     approvalRequired: amount > rules.approvalThreshold,
     compliance: null,
   };
-  await checkDailyLimit(tx, rules, [valid], "");
   const id = newId("po");
-  await insertPayout(tx, {
-    ...valid,
-    id,
-    kind: "USDT_APPROVE",
-    principal: caller.principal,
-    idempotencyKey,
-    batchId: null,
-    batchIndex: null,
-    batchItemReference: "",
-  });
+  await insertPayout(
+    tx,
+    {
+      ...valid,
+      id,
+      kind: "USDT_APPROVE",
+      principal: caller.principal,
+      idempotencyKey,
+      batchId: null,
+      batchIndex: null,
+      batchItemReference: "",
+    },
+    rules.limits.DIRECT.maxPerDay,
+  );
   const operation = (await findOperation(tx, id)) as OperationView;
   return { operation, payout: await findPayout(tx, id) };
 }
