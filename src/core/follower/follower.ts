@@ -69,12 +69,20 @@ async function scan(deps: FollowerDeps, cursor: bigint, last: bigint, stopped: (
     const ours = await walletAddresses(deps.pool);
     const numbers: bigint[] = [];
     for (let n = committed + 1n; n <= last && n <= committed + FETCH_AHEAD; n++) numbers.push(n);
-    const blocks = await Promise.all(numbers.map((n) => deps.chain.blockTransfers(n)));
+    // A failed read ends the chunk there: the blocks read before it are still recorded (a
+    // flaky node slows the follower down instead of stopping it), the rest are read again.
+    const blocks = await Promise.all(
+      numbers.map((n) => deps.chain.blockTransfers(n).catch((err: unknown) => ({ err }))),
+    );
     const mine: ChainTransfer[] = [];
     const receipts: TxInfo[] = [];
     let end = committed;
     let endTime: number | undefined;
     for (const found of blocks) {
+      if (found && "err" in found) {
+        if (end === committed) throw found.err;
+        break;
+      }
       if (!found) break;
       mine.push(...found.transfers.filter((t) => ours.has(t.from) || ours.has(t.to)));
       receipts.push(...(found.receipts ?? []));
