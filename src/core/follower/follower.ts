@@ -33,6 +33,8 @@ export interface Follower {
 
 // Blocks read from the node at once; their transfers are still recorded in block order.
 const FETCH_AHEAD = 10n;
+// The longest a caught-up follower waits before it asks for the solidified head again (ms).
+const MAX_IDLE_MS = 1_000;
 
 /**
  * Records the transfers touching our wallets and the receipts of our attempts in blocks
@@ -105,9 +107,19 @@ async function scan(deps: FollowerDeps, cursor: bigint, last: bigint, stopped: (
 export function startFollower(deps: FollowerDeps): Follower {
   let stopped = false;
   let wake: (() => void) | undefined;
+  // The block interval seen in the solidified blocks (ms): a caught-up follower asks for the
+  // next one a third of an interval later, no sooner than pollMs (a 3 s chain: once a second,
+  // instead of every poll for blocks that come every 3 s).
+  let seen: { number: bigint; timestamp: number } | undefined;
+  let blockMs = 0;
+  const idleMs = () => Math.max(deps.pollMs, Math.min(MAX_IDLE_MS, Math.floor(blockMs / 3)));
   const round = async (): Promise<number> => {
     const cursor = await readCursor(deps.pool);
-    const solid = (await deps.chain.solidified()).number;
+    const head = await deps.chain.solidified();
+    if (seen && head.number > seen.number && head.timestamp > seen.timestamp)
+      blockMs = (head.timestamp - seen.timestamp) / Number(head.number - seen.number);
+    seen = { number: head.number, timestamp: head.timestamp };
+    const solid = head.number;
     if (cursor === null) {
       await initCursor(deps.pool, solid);
       return 0;
@@ -132,7 +144,7 @@ export function startFollower(deps: FollowerDeps): Follower {
       if (scanned === 0) {
         await new Promise<void>((resolve) => {
           wake = resolve;
-          setTimeout(resolve, deps.pollMs);
+          setTimeout(resolve, idleMs());
         });
         wake = undefined;
       }
