@@ -39,6 +39,8 @@ export interface RunningDevnet {
     setTiming(t: { blockTimeMs?: number; solidLag?: number; autoMine?: boolean }): void;
     advanceClock(ms: number): void;
     connections(): ConnectionEntry[];
+    /** HTTP requests served so far, by path. */
+    requestCounts(): Record<string, number>;
     snapshot(): string | undefined;
   };
   stop(): Promise<void>;
@@ -140,6 +142,7 @@ function adminHelpers(
       node.advanceClock(ms);
     },
     connections: () => connections.snapshot(),
+    requestCounts: () => connections.pathCounts(),
     snapshot: persistNow,
   };
 }

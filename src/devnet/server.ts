@@ -34,6 +34,7 @@ export interface ConnectionEntry {
  */
 export class ConnectionLog {
   private readonly entries = new Map<string, { connections: number; requests: number }>();
+  private readonly paths = new Map<string, number>();
 
   record(address: string | undefined, kind: "connections" | "requests"): void {
     const key = address ?? "unknown";
@@ -42,12 +43,23 @@ export class ConnectionLog {
     this.entries.set(key, e);
   }
 
+  /** Counts one request to `path` (benches read requests per payout from these). */
+  recordPath(path: string): void {
+    this.paths.set(path, (this.paths.get(path) ?? 0) + 1);
+  }
+
+  /** Requests so far by path. */
+  pathCounts(): Record<string, number> {
+    return Object.fromEntries(this.paths);
+  }
+
   snapshot(): ConnectionEntry[] {
     return [...this.entries].map(([address, e]) => ({ address, ...e }));
   }
 
   reset(): void {
     this.entries.clear();
+    this.paths.clear();
   }
 }
 
@@ -60,6 +72,7 @@ export function createDevnetServer(
 ): Server {
   const server = createServer((req, res) => {
     connections.record(req.socket.remoteAddress, "requests");
+    connections.recordPath((req.url ?? "").split("?")[0] ?? "");
     handle(req, res, routes, faults, log).catch((err: unknown) => {
       log.error({ err }, "unhandled devnet request error");
       if (!res.headersSent) sendJson(res, 500, toJson({ Error: "internal error" }, false));

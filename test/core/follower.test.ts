@@ -78,6 +78,36 @@ describe("the block follower", () => {
     expect(await second.round()).toBe(0);
   });
 
+  it("records the blocks it could read before a failed read, and the rest on the next round", async () => {
+    await db.pool.query(sql.unsafe`DELETE FROM follower_cursor`);
+    const height = { solid: 100n };
+    const chain = fakeChain(height);
+    const failing = new Set([104n]);
+    const flaky = {
+      ...chain,
+      blockTransfers: async (n: bigint) => {
+        if (failing.has(n)) throw new Error("HTTP 503");
+        return chain.blockTransfers(n);
+      },
+    } as Chain;
+    const log = createLogger({ name: "t", level: "silent" });
+    const follower = startFollower({
+      pool: db.pool,
+      chain: flaky,
+      log,
+      pollMs: 60_000,
+      autostart: false,
+    });
+    await follower.round(); // the cursor at 100
+    height.solid = 108n;
+    // 101..103 are recorded although 104 failed; the round ends there.
+    expect(await follower.round()).toBe(3);
+    // A round whose first read fails fails (and is logged by the loop), moving nothing.
+    await expect(follower.round()).rejects.toThrow("HTTP 503");
+    failing.clear();
+    expect(await follower.round()).toBe(5);
+  });
+
   it("records a transfer seen twice only once", async () => {
     const t = transfer(1_000n, ours, stranger, 2);
     const first = await db.pool.transaction((tx) => recordTransfer(tx, t));

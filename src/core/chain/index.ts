@@ -12,6 +12,7 @@ import {
 import { readBlock, readHead, readSolidified } from "./blocks.js";
 import { broadcast } from "./broadcast.js";
 import { build } from "./builder.js";
+import { sharedRead } from "./cache.js";
 import { NodeClient, type NodeObserver } from "./node-client.js";
 import { planStake, planTransfer } from "./plans.js";
 import { readAvailableUnfreezeCount, readDelegations, readStakingState } from "./staking.js";
@@ -34,6 +35,12 @@ export interface ChainDeps {
   clock?: () => number;
   /** Told about every node call and breaker change (metrics). */
   observer?: NodeObserver;
+  /**
+   * Builds reuse the head block read within this long as their reference block (ms); default 0,
+   * a head read per build. TaPoS accepts any of the last 65,536 blocks, and an older reference
+   * only makes the expiration (reference time + lifetime) earlier.
+   */
+  referenceBlockMaxAgeMs?: number;
 }
 
 /** The TRON node adapter over one or more java-tron HTTP nodes (tried in order). */
@@ -70,7 +77,8 @@ export function createChain(deps: ChainDeps): Chain {
     return lastTimestamp;
   };
   const head = () => readHead(client);
-  const builder = { tronWeb, head, nextTimestamp };
+  const referenceBlock = sharedRead(head, deps.referenceBlockMaxAgeMs ?? 0);
+  const builder = { tronWeb, head: () => referenceBlock(undefined), nextTimestamp };
   return {
     usdtContract: toBase58(usdt),
     head,

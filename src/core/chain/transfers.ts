@@ -11,7 +11,8 @@ import {
   objField,
   strField,
 } from "./node-json.js";
-import type { BlockTransfers, ChainTransfer } from "./types.js";
+import { parseTransactionInfo } from "./txinfo.js";
+import type { BlockTransfers, ChainTransfer, TxInfo } from "./types.js";
 
 function list(v: unknown, what: string): NodeObject[] {
   if (v === undefined) return [];
@@ -107,11 +108,16 @@ export async function readBlockTransfers(
   if (!header) return undefined;
   const block = asObject(json, "block");
   const transfers = trxTransfers(block, header.number, header.timestamp);
+  const receipts: TxInfo[] = [];
   if (header.transactionCount > 0) {
     const infos = await client.read("/walletsolidity/gettransactioninfobyblocknum", {
       num: number,
     });
     transfers.push(...usdtTransfers(infos, usdt, header.number, header.timestamp));
+    for (const info of list(infos, "transaction infos")) {
+      const r = parseTransactionInfo(info, idField(info, "id", "transaction info"));
+      if (r && r.blockNumber === header.number) receipts.push(r);
+    }
   }
-  return { block: header, transfers };
+  return { block: header, transfers, receipts };
 }

@@ -195,6 +195,11 @@ export interface ChainTransfer {
 export interface BlockTransfers {
   block: BlockHeader;
   transfers: ChainTransfer[];
+  /**
+   * The receipt of every transaction in the block (gettransactioninfobyblocknum), from which
+   * the engine learns its attempts' inclusion without asking about each one.
+   */
+  receipts?: TxInfo[];
 }
 
 /** Which node the adapter uses and whether it answers. */

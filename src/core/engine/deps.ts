@@ -13,6 +13,11 @@ export interface EngineDeps {
   log: Logger;
   isPaused: () => Promise<boolean>;
   settings: EngineSettings;
+  /**
+   * Funds checks share an owner's balances read within this long (ms); default 0, a read per
+   * check (worker.ts).
+   */
+  readMaxAgeMs?: number;
   /** Told when a payout is CONFIRMED, with the seconds since it was accepted (metrics). */
   onPayoutConfirmed?: (asset: string, seconds: number) => void;
   /** Told when the signer refused an operation for its policy (metrics), with the rule. */

@@ -1,9 +1,9 @@
-import { sql } from "slonik";
-import { z } from "zod";
+import type { TxInfo } from "../chain/types.js";
 import { ENGINE_ACTOR, type EngineDeps } from "./deps.js";
 import { failpoint } from "./failpoints.js";
 import {
   type AttemptRow,
+  followFacts,
   liveAttempt,
   type OperationRow,
   recordBroadcast,
@@ -22,8 +22,10 @@ export async function broadcastAttempt(
   deps: EngineDeps,
   op: OperationRow,
   state: OperationState,
+  /** The live attempt when the caller has just read or stored it. */
+  live?: AttemptRow,
 ): Promise<void> {
-  const attempt = await liveAttempt(deps.pool, op.id);
+  const attempt = live ?? (await liveAttempt(deps.pool, op.id));
   if (!attempt) throw new Error(`operation ${op.id} is ${state} without a live attempt`);
   const result = await deps.chain.broadcast(attempt.raw_data, attempt.signature);
   failpoint("after_broadcast");
@@ -34,23 +36,22 @@ export async function broadcastAttempt(
         ? `unknown: ${result.detail}`
         : null;
   await deps.pool.transaction(async (tx) => {
-    await recordBroadcast(tx, attempt.id, error);
     const maybeSent = result.outcome !== "rejected";
-    if (maybeSent && attempt.state === "SIGNED") await setAttemptState(tx, attempt, "BROADCAST");
+    await recordBroadcast(tx, attempt, error, maybeSent);
     if (maybeSent && state === "SIGNED") {
       await transition(
         tx,
         op,
         "SIGNED",
         "BROADCAST",
-        { nextRunInMs: deps.settings.followMs },
+        { nextRunInMs: deps.settings.rebroadcastMs },
         ENGINE_ACTOR,
         {
           txId: attempt.tx_id,
         },
       );
     } else {
-      await reschedule(tx, op.id, deps.settings.followMs);
+      await reschedule(tx, op.id, maybeSent ? deps.settings.rebroadcastMs : deps.settings.followMs);
     }
   });
   if (error)
@@ -60,41 +61,67 @@ export async function broadcastAttempt(
     );
 }
 
+/** How long the follower's cursor may stand still before the engine asks the node itself (ms). */
+const FOLLOWER_STALE_MS = 30_000;
+/** Rebroadcast intervals to wait once the head has the transaction in a block. */
+const IN_BLOCK_WAIT_INTERVALS = 4;
+
 /**
- * SIGNED/BROADCAST: decide from the SOLIDIFIED chain only. Included → CONFIRMED (or FAILED with
- * the fee burned); provably expired unincluded → the attempt is EXPIRED and the operation goes
- * back to QUEUED for a new attempt; otherwise rebroadcast the same bytes when due, unless the
- * head already has them in a block, and look again.
+ * SIGNED/BROADCAST: decide from the SOLIDIFIED chain only. Inclusion comes from the receipts
+ * the follower records from the solidified blocks it reads (follower/repo.ts); while its cursor
+ * moves, nothing is asked about this transaction until the cursor's block is past the
+ * expiration. Then, or when the follower stands still, the node decides as it always did:
+ * included → CONFIRMED (or FAILED with the fee burned); provably expired unincluded → the
+ * attempt is EXPIRED and the operation goes back to QUEUED for a new attempt. Otherwise
+ * rebroadcast the same bytes when due, unless the head already has them in a block, and look
+ * again (the follower wakes the operation as soon as it records the receipt).
  */
 export async function follow(deps: EngineDeps, op: OperationRow): Promise<void> {
   const { pool, chain, settings } = deps;
-  const attempt = await liveAttempt(pool, op.id);
+  const facts = await followFacts(pool, op.id);
+  const attempt = facts.attempt;
   if (!attempt) throw new Error(`operation ${op.id} is ${op.state} without a live attempt`);
-  // Read the solidified head BEFORE looking for the transaction: if it is absent from a state
-  // at least that new, it was absent when the head passed its expiration.
-  const solid = await chain.solidified();
-  const info = await chain.transactionInfo(attempt.tx_id, "solidified");
-  if (info) return settle(deps, op, attempt, info);
-  if (solid.timestamp > attempt.expiration + settings.expiryMarginMs)
-    return expire(deps, op, attempt);
-  const due =
-    attempt.last_broadcast_at === null ||
-    Date.now() - attempt.last_broadcast_at >= settings.rebroadcastMs;
+  if (facts.receipt) return settle(deps, op, attempt, facts.receipt);
+  const pastExpiry = (t: number) => t > attempt.expiration + settings.expiryMarginMs;
+  const followerLive = facts.cursorTime !== null && facts.cursorAgeMs < FOLLOWER_STALE_MS;
+  if (!followerLive || pastExpiry(facts.cursorTime ?? 0)) {
+    // Read the solidified head BEFORE looking for the transaction: if it is absent from a
+    // state at least that new, it was absent when the head passed its expiration. (A receipt
+    // the follower did not record, e.g. of a block it scanned before it recorded receipts, is
+    // found here.)
+    const solid = await chain.solidified();
+    const info = await chain.transactionInfo(attempt.tx_id, "solidified");
+    if (info) return settle(deps, op, attempt, info);
+    if (pastExpiry(solid.timestamp)) return expire(deps, op, attempt);
+  }
+  const sinceSent =
+    attempt.last_broadcast_at === null
+      ? Number.POSITIVE_INFINITY
+      : Date.now() - attempt.last_broadcast_at;
   // In a block that is not solidified yet: sending the bytes again does nothing (or is refused
   // once they expire), so keep following. A reorg that drops the block makes the head lookup
   // come back empty, and the rebroadcasts resume. A failed lookup is no answer: rebroadcast as
   // before (an error here would hold the operation back for the engine's error delay while its
   // transaction may be expiring unsent).
-  if (due && !(await chain.transactionInfo(attempt.tx_id, "head").catch(() => undefined)))
-    return broadcastAttempt(deps, op, op.state);
-  await reschedule(pool, op.id, settings.followMs);
+  if (sinceSent >= settings.rebroadcastMs) {
+    if (!(await chain.transactionInfo(attempt.tx_id, "head").catch(() => undefined)))
+      return broadcastAttempt(deps, op, op.state, attempt);
+    if (followerLive)
+      return reschedule(pool, op.id, settings.rebroadcastMs * IN_BLOCK_WAIT_INTERVALS);
+  }
+  const untilDue = Math.max(settings.rebroadcastMs - sinceSent, 0);
+  await reschedule(
+    pool,
+    op.id,
+    followerLive ? Math.max(untilDue, settings.followMs) : settings.followMs,
+  );
 }
 
 async function settle(
   deps: EngineDeps,
   op: OperationRow,
   attempt: AttemptRow,
-  info: NonNullable<Awaited<ReturnType<EngineDeps["chain"]["transactionInfo"]>>>,
+  info: TxInfo,
 ): Promise<void> {
   failpoint("before_settle");
   const ok = info.result === "SUCCESS";
@@ -116,7 +143,7 @@ async function settle(
       feeSun: info.feeSun.toString(),
     };
     if (ok) {
-      await transition(
+      const { ageSeconds } = await transition(
         tx,
         op,
         "BROADCAST",
@@ -125,9 +152,7 @@ async function settle(
         ENGINE_ACTOR,
         details,
       );
-      if (!timed) return undefined;
-      return tx.oneFirst(sql.type(z.object({ s: z.number() }))`
-        SELECT extract(epoch FROM confirmed_at - created_at)::float8 AS s FROM operations WHERE id = ${op.id}`);
+      return timed ? ageSeconds : undefined;
     } else {
       await transition(
         tx,

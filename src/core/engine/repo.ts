@@ -1,6 +1,7 @@
 import { type CommonQueryMethods, type DatabasePool, sql } from "slonik";
 import { z } from "zod";
 import { appendAudit } from "../audit.js";
+import type { TxInfo } from "../chain/types.js";
 import { emitEvent } from "../outbox.js";
 import { closeBatchIfDone } from "../payouts/batch-repo.js";
 import {
@@ -53,7 +54,8 @@ const ATTEMPT_COLUMNS = sql.fragment`id, operation_id, attempt_no, tx_id, raw_da
 /**
  * Claims up to `limit` due operations for this process: they are locked with SKIP LOCKED (so
  * replicas never claim the same row) and leased by moving next_run_at ahead; a process that
- * dies simply lets the lease run out.
+ * dies simply lets the lease run out. Within a priority, due follow work (SIGNED, BROADCAST)
+ * is claimed before due signing work (QUEUED, HELD).
  */
 export async function claimDue(
   pool: DatabasePool,
@@ -69,7 +71,10 @@ export async function claimDue(
       SELECT id FROM operations
       WHERE state IN ('QUEUED', 'HELD', 'SIGNED', 'BROADCAST') AND next_run_at <= now()
         AND (${signing}::boolean OR state IN ('SIGNED', 'BROADCAST'))
-      ORDER BY priority DESC, next_run_at
+      -- Following what is already sent comes before signing more: it is cheap (no signer, no
+      -- node request on the happy path) and it is what confirms payouts, so a long queue of
+      -- new payouts never holds confirmations back until all of it is sent.
+      ORDER BY priority DESC, (state IN ('SIGNED', 'BROADCAST')) DESC, next_run_at
       LIMIT ${limit}
       FOR UPDATE SKIP LOCKED)
     RETURNING ${OP_COLUMNS}`);
@@ -84,6 +89,71 @@ export async function liveAttempt(
   return db.maybeOne(sql.type(AttemptRow)`
     SELECT ${ATTEMPT_COLUMNS} FROM attempts
     WHERE operation_id = ${operationId} AND state IN ('SIGNED', 'BROADCAST', 'INCLUDED')`);
+}
+
+const FollowFacts = AttemptRow.extend({
+  r_block: z.bigint().nullable(),
+  r_time: z.number().nullable(),
+  r_result: z.string().nullable(),
+  r_fee: z.bigint().nullable(),
+  r_energy: z.bigint().nullable(),
+  r_energy_fee: z.bigint().nullable(),
+  r_net: z.bigint().nullable(),
+  r_net_fee: z.bigint().nullable(),
+  r_message: z.string().nullable(),
+  cursor_time: z.number().nullable(),
+  cursor_age_ms: z.number().nullable(),
+});
+
+/**
+ * What following an operation needs, in one query: its live attempt, the receipt the follower
+ * recorded for it (if any), and how far the follower's cursor is (block time, and how long
+ * since it last moved).
+ */
+export async function followFacts(
+  db: CommonQueryMethods,
+  operationId: string,
+): Promise<{
+  attempt: AttemptRow | null;
+  receipt: TxInfo | null;
+  cursorTime: number | null;
+  cursorAgeMs: number;
+}> {
+  const row = await db.maybeOne(sql.type(FollowFacts)`
+    SELECT a.id, a.operation_id, a.attempt_no, a.tx_id, a.raw_data, a.signature, a.expiration,
+           a.fee_limit, a.state, a.broadcast_count, a.last_broadcast_at,
+           r.block_number AS r_block, r.block_time AS r_time, r.result AS r_result, r.fee_sun AS r_fee,
+           r.energy_used AS r_energy, r.energy_fee_sun AS r_energy_fee, r.net_used AS r_net,
+           r.net_fee_sun AS r_net_fee, r.message AS r_message,
+           c.block_time AS cursor_time,
+           (extract(epoch FROM now() - c.updated_at) * 1000)::float8 AS cursor_age_ms
+    FROM attempts a
+    LEFT JOIN attempt_receipts r ON r.tx_id = a.tx_id
+    LEFT JOIN follower_cursor c ON c.name = 'solidified_blocks'
+    WHERE a.operation_id = ${operationId} AND a.state IN ('SIGNED', 'BROADCAST', 'INCLUDED')`);
+  if (!row) return { attempt: null, receipt: null, cursorTime: null, cursorAgeMs: 0 };
+  const attempt = AttemptRow.parse(row);
+  const receipt: TxInfo | null =
+    row.r_block === null
+      ? null
+      : {
+          txId: row.tx_id,
+          blockNumber: row.r_block,
+          blockTime: row.r_time ?? 0,
+          result: row.r_result ?? "SUCCESS",
+          feeSun: row.r_fee ?? 0n,
+          energyUsed: row.r_energy ?? 0n,
+          energyFeeSun: row.r_energy_fee ?? 0n,
+          netUsed: row.r_net ?? 0n,
+          netFeeSun: row.r_net_fee ?? 0n,
+          ...(row.r_message ? { message: row.r_message } : {}),
+        };
+  return {
+    attempt,
+    receipt,
+    cursorTime: row.cursor_time,
+    cursorAgeMs: row.cursor_age_ms ?? Number.POSITIVE_INFINITY,
+  };
 }
 
 /** The latest attempt of an operation, live or not. */
@@ -114,8 +184,9 @@ export interface TransitionPatch {
 }
 
 /**
- * Moves an operation from → to inside `tx`, with an audit row and an outbox event. Throws
- * StateChanged when the row is not in `from` any more.
+ * Moves an operation from → to inside `tx`, with an audit row and an outbox event; returns the
+ * operation's age at the change (seconds since it was accepted). Throws StateChanged when the
+ * row is not in `from` any more.
  */
 export async function transition(
   tx: CommonQueryMethods,
@@ -125,9 +196,9 @@ export async function transition(
   patch: TransitionPatch,
   actor: string,
   details: Record<string, unknown> = {},
-): Promise<void> {
+): Promise<{ ageSeconds: number }> {
   assertTransition(from, to);
-  const result = await tx.query(sql.unsafe`
+  const result = await tx.query(sql.type(Changed)`
     UPDATE operations SET
       state = ${to},
       updated_at = now(),
@@ -140,8 +211,11 @@ export async function transition(
       energy_used = ${patch.cost ? patch.cost.energyUsed : sql.fragment`energy_used`},
       bandwidth_used = ${patch.cost ? patch.cost.bandwidthUsed : sql.fragment`bandwidth_used`},
       activated_recipient = ${patch.cost?.activatedRecipient ?? sql.fragment`activated_recipient`}
-    WHERE id = ${op.id} AND state = ${from}`);
-  if (result.rowCount !== 1) throw new StateChanged(`operation ${op.id} is no longer ${from}`);
+    WHERE id = ${op.id} AND state = ${from}
+    RETURNING extract(epoch FROM now() - created_at)::float8 AS age_s`);
+  const changed = result.rows[0];
+  if (result.rowCount !== 1 || !changed)
+    throw new StateChanged(`operation ${op.id} is no longer ${from}`);
   // A USDT transfer is a payout too (same id): its events are payout events.
   const prefix = op.kind === "PAYOUT" || op.kind === "USDT_TRANSFER" ? "payout" : "operation";
   const action = `${prefix}.${to.toLowerCase()}`;
@@ -152,7 +226,10 @@ export async function transition(
     payload: { id: op.id, kind: op.kind, from, to, ...details },
   });
   if (op.kind === "PAYOUT" && TERMINAL_STATES.includes(to)) await closeBatchIfDone(tx, op.id);
+  return { ageSeconds: changed.age_s };
 }
+
+const Changed = z.object({ age_s: z.number() });
 
 /** Pushes an operation's next run out without changing its state. */
 export async function reschedule(db: CommonQueryMethods, id: string, inMs: number): Promise<void> {
@@ -161,7 +238,7 @@ export async function reschedule(db: CommonQueryMethods, id: string, inMs: numbe
   );
 }
 
-/** Stores a signed attempt (before it is ever broadcast). */
+/** Stores a signed attempt (before it is ever broadcast); returns it as stored. */
 export async function insertAttempt(
   tx: CommonQueryMethods,
   a: {
@@ -173,12 +250,13 @@ export async function insertAttempt(
     expiration: number;
     feeLimit: bigint;
   },
-): Promise<void> {
-  await tx.query(sql.unsafe`
+): Promise<AttemptRow> {
+  return tx.one(sql.type(AttemptRow)`
     INSERT INTO attempts (operation_id, attempt_no, tx_id, raw_data, signature, expiration, fee_limit, state)
     VALUES (${a.operationId}, ${a.attemptNo}, ${a.txId}, ${sql.binary(Buffer.from(a.rawData))},
             ${sql.binary(Buffer.from(a.signature))}, 'epoch'::timestamptz + ${a.expiration} * interval '1 millisecond',
-            ${a.feeLimit}, 'SIGNED')`);
+            ${a.feeLimit}, 'SIGNED')
+    RETURNING ${ATTEMPT_COLUMNS}`);
 }
 
 /** Moves an attempt between states (checked against the table), recording receipt facts. */
@@ -198,13 +276,23 @@ export async function setAttemptState(
     throw new StateChanged(`attempt ${attempt.tx_id} is no longer ${attempt.state}`);
 }
 
-/** Records one broadcast of an attempt's bytes and its outcome. */
+/**
+ * Records one broadcast of an attempt's bytes and its outcome; `sent` moves a SIGNED attempt to
+ * BROADCAST in the same statement (a maybe-sent outcome). Throws StateChanged when the attempt
+ * left its state meanwhile (another worker settled or expired it).
+ */
 export async function recordBroadcast(
   db: CommonQueryMethods,
-  attemptId: bigint,
+  attempt: AttemptRow,
   error: string | null,
+  sent: boolean,
 ): Promise<void> {
-  await db.query(sql.unsafe`
-    UPDATE attempts SET broadcast_count = broadcast_count + 1, last_broadcast_at = now(), last_broadcast_error = ${error}
-    WHERE id = ${attemptId}`);
+  const to: AttemptState = sent && attempt.state === "SIGNED" ? "BROADCAST" : attempt.state;
+  if (to !== attempt.state) assertAttemptTransition(attempt.state, to);
+  const result = await db.query(sql.unsafe`
+    UPDATE attempts SET broadcast_count = broadcast_count + 1, last_broadcast_at = now(),
+      last_broadcast_error = ${error}, state = ${to}
+    WHERE id = ${attempt.id} AND state = ${attempt.state}`);
+  if (result.rowCount !== 1)
+    throw new StateChanged(`attempt ${attempt.tx_id} is no longer ${attempt.state}`);
 }

@@ -14,6 +14,7 @@ import { failpoint } from "./failpoints.js";
 import { broadcastAttempt } from "./follow.js";
 import { holdReasonFor } from "./funds.js";
 import {
+  type AttemptRow,
   insertAttempt,
   latestAttempt,
   type OperationRow,
@@ -87,9 +88,10 @@ export async function signAndSend(deps: EngineDeps, op: OperationRow): Promise<v
   if (!signed) return;
   failpoint("after_signed");
   if (signed.txId !== built.txId) throw new Error("the signer signed a different transaction id");
+  let stored: AttemptRow;
   try {
-    await pool.transaction(async (tx) => {
-      await insertAttempt(tx, {
+    stored = await pool.transaction(async (tx) => {
+      const row = await insertAttempt(tx, {
         operationId: op.id,
         attemptNo: (previous?.attempt_no ?? 0) + 1,
         txId: built.txId,
@@ -101,6 +103,7 @@ export async function signAndSend(deps: EngineDeps, op: OperationRow): Promise<v
       await transition(tx, op, "QUEUED", "SIGNED", { holdReason: null }, ENGINE_ACTOR, {
         txId: built.txId,
       });
+      return row;
     });
   } catch (err) {
     // Cancelled (or taken by another replica) while we signed: the signed bytes were never
@@ -110,7 +113,7 @@ export async function signAndSend(deps: EngineDeps, op: OperationRow): Promise<v
   }
   deps.log.info({ operationId: op.id, txId: built.txId }, "attempt signed and stored");
   failpoint("after_attempt_stored");
-  await broadcastAttempt(deps, op, "SIGNED");
+  await broadcastAttempt(deps, op, "SIGNED", stored);
 }
 
 /** The signer's policy refusal in an error from it: the rule and its message; else undefined. */

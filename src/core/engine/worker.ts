@@ -1,4 +1,5 @@
 import { reasonOf } from "../../shared/errors.js";
+import { sharedRead } from "../chain/cache.js";
 import { emitEvent } from "../outbox.js";
 import type { EngineDeps } from "./deps.js";
 import { follow } from "./follow.js";
@@ -37,9 +38,24 @@ export async function step(deps: EngineDeps, op: OperationRow): Promise<void> {
  * (its lease runs out); nothing it had committed is lost.
  */
 export function startEngine(
-  deps: EngineDeps,
+  given: EngineDeps,
   options: { concurrency: number; pollMs: number; autostart?: boolean },
 ): Engine {
+  // Funds checks of many operations from one wallet share one read of its balances while it is
+  // fresh; the chain is the judge anyway (a stale read signs a payout the node then refuses or
+  // holds back one the next check lets through).
+  const deps: EngineDeps = {
+    ...given,
+    chain: {
+      ...given.chain,
+      balances: sharedRead((a: string) => given.chain.balances(a), given.readMaxAgeMs ?? 0),
+    },
+    // Read once per poll interval, not once per operation: a pause takes effect within one.
+    isPaused: (
+      (read) => () =>
+        read(undefined)
+    )(sharedRead(() => given.isPaused(), options.pollMs)),
+  };
   const inflight = new Set<Promise<void>>();
   let stopped = false;
   const gate = watchNodeGate({ ...deps, probeMs: NODE_PROBE_MS });

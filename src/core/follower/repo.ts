@@ -1,6 +1,6 @@
 import { type CommonQueryMethods, sql } from "slonik";
 import { z } from "zod";
-import type { ChainTransfer } from "../chain/types.js";
+import type { ChainTransfer, TxInfo } from "../chain/types.js";
 import { emitEvent } from "../outbox.js";
 
 const CURSOR = "solidified_blocks";
@@ -28,11 +28,58 @@ export async function advanceCursor(
   tx: CommonQueryMethods,
   from: bigint,
   to: bigint,
+  /** The time of block `to` (ms), when known. */
+  toTime?: number,
 ): Promise<boolean> {
+  const time =
+    toTime === undefined
+      ? sql.fragment`block_time`
+      : sql.fragment`'epoch'::timestamptz + ${toTime} * interval '1 millisecond'`;
   const r = await tx.query(sql.unsafe`
-    UPDATE follower_cursor SET block_number = ${to}, updated_at = now()
+    UPDATE follower_cursor SET block_number = ${to}, block_time = ${time}, updated_at = now()
     WHERE name = ${CURSOR} AND block_number = ${from}`);
   return r.rowCount === 1;
+}
+
+/**
+ * Stores the receipts of those transactions that are our attempts (any state: a receipt is a
+ * fact about the chain) and makes their operations due now, so the engine settles them from
+ * here. One statement each, whatever the number of receipts. Returns how many were ours.
+ */
+export async function recordReceipts(
+  tx: CommonQueryMethods,
+  receipts: readonly TxInfo[],
+): Promise<number> {
+  if (receipts.length === 0) return 0;
+  const col = (f: (r: TxInfo) => string) => sql.array(receipts.map(f), "text");
+  const stored = await tx.anyFirst(sql.type(z.object({ operation_id: z.string() }))`
+    WITH r AS (
+      SELECT * FROM unnest(${col((r) => r.txId)}, ${col((r) => r.blockNumber.toString())},
+                           ${col((r) => r.blockTime.toString())}, ${col((r) => r.result)},
+                           ${col((r) => r.feeSun.toString())}, ${col((r) => r.energyUsed.toString())},
+                           ${col((r) => r.energyFeeSun.toString())}, ${col((r) => r.netUsed.toString())},
+                           ${col((r) => r.netFeeSun.toString())}, ${col((r) => r.message ?? "")})
+        AS r(tx_id, block_number, block_time, result, fee_sun, energy_used, energy_fee_sun, net_used,
+             net_fee_sun, message)
+    ), ours AS (
+      INSERT INTO attempt_receipts (tx_id, block_number, block_time, result, fee_sun, energy_used,
+                                    energy_fee_sun, net_used, net_fee_sun, message)
+      SELECT r.tx_id, r.block_number::bigint,
+             'epoch'::timestamptz + r.block_time::bigint * interval '1 millisecond', r.result,
+             r.fee_sun::bigint, r.energy_used::bigint, r.energy_fee_sun::bigint, r.net_used::bigint,
+             r.net_fee_sun::bigint, nullif(r.message, '')
+      FROM r JOIN attempts a ON a.tx_id = r.tx_id
+      ON CONFLICT (tx_id) DO NOTHING
+      RETURNING tx_id
+    )
+    SELECT a.operation_id FROM ours JOIN attempts a ON a.tx_id = ours.tx_id ORDER BY a.operation_id`);
+  if (stored.length === 0) return 0;
+  // In id order, so two replicas waking the same operations never wait on each other in a cycle.
+  await tx.query(sql.unsafe`
+    UPDATE operations SET next_run_at = now()
+    WHERE id IN (SELECT id FROM operations WHERE id = ANY(${sql.array([...stored], "text")})
+                 AND state IN ('SIGNED', 'BROADCAST') ORDER BY id FOR UPDATE)`);
+  return stored.length;
 }
 
 /** Addresses of every tronpay wallet. */

@@ -38,25 +38,31 @@ export async function batchCounts(db: CommonQueryMethods, id: string) {
   return [...rows];
 }
 
+const Progress = z.object({
+  id: z.string(),
+  item_count: z.number(),
+  confirmed_count: z.number(),
+  failed_count: z.number(),
+  cancelled_count: z.number(),
+});
+
 /**
  * When the last payout of a batch reaches a terminal state, closes the batch (COMPLETED,
  * PARTIALLY_FAILED, FAILED or CANCELLED) and emits batch.completed, in the caller's transaction.
- * The batch row is locked first so two payouts finishing together close it once.
+ * The counts come from the batch row's counters, which the payout's own state change just moved
+ * (migration 013) and whose row lock orders payouts finishing together: exactly one of them
+ * sees the last count, and nothing is recounted.
  */
 export async function closeBatchIfDone(tx: CommonQueryMethods, payoutId: string): Promise<void> {
-  const batchId = await tx.maybeOneFirst(sql.type(z.object({ batch_id: z.string().nullable() }))`
-    SELECT batch_id FROM payouts WHERE id = ${payoutId}`);
-  if (!batchId) return;
-  const batch = await tx.maybeOne(sql.type(BatchRow)`
-    SELECT id, principal, item_count, state, created_at, completed_at FROM payout_batches
-    WHERE id = ${batchId} AND state = 'PROCESSING' FOR UPDATE`);
+  const batch = await tx.maybeOne(sql.type(Progress)`
+    SELECT b.id, b.item_count, b.confirmed_count, b.failed_count, b.cancelled_count
+    FROM payouts p JOIN payout_batches b ON b.id = p.batch_id
+    WHERE p.id = ${payoutId} AND b.state = 'PROCESSING'
+      AND b.confirmed_count + b.failed_count + b.cancelled_count >= b.item_count`);
   if (!batch) return;
-  const counts = await batchCounts(tx, batchId);
-  const byState = (s: string) => counts.filter((c) => c.state === s).reduce((n, c) => n + c.n, 0);
-  const open = counts.filter((c) => !["CONFIRMED", "FAILED", "CANCELLED"].includes(c.state)).length;
-  if (open > 0) return;
-  const confirmed = byState("CONFIRMED");
-  const failed = byState("FAILED");
+  const batchId = batch.id;
+  const confirmed = batch.confirmed_count;
+  const failed = batch.failed_count;
   const state =
     confirmed === batch.item_count
       ? "COMPLETED"
@@ -68,7 +74,7 @@ export async function closeBatchIfDone(tx: CommonQueryMethods, payoutId: string)
   await tx.query(
     sql.unsafe`UPDATE payout_batches SET state = ${state}, completed_at = now() WHERE id = ${batchId}`,
   );
-  const details = { state, confirmed, failed, cancelled: byState("CANCELLED") };
+  const details = { state, confirmed, failed, cancelled: batch.cancelled_count };
   await appendAudit(tx, {
     actor: "system:engine",
     action: "batch.completed",
