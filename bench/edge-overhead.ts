@@ -13,6 +13,7 @@ import { fundedWallet, startChaosStack } from "../chaos/stack.js";
 import { PayoutService } from "../src/gen/tronpay/v1/payout_pb.js";
 import { TRX } from "../test/devnet/helpers.js";
 import { type Caller, connectCaller, restCaller } from "./clients.js";
+import { prepareCode } from "./code.js";
 import { closedLoop, type LoopRun } from "./loop.js";
 import { figure, show } from "./stats.js";
 
@@ -21,6 +22,7 @@ const { values } = parseArgs({
     runs: { type: "string", default: "3" },
     seconds: { type: "string", default: "2" },
     label: { type: "string", default: "" },
+    code: { type: "string", default: "built" },
     // A directory: a second edge (same env, own port) runs under --cpu-prof for one GET run.
     profile: { type: "string", default: "" },
   },
@@ -37,10 +39,13 @@ function cpuMs(pid: number | undefined): number {
 }
 const uptime = () => execFileSync("uptime", { encoding: "utf8" }).trim();
 
+const code = prepareCode(values.code);
+log(`code: ${code.note}`);
 const loadStart = uptime();
 const stack = await startChaosStack({
   cores: 1,
   withEdge: true,
+  built: code.built,
   devnet: { blockTimeMs: 100, solidLag: 2 },
   coreEnv: { TRONPAY_CORE_POLL_MS: "86400000", TRONPAY_V0_MAX_PER_DAY: "100000000" },
 });
@@ -98,7 +103,7 @@ try {
   const md = [
     `# Edge overhead ${values.label}`,
     "",
-    `${RUNS} runs × ${values.seconds} s; medians (min–max). Load at start: \`${loadStart}\`; at end: \`${loadEnd}\`.`,
+    `${RUNS} runs × ${values.seconds} s; medians (min–max). Load at start: \`${loadStart}\`; at end: \`${loadEnd}\`. Code: ${code.note}.`,
     "",
     "| call @ in flight | p50 ms | p95 ms | rps | errors | edge CPU ms/call |",
     "|---|---|---|---|---|---|",

@@ -12,7 +12,7 @@
  * - for the slow mode: how many blocks after the last included payout's block solidified the
  *   last confirmation came.
  *
- *   npm run bench:engine [-- --mode fast|tron|both --n 1000 --tron-n 50 --label before]
+ *   npm run bench:engine [-- --mode fast|tron|both --n 1000 --tron-n 50 --label before --code built|tsx]
  *
  * fast: 100 ms blocks, 2-block lag, N = 1,000. tron: 3 s blocks, 19-block lag (java-tron's
  * timing), N = 50. Writes bench/results/engine-<label>-<date>.json and .md.
@@ -30,6 +30,7 @@ import { Asset } from "../src/gen/tronpay/v1/common_pb.js";
 import { PayoutRoute, PayoutService } from "../src/gen/tronpay/v1/payout_pb.js";
 import { toBase58 } from "../src/shared/address.js";
 import { TRX } from "../test/devnet/helpers.js";
+import { prepareCode } from "./code.js";
 
 const { values } = parseArgs({
   options: {
@@ -37,9 +38,12 @@ const { values } = parseArgs({
     n: { type: "string", default: "1000" },
     "tron-n": { type: "string", default: "50" },
     label: { type: "string", default: "run" },
+    code: { type: "string", default: "built" },
   },
 });
 const log = (m: string) => console.error(`[bench:engine] ${m}`);
+const code = prepareCode(values.code);
+log(`code: ${code.note}`);
 const TICKS = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
 
 interface ModeResult {
@@ -97,6 +101,7 @@ async function runMode(
   const stack = await startChaosStack({
     cores: 1,
     withEdge: false,
+    built: code.built,
     devnet: { blockTimeMs, solidLag },
     coreEnv: {
       TRONPAY_CORE_POLL_MS: "50",
@@ -208,7 +213,7 @@ async function runMode(
 function render(label: string, results: ModeResult[]): string {
   const out = [`# Engine bench (${label}), ${new Date().toISOString()}`, ""];
   out.push(
-    "Real core + signer processes (tsx, from source), devnet in the bench process; one run per mode.",
+    `Real core + signer processes (${code.note}), devnet in the bench process; one run per mode.`,
     "",
     "| mode | blocks | N | accept s | first CONFIRMED s | all CONFIRMED s | node req/payout | core CPU ms/payout | attempts/payout | last confirm after solid (blocks) | load before → after |",
     "|---|---|---|---|---|---|---|---|---|---|---|",

@@ -16,8 +16,7 @@
  *   npm run bench:mixed [-- --minutes 10 --rate 30 --batch-every 60 --batch-size 100
  *                          --seed 100000 --block-ms 3000 --solid-lag 19 --code built|tsx]
  */
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { create } from "@bufbuild/protobuf";
@@ -39,6 +38,7 @@ import { TRX } from "../test/devnet/helpers.js";
 import { seedPayouts } from "../test/helpers/seed-payouts.js";
 import { lineChartSvg, type Panel } from "./chart.js";
 import { RECIPIENT } from "./clients.js";
+import { prepareCode } from "./code.js";
 import { type TableSize, tableSizes } from "./report.js";
 import { quantile } from "./stats.js";
 
@@ -97,24 +97,14 @@ interface ChainSample {
   solid: number;
 }
 
-// Built code is what the Pi runs; it is rebuilt first so that it is the code of this tree.
-let code = values.code === "tsx" ? "tsx" : "built";
-let codeNote = code === "built" ? "built (npm run build, node dist/…)" : "tsx (src/…)";
-if (code === "built") {
-  try {
-    execFileSync("npm", ["run", "build"], { stdio: ["ignore", "ignore", "inherit"] });
-    if (!existsSync(new URL("../dist/core/main.js", import.meta.url))) throw new Error("no dist/");
-  } catch (err) {
-    code = "tsx";
-    codeNote = `tsx (src/…): npm run build failed: ${err instanceof Error ? err.message : String(err)}`;
-  }
-}
+const code = prepareCode(values.code);
+const codeNote = code.note;
 log(`code: ${codeNote}`);
 
 const stack = await startChaosStack({
   cores: 1,
   withEdge: false,
-  built: code === "built",
+  built: code.built,
   devnet: { blockTimeMs: BLOCK_MS, solidLag: SOLID_LAG },
   coreEnv: { TRONPAY_V0_MAX_PER_DAY: "100000000" },
 });

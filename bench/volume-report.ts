@@ -15,6 +15,8 @@ export interface VolumeLevel {
 /** What bench/volume.ts measured, as written to the JSON file. */
 export interface VolumeResult {
   date: string;
+  /** Which code core ran (bench/code.ts). */
+  code?: string;
   machine: { cpus: number; load: number[] };
   runs: number;
   secondsPerRun: number;
@@ -44,7 +46,7 @@ export function renderVolume(
   const names = [...new Set(r.levels.flatMap((l) => Object.keys(l.api)))];
   const out: string[] = [`# tronpay bench:volume ${r.date}`, ""];
   out.push(
-    `${r.machine.cpus} CPUs, load average at the end ${r.machine.load.map((l) => l.toFixed(1)).join(" / ")}; ${r.runs} runs of ${r.secondsPerRun} s each per size; median (min–max). Chart: [${svgName}](${svgName}).`,
+    `${r.machine.cpus} CPUs, load average at the end ${r.machine.load.map((l) => l.toFixed(1)).join(" / ")}; ${r.runs} runs of ${r.secondsPerRun} s each per size; median (min–max). Chart: [${svgName}](${svgName}).${r.code ? ` Core ran ${r.code}.` : ""}`,
     "",
     "core: CreatePayout over Connect to core (idempotency + payout + audit + outbox in one transaction, limit check of migration 012). anchor: pgbench, minimal durable insert of operation + payout + outbox rows. bare: that insert behind a node:http handler. bare+new / bare+old: the bare insert in a transaction after the daily-limit check of migration 012 / of the code before it (copied SQL, not shared).",
     "",

@@ -25,6 +25,7 @@ import { findPgbench, pgbenchRun } from "./anchor.js";
 import { startBare } from "./bare.js";
 import { lineChartSvg } from "./chart.js";
 import { bareCaller, type Caller, connectCaller, RECIPIENT } from "./clients.js";
+import { prepareCode } from "./code.js";
 import { explainCreatePayout } from "./explain.js";
 import { closedLoop, type LoopRun } from "./loop.js";
 import { type TableSize, tableSizes } from "./report.js";
@@ -36,6 +37,7 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "3" },
     sizes: { type: "string", default: "0,100000,1000000" },
     today: { type: "string", default: "50000" },
+    code: { type: "string", default: "built" },
   },
 });
 const RUNS = Number(values.runs);
@@ -47,11 +49,14 @@ const LEVELS = values.sizes.split(",").map((v) => {
   return { stored, today: Math.min(stored, Number(values.today)) };
 });
 const log = (m: string) => console.error(`[bench:volume] ${m}`);
+const code = prepareCode(values.code);
+log(`code: ${code.note}`);
 
 // The engine idles (one-day poll) from the start: only the write path is measured.
 const stack = await startChaosStack({
   cores: 1,
   withEdge: false,
+  built: code.built,
   devnet: { blockTimeMs: 100, solidLag: 2 },
   coreEnv: { TRONPAY_CORE_POLL_MS: "86400000", TRONPAY_V0_MAX_PER_DAY: "100000000" },
 });
@@ -123,6 +128,7 @@ try {
   const plans = await explainCreatePayout(stack.db.url, wallet.id, RECIPIENT);
   const result: VolumeResult = {
     date: new Date().toISOString(),
+    code: code.note,
     machine: { cpus: (await import("node:os")).cpus().length, load: loadavg() },
     runs: RUNS,
     secondsPerRun: MS / 1000,

@@ -7,6 +7,7 @@ import { type Client, createClient, type Interceptor, type Transport } from "@co
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { bootstrapAdminKey } from "../src/core/auth/keys.js";
 import { WalletPurpose, WalletService } from "../src/gen/tronpay/v1/wallet_pb.js";
+import { NODE_FLAGS } from "../src/launcher/node-flags.js";
 import { Keystore } from "../src/signer/keystore.js";
 import { startTestDevnet, type TestNet } from "../test/devnet/helpers.js";
 import { createTestDatabase, type TestDatabase } from "../test/helpers/db.js";
@@ -47,6 +48,10 @@ export interface ChaosStackOptions {
 /** The entry of a process: src/<name>.ts, or dist/<name>.js when built. */
 const entryOf = (o: { built?: boolean }, name: string) =>
   o.built ? `dist/${name}.js` : `src/${name}.ts`;
+
+/** Built code runs with the V8 flags npm start and the manifests give each process. */
+const flagsOf = (o: { built?: boolean }, name: keyof typeof NODE_FLAGS): string[] =>
+  o.built ? [...NODE_FLAGS[name]] : [];
 
 /**
  * Starts everything and creates an admin API key. If any part fails to start, what did start
@@ -96,7 +101,7 @@ async function startParts(
         name: `core-${String.fromCharCode(97 + i)}`,
         entry: entryOf(o, "core/main"),
         readyMsg: "core ready",
-        nodeArgs: o.coreNodeArgs,
+        nodeArgs: [...flagsOf(o, "core"), ...(o.coreNodeArgs ?? [])],
         env: {
           ...coreEnv(db.url, net, socket, port, o.coreEnv),
           // Metrics port and data dir per run; both cores share the data dir (one deployment).
@@ -181,6 +186,7 @@ async function startSigner(
     name: "signer",
     entry: entryOf(o, "signer/main"),
     readyMsg: "signer ready",
+    nodeArgs: flagsOf(o, "signer"),
     env: {
       TRONPAY_SIGNER_DATA_DIR: join(dir, "signer"),
       TRONPAY_SIGNER_PASSPHRASE: passphrase,
@@ -208,6 +214,7 @@ async function startEdge(
     name: "edge",
     entry: entryOf(o, "edge/main"),
     readyMsg: "edge ready",
+    nodeArgs: flagsOf(o, "edge"),
     env: {
       TRONPAY_CORE_URL: coreUrl,
       TRONPAY_EDGE_HOST: "127.0.0.1",
