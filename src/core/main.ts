@@ -15,7 +15,7 @@ import { type CoreConfig, coreConfigSpec } from "./config.js";
 import { migrate } from "./db/migrate.js";
 import { openDatabase } from "./db/pool.js";
 import { openWhenUp } from "./db/wait.js";
-import type { EngineSettings } from "./engine/deps.js";
+import { ENGINE_READ_MAX_AGE_MS, type EngineSettings } from "./engine/deps.js";
 import { startEngine } from "./engine/worker.js";
 import { startFollower } from "./follower/follower.js";
 import { startCoreHealth } from "./health/index.js";
@@ -33,13 +33,6 @@ import { registerRoutes } from "./routes.js";
 import { serveCore } from "./server.js";
 import { createEnergyTopUp, topUpSettingsOf } from "./staking/topup.js";
 import { startWebhooks, webhookDepsOf } from "./webhooks/setup.js";
-
-/**
- * How long the engine reuses a head block as the reference block of the transactions it builds,
- * and an owner's balances for its funds checks (ms): one node request per second for all the
- * payouts built meanwhile instead of one each. Below TRON's 3 s block interval.
- */
-const ENGINE_READ_MAX_AGE_MS = 1_000;
 
 /** How old core's copy of the signer's policy may get before it asks again (ms). */
 const SIGNER_POLICY_MAX_AGE_MS = 10_000;

@@ -1,6 +1,7 @@
 import { sql } from "slonik";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
+import { ENGINE_READ_MAX_AGE_MS } from "../../src/core/engine/deps.js";
 import { Resource } from "../../src/gen/tronpay/v1/common_pb.js";
 import { PayoutRoute, PayoutService } from "../../src/gen/tronpay/v1/payout_pb.js";
 import { StakingService } from "../../src/gen/tronpay/v1/staking_pb.js";
@@ -265,6 +266,10 @@ describe("wallets, USDT and staking on the engine (devnet, signer and core proce
     ).toBe("staking.nothing_to_withdraw");
     stack.net.devnet.admin.advanceClock(UNSTAKE_WAIT_MS + 10_000);
     stack.net.solidify();
+    // The engine builds on a head block it read within ENGINE_READ_MAX_AGE_MS; one read before
+    // the jump would give the withdrawal an expiration already past in the devnet's new time
+    // (on a real chain time does not jump), so let that read age out first.
+    await new Promise((r) => setTimeout(r, ENGINE_READ_MAX_AGE_MS + 500));
     const trxBefore = (await stack.client(WalletService).getWalletBalance({ id: payer.id })).balance
       ?.trx;
     const w = await staking.withdrawUnstaked({ idempotencyKey: "w-1", walletId: payer.id });

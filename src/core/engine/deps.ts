@@ -5,6 +5,13 @@ import type { Logger } from "../../shared/log.js";
 import type { Chain } from "../chain/types.js";
 import type { OperationRow } from "./repo.js";
 
+/**
+ * How long the engine reuses a head block as the reference block of the transactions it builds,
+ * and an owner's balances for its funds checks (ms): one node request per second for all the
+ * payouts built meanwhile instead of one each. Below TRON's 3 s block interval.
+ */
+export const ENGINE_READ_MAX_AGE_MS = 1_000;
+
 /** What the engine needs; passed in (no singletons) so tests can swap any part. */
 export interface EngineDeps {
   pool: DatabasePool;
