@@ -60,9 +60,16 @@ export function parsePositiveAmount(text: unknown, field = "amount"): bigint {
  * negative values or values above 2^63-1: those never reach the wire.
  */
 export function formatAmount(baseUnits: bigint): string {
-  if (baseUnits < 0n || baseUnits > MAX_BASE_UNITS) {
-    throw new AppError("money.out_of_range", "amount out of range");
-  }
+  if (baseUnits > MAX_BASE_UNITS) throw new AppError("money.out_of_range", "amount out of range");
+  return formatChainAmount(baseUnits);
+}
+
+/**
+ * formatAmount without the int64 bound, for amounts read from the chain: a TRC-20 transfer
+ * may carry up to 2^256-1 base units. Throws on negative values.
+ */
+export function formatChainAmount(baseUnits: bigint): string {
+  if (baseUnits < 0n) throw new AppError("money.out_of_range", "amount out of range");
   const whole = baseUnits / UNIT;
   const fraction = baseUnits % UNIT;
   if (fraction === 0n) return whole.toString();

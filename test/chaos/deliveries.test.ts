@@ -3,13 +3,13 @@ import { sql } from "slonik";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { census, type Undelivered } from "../../chaos/deliveries.js";
 import { reportWebhooks, type Settled } from "../../chaos/webhooks.js";
-import { emitEvent } from "../../src/core/outbox.js";
 import { claimDueDeliveries, recordAttempt } from "../../src/core/webhooks/delivery-repo.js";
 import { dispatchOutbox } from "../../src/core/webhooks/dispatch.js";
 import { createEndpoint } from "../../src/core/webhooks/flows.js";
 import { updateEndpoint } from "../../src/core/webhooks/repo.js";
 import { createSecretBox } from "../../src/core/webhooks/secret-box.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
+import { emitSample, type SampleType } from "../helpers/events.js";
 
 // The chaos run's webhook check: which outbox events the receiver should get, and for each one
 // it did not get, whether it is still on its way or lost. Real Postgres, real migrations, the
@@ -42,8 +42,8 @@ async function newEndpoint(): Promise<string> {
   return made.endpoint.id;
 }
 
-const emit = (type: string, subjectId: string) =>
-  db.pool.transaction((tx) => emitEvent(tx, { type, subjectId, payload: { id: subjectId } }));
+const emit = (type: SampleType, subjectId: string) =>
+  db.pool.transaction((tx) => emitSample(tx, type, subjectId));
 
 /** Dispatches until the cursor has passed every outbox row (the horizon is cluster-wide). */
 async function drain(): Promise<void> {

@@ -1,12 +1,12 @@
 import { randomBytes } from "node:crypto";
 import { sql } from "slonik";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { emitEvent } from "../../src/core/outbox.js";
 import { claimDueDeliveries, recordAttempt } from "../../src/core/webhooks/delivery-repo.js";
 import { dispatchOutbox } from "../../src/core/webhooks/dispatch.js";
 import { createEndpoint } from "../../src/core/webhooks/flows.js";
 import { createSecretBox } from "../../src/core/webhooks/secret-box.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
+import { emitSample, type SampleType } from "../helpers/events.js";
 
 let db: TestDatabase;
 const box = createSecretBox(randomBytes(32).toString("base64"));
@@ -30,8 +30,8 @@ async function newEndpoint(types = ["payout.created", "payout.confirmed"]): Prom
   return made.endpoint.id;
 }
 
-const emit = (type: string, subjectId: string) =>
-  db.pool.transaction((tx) => emitEvent(tx, { type, subjectId, payload: { id: subjectId } }));
+const emit = (type: SampleType, subjectId: string) =>
+  db.pool.transaction((tx) => emitSample(tx, type, subjectId));
 
 async function deliveredEvents(endpointId: string): Promise<string[]> {
   const rows = await db.pool.anyFirst(sql.unsafe`
@@ -65,7 +65,7 @@ describe("webhook dispatcher and claims (real Postgres)", () => {
     });
     let slowId = "";
     const slow = db.pool.transaction(async (tx) => {
-      slowId = await emitEvent(tx, { type: "payout.created", subjectId: "po_slow", payload: {} });
+      slowId = await emitSample(tx, "payout.created", "po_slow");
       await gate;
     });
     await new Promise((r) => setTimeout(r, 100)); // the slow transaction holds an earlier seq

@@ -5,11 +5,12 @@ import { z } from "zod";
 import { type PauseState, PauseStateSchema } from "../../gen/tronpay/v1/admin_pb.js";
 import { AppError } from "../../shared/errors.js";
 import { appendAudit } from "../audit.js";
+import { emitEvent } from "../outbox.js";
 
 /**
  * The payout pause switch: settings row 'payouts_paused' holding
- * {paused, reason, by, at, resumed_by, resumed_at} (times in ms). Changes are audited in the
- * same transaction.
+ * {paused, reason, by, at, resumed_by, resumed_at} (times in ms). Changes are audited, and
+ * announced as payouts.paused / payouts.resumed, in the same transaction.
  */
 
 const KEY = "payouts_paused";
@@ -60,6 +61,7 @@ export async function pausePayouts(
     subject: "payouts",
     details: { reason },
   });
+  await emitEvent(tx, "payouts.paused", { pausedBy: input.by, reason });
   return toPauseState(next);
 }
 
@@ -77,6 +79,11 @@ export async function resumePayouts(
     action: "payouts.resume",
     subject: "payouts",
     details: { paused_by: current.by, reason: current.reason },
+  });
+  await emitEvent(tx, "payouts.resumed", {
+    resumedBy: input.by,
+    pausedBy: current.by,
+    reason: current.reason,
   });
   return toPauseState(next);
 }

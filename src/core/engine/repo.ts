@@ -1,7 +1,10 @@
 import { type CommonQueryMethods, type DatabasePool, sql } from "slonik";
 import { z } from "zod";
+import { formatAmount } from "../../shared/money.js";
 import { appendAudit } from "../audit.js";
 import type { TxInfo } from "../chain/types.js";
+import { stateEventType } from "../events/catalog.js";
+import type { StateChange } from "../events/fields.js";
 import { emitEvent } from "../outbox.js";
 import { closeBatchIfDone } from "../payouts/batch-repo.js";
 import {
@@ -184,6 +187,14 @@ export interface TransitionPatch {
 }
 
 /**
+ * What a transition's audit row and event say besides from and to (events/fields.ts documents
+ * each); feeSun goes to the audit row only, the event shows patch.cost's fee as trxBurned.
+ */
+export type TransitionDetails = Omit<StateChange, "id" | "kind" | "from" | "to" | "trxBurned"> & {
+  feeSun?: string;
+};
+
+/**
  * Moves an operation from → to inside `tx`, with an audit row and an outbox event; returns the
  * operation's age at the change (seconds since it was accepted). Throws StateChanged when the
  * row is not in `from` any more.
@@ -195,7 +206,7 @@ export async function transition(
   to: OperationState,
   patch: TransitionPatch,
   actor: string,
-  details: Record<string, unknown> = {},
+  details: TransitionDetails = {},
 ): Promise<{ ageSeconds: number }> {
   assertTransition(from, to);
   const result = await tx.query(sql.type(Changed)`
@@ -217,14 +228,13 @@ export async function transition(
   if (result.rowCount !== 1 || !changed)
     throw new StateChanged(`operation ${op.id} is no longer ${from}`);
   // A USDT transfer is a payout too (same id): its events are payout events.
-  const prefix = op.kind === "PAYOUT" || op.kind === "USDT_TRANSFER" ? "payout" : "operation";
-  const action = `${prefix}.${to.toLowerCase()}`;
-  await appendAudit(tx, { actor, action, subject: op.id, details: { from, to, ...details } });
-  await emitEvent(tx, {
-    type: action,
-    subjectId: op.id,
-    payload: { id: op.id, kind: op.kind, from, to, ...details },
-  });
+  const family = op.kind === "PAYOUT" || op.kind === "USDT_TRANSFER" ? "payout" : "operation";
+  const type = stateEventType(family, to);
+  await appendAudit(tx, { actor, action: type, subject: op.id, details: { from, to, ...details } });
+  // The audit row keeps the fee in sun as it always has; receivers get TRX, as the API shows it.
+  const { feeSun: _, ...shown } = details;
+  const burned = patch.cost ? { trxBurned: formatAmount(patch.cost.feeSun) } : {};
+  await emitEvent(tx, type, { id: op.id, kind: op.kind, from, to, ...shown, ...burned });
   if (op.kind === "PAYOUT" && TERMINAL_STATES.includes(to)) await closeBatchIfDone(tx, op.id);
   return { ageSeconds: changed.age_s };
 }

@@ -52,15 +52,11 @@ export async function signAndSend(deps: EngineDeps, op: OperationRow): Promise<v
         { reason: hold },
       );
       // Integrators hear about the shortage once per hold, with what is short and where.
-      await emitEvent(tx, {
-        type: "wallet.low_balance",
-        subjectId: op.wallet_id,
-        payload: {
-          walletId: op.wallet_id,
-          address: op.owner_address,
-          reason: hold,
-          heldOperation: op.id,
-        },
+      await emitEvent(tx, "wallet.low_balance", {
+        walletId: op.wallet_id,
+        address: op.owner_address,
+        reason: hold,
+        heldOperation: op.id,
       });
     });
     return;

@@ -66,10 +66,9 @@ export function startEngine(
   const reportNodeUnreachable = async () => {
     if (Date.now() - lastNodeReport < 60_000) return;
     lastNodeReport = Date.now();
-    await emitEvent(deps.pool, {
-      type: "node.unreachable",
-      subjectId: "node",
-      payload: { reason: "node.unavailable", at: new Date(lastNodeReport).toISOString() },
+    await emitEvent(deps.pool, "node.unreachable", {
+      reason: "node.unavailable",
+      at: new Date(lastNodeReport).toISOString(),
     }).catch(() => {});
   };
 

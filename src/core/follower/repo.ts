@@ -1,5 +1,6 @@
 import { type CommonQueryMethods, sql } from "slonik";
 import { z } from "zod";
+import { formatChainAmount } from "../../shared/money.js";
 import type { ChainTransfer, TxInfo } from "../chain/types.js";
 import { emitEvent } from "../outbox.js";
 
@@ -104,18 +105,14 @@ export async function recordTransfer(tx: CommonQueryMethods, t: ChainTransfer): 
     ON CONFLICT (asset, tx_id, log_index) DO NOTHING
     RETURNING id`);
   if (inserted === null) return false;
-  await emitEvent(tx, {
-    type: "transfer.detected",
-    subjectId: t.txId,
-    payload: {
-      asset: t.asset,
-      txId: t.txId,
-      logIndex: t.logIndex,
-      blockNumber: t.blockNumber.toString(),
-      from: t.from,
-      to: t.to,
-      amount: t.amount.toString(),
-    },
+  await emitEvent(tx, "transfer.detected", {
+    asset: t.asset,
+    txId: t.txId,
+    logIndex: t.logIndex,
+    blockNumber: t.blockNumber.toString(),
+    from: t.from,
+    to: t.to,
+    amount: formatChainAmount(t.amount),
   });
   return true;
 }

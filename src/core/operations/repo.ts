@@ -95,7 +95,7 @@ export async function insertOperation(
     lockPeriodBlocks: op.lockPeriodBlocks.toString(),
   };
   await appendAudit(tx, { actor: op.principal, action: "operation.created", subject: id, details });
-  await emitEvent(tx, { type: "operation.created", subjectId: id, payload: { id, ...details } });
+  await emitEvent(tx, "operation.created", { id, ...details, amount: formatAmount(op.amount) });
   return (await findOperation(tx, id)) as OperationView;
 }
 

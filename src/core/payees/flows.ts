@@ -2,6 +2,7 @@ import type { CommonQueryMethods } from "slonik";
 import { normalizeAddress } from "../../shared/address.js";
 import { AppError } from "../../shared/errors.js";
 import { appendAudit } from "../audit.js";
+import type { PayloadOf } from "../events/catalog.js";
 import { emitEvent } from "../outbox.js";
 import {
   findPayeeRow,
@@ -100,7 +101,8 @@ export async function createPayee(
       metadata: { field: "tag" },
     });
   }
-  await record(tx, caller.principal, "payee.created", row, {
+  await record(tx, caller.principal, "payee.created", {
+    tag: row.tag,
     address,
     allowlisted: row.allowlisted,
     kyc_status: row.kyc_status,
@@ -138,7 +140,8 @@ export async function updatePayee(
     },
     caller.now,
   );
-  await record(tx, caller.principal, "payee.updated", row, {
+  await record(tx, caller.principal, "payee.updated", {
+    tag: row.tag,
     changed: diff(current, row),
     cooling_off_restarted: restart,
   });
@@ -153,7 +156,10 @@ export async function deletePayee(
 ): Promise<void> {
   const current = await livePayee(tx, tag, true);
   await softDeletePayeeRow(tx, tag, caller.now);
-  await record(tx, caller.principal, "payee.deleted", current, { address: current.address });
+  await record(tx, caller.principal, "payee.deleted", {
+    tag: current.tag,
+    address: current.address,
+  });
 }
 
 /** A live payee or payee.not_found. */
@@ -178,13 +184,14 @@ function diff(before: PayeeRow, after: PayeeRow): Record<string, [unknown, unkno
   return out;
 }
 
-async function record(
+/** The audit row (subject payee:<tag>) and outbox event of a change, in its transaction. */
+async function record<T extends "payee.created" | "payee.updated" | "payee.deleted">(
   tx: CommonQueryMethods,
   actor: string,
-  action: string,
-  row: PayeeRow,
-  details: Record<string, unknown>,
+  action: T,
+  payload: PayloadOf<T>,
 ): Promise<void> {
-  await appendAudit(tx, { actor, action, subject: `payee:${row.tag}`, details });
-  await emitEvent(tx, { type: action, subjectId: row.tag, payload: { tag: row.tag, ...details } });
+  const { tag, ...details } = payload;
+  await appendAudit(tx, { actor, action, subject: `payee:${tag}`, details });
+  await emitEvent(tx, action, payload);
 }

@@ -74,16 +74,12 @@ export async function closeBatchIfDone(tx: CommonQueryMethods, payoutId: string)
   await tx.query(
     sql.unsafe`UPDATE payout_batches SET state = ${state}, completed_at = now() WHERE id = ${batchId}`,
   );
-  const details = { state, confirmed, failed, cancelled: batch.cancelled_count };
+  const details = { state, confirmed, failed, cancelled: batch.cancelled_count } as const;
   await appendAudit(tx, {
     actor: "system:engine",
     action: "batch.completed",
     subject: batchId,
     details,
   });
-  await emitEvent(tx, {
-    type: "batch.completed",
-    subjectId: batchId,
-    payload: { id: batchId, ...details },
-  });
+  await emitEvent(tx, "batch.completed", { id: batchId, ...details });
 }

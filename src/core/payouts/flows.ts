@@ -127,11 +127,7 @@ export async function createBatch(
     subject: batchId,
     details,
   });
-  await emitEvent(tx, {
-    type: "batch.created",
-    subjectId: batchId,
-    payload: { id: batchId, ...details },
-  });
+  await emitEvent(tx, "batch.created", { id: batchId, ...details });
   return { batchId, payoutIds };
 }
 
@@ -246,10 +242,6 @@ export async function approvePayout(
     approvedBy: caller.principal,
     comment,
   });
-  await emitEvent(tx, {
-    type: "payout.approved",
-    subjectId: id,
-    payload: { id, approvedBy: caller.principal },
-  });
+  await emitEvent(tx, "payout.approved", { id, approvedBy: caller.principal });
   return (await findPayout(tx, id)) as PayoutRow;
 }

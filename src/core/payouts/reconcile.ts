@@ -167,11 +167,7 @@ async function raiseDiscrepancy(
 ): Promise<void> {
   const details = { solidifiedBlock: solidifiedBlock.toString(), discrepancies: found };
   await appendAudit(tx, { actor, action: "reconcile.discrepancy", subject: id, details });
-  await emitEvent(tx, {
-    type: "reconcile.discrepancy",
-    subjectId: id,
-    payload: { id, ...details },
-  });
+  await emitEvent(tx, "reconcile.discrepancy", { id, ...details });
 }
 
 /** Payouts the periodic job re-checks: in flight, or confirmed within `recentMs`. */

@@ -1,8 +1,9 @@
 import { type CommonQueryMethods, sql } from "slonik";
 import { z } from "zod";
 import { AppError } from "../../shared/errors.js";
+import { formatAmount } from "../../shared/money.js";
 import { auditAppendCtes } from "../audit.js";
-import { eventCte } from "../outbox.js";
+import { eventCte, type OutboxEvent } from "../outbox.js";
 import { limitAtCommit } from "./limits.js";
 
 /**
@@ -112,18 +113,24 @@ export async function insertPayout(
 ): Promise<PayoutRow> {
   const state = p.approvalRequired ? "AWAITING_APPROVAL" : "QUEUED";
   const details = {
-    state,
+    state: state as typeof state,
     asset: p.asset,
     amount: p.amount.toString(),
     recipient: p.recipientAddress,
     route: p.route,
     batchId: p.batchId,
   };
-  const event = eventCte({
+  const created: OutboxEvent = {
     type: "payout.created",
-    subjectId: p.id,
-    payload: { id: p.id, ...details },
-  });
+    payload: { id: p.id, ...details, amount: formatAmount(p.amount) },
+  };
+  // Created straight into AWAITING_APPROVAL, it has entered that state too: subscribers of
+  // payout.awaiting_approval hear of it like of any other state it enters.
+  const awaiting: OutboxEvent = {
+    type: "payout.awaiting_approval",
+    payload: { id: p.id, kind: p.kind, from: null, to: state },
+  };
+  const event = eventCte(state === "AWAITING_APPROVAL" ? [created, awaiting] : [created]);
   return tx.one(sql.type(PayoutRow)`
     WITH o AS (
       INSERT INTO operations (id, kind, state, asset, amount, wallet_id, owner_address, counterparty_address,

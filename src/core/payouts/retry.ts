@@ -86,16 +86,12 @@ async function requeueFailed(
     to: "QUEUED",
     retry: true,
     previousFailure: payout.failure_reason,
-  };
+  } as const;
   await appendAudit(tx, {
     actor: caller.principal,
     action: "payout.queued",
     subject: payout.id,
     details,
   });
-  await emitEvent(tx, {
-    type: "payout.queued",
-    subjectId: payout.id,
-    payload: { id: payout.id, kind: payout.kind, ...details },
-  });
+  await emitEvent(tx, "payout.queued", { id: payout.id, kind: payout.kind, ...details });
 }

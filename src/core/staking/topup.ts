@@ -214,11 +214,11 @@ async function record(
         subject: batchId,
         details,
       });
-      await emitEvent(tx, {
-        type: d.state === "DELEGATED" ? "energy.topup_delegated" : "energy.topup_skipped",
-        subjectId: batchId,
-        payload: { batchId, ...details },
-      });
+      await emitEvent(
+        tx,
+        d.state === "DELEGATED" ? "energy.topup_delegated" : "energy.topup_skipped",
+        { batchId, ...details },
+      );
       return d;
     })
     .catch((err: unknown) => {

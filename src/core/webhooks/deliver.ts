@@ -1,11 +1,12 @@
 import type { DatabasePool } from "slonik";
 import type { Logger } from "../../shared/log.js";
 import { appendAudit } from "../audit.js";
+import type { EventType } from "../events/catalog.js";
 import { emitEvent } from "../outbox.js";
 import { type ClaimedDelivery, claimDueDeliveries, recordAttempt } from "./delivery-repo.js";
 import { dispatchOutbox } from "./dispatch.js";
 import { eventBody } from "./events.js";
-import { applyOutcome, type EndpointOutcome } from "./repo.js";
+import { applyOutcome, type EndpointOutcome, type EndpointState } from "./repo.js";
 import type { SecretBox } from "./secret-box.js";
 import { type Sender, SendFailed } from "./sender.js";
 import { webhookHeaders } from "./sign.js";
@@ -74,6 +75,13 @@ export async function attemptDelivery(deps: WebhookWorkerDeps, d: ClaimedDeliver
   await recordOutcome(deps, d, status, error);
 }
 
+/** The event (and audit action) of an endpoint entering a state. */
+const ENDPOINT_STATE_EVENTS = {
+  ACTIVE: "webhook_endpoint.active",
+  FAILING: "webhook_endpoint.failing",
+  DISABLED: "webhook_endpoint.disabled",
+} as const satisfies Record<EndpointState, EventType>;
+
 async function recordOutcome(
   deps: WebhookWorkerDeps,
   d: ClaimedDelivery,
@@ -94,10 +102,10 @@ async function recordOutcome(
     if (!stored) return; // redelivered, or its endpoint deleted, meanwhile
     const change = await applyOutcome(tx, d.endpoint_id, outcome);
     if (change && change.from !== change.to) {
-      const action = `webhook_endpoint.${change.to.toLowerCase()}`;
+      const action = ENDPOINT_STATE_EVENTS[change.to];
       const details = { from: change.from, to: change.to, deliveryId: d.id, status, error };
       await appendAudit(tx, { actor: "system:webhooks", action, subject: d.endpoint_id, details });
-      await emitEvent(tx, { type: action, subjectId: d.endpoint_id, payload: details });
+      await emitEvent(tx, action, { id: d.endpoint_id, ...details });
       deps.log.warn({ endpointId: d.endpoint_id, ...details }, "webhook endpoint state changed");
     }
   });

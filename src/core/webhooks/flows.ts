@@ -1,6 +1,7 @@
 import type { CommonQueryMethods } from "slonik";
 import { AppError } from "../../shared/errors.js";
 import { appendAudit } from "../audit.js";
+import type { EventType, PayloadOf } from "../events/catalog.js";
 import { newId } from "../ids.js";
 import { emitEvent } from "../outbox.js";
 import { redeliverFailed, redeliverOne } from "./delivery-repo.js";
@@ -44,7 +45,8 @@ export async function createEndpoint(
     secretEnc: deps.box.seal(id, secret),
     by: input.by,
   });
-  await record(tx, input.by, "webhook_endpoint.created", id, {
+  await record(tx, input.by, "webhook_endpoint.created", {
+    id,
     url: input.url,
     eventTypes: input.eventTypes,
   });
@@ -60,7 +62,8 @@ export async function changeEndpoint(
 ): Promise<EndpointRow> {
   const before = await lockEndpoint(tx, id);
   const after = await updateEndpoint(tx, id, patch);
-  await record(tx, by, "webhook_endpoint.updated", id, {
+  await record(tx, by, "webhook_endpoint.updated", {
+    id,
     changed: Object.keys(patch).filter((k) => patch[k as keyof EndpointPatch] !== undefined),
     from: before.state,
     to: after.state,
@@ -76,7 +79,7 @@ export async function removeEndpoint(
 ): Promise<void> {
   await lockEndpoint(tx, id);
   await deleteEndpoint(tx, id);
-  await record(tx, by, "webhook_endpoint.deleted", id, {});
+  await record(tx, by, "webhook_endpoint.deleted", { id });
 }
 
 /**
@@ -101,7 +104,8 @@ export async function rotateEndpointSecret(
     previousEnc: input.overlapMs > 0 ? current.secret_enc : null,
     previousExpiresAt: input.overlapMs > 0 ? previousExpiresAt : null,
   });
-  await record(tx, input.by, "webhook_endpoint.secret_rotated", input.id, {
+  await record(tx, input.by, "webhook_endpoint.secret_rotated", {
+    id: input.id,
     overlapMs: input.overlapMs,
   });
   return { endpoint, secret: formatSecret(secret), previousExpiresAt };
@@ -115,23 +119,29 @@ export async function redeliver(
 ): Promise<number> {
   if ("deliveryId" in target) {
     const d = await redeliverOne(tx, target.deliveryId);
-    await record(tx, by, "webhook_delivery.redelivered", d.endpoint_id, { deliveryId: d.id });
+    await record(tx, by, "webhook_delivery.redelivered", { id: d.endpoint_id, deliveryId: d.id });
     return 1;
   }
   await lockEndpoint(tx, target.endpointId);
   const count = await redeliverFailed(tx, target.endpointId);
-  await record(tx, by, "webhook_delivery.redelivered", target.endpointId, { count });
+  await record(tx, by, "webhook_delivery.redelivered", { id: target.endpointId, count });
   return count;
 }
 
-/** The audit row and outbox event of a change, in its transaction. */
-async function record(
+/** The audit row (subject: the endpoint id) and outbox event of a change, in its transaction. */
+async function record<T extends EndpointEventType>(
   tx: CommonQueryMethods,
   actor: string,
-  action: string,
-  subject: string,
-  details: Record<string, unknown>,
+  action: T,
+  payload: PayloadOf<T>,
 ): Promise<void> {
-  await appendAudit(tx, { actor, action, subject, details });
-  await emitEvent(tx, { type: action, subjectId: subject, payload: { id: subject, ...details } });
+  const { id, ...details } = payload;
+  await appendAudit(tx, { actor, action, subject: id, details });
+  await emitEvent(tx, action, payload);
 }
+
+type EndpointEventType = Extract<
+  EventType,
+  | `webhook_endpoint.${"created" | "updated" | "deleted" | "secret_rotated"}`
+  | "webhook_delivery.redelivered"
+>;
