@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { WebhookEventType as W } from "../../gen/tronpay/v1/webhook_pb.js";
 import type { OperationState } from "../engine/state.js";
-import { decimal, intString, isoTime, StateChange, text } from "./fields.js";
+import { isoTime, StateChange, text } from "./fields.js";
+import * as P from "./payloads.js";
 
 /**
  * The one table of outbox events: type → public webhook enum value (null: internal, never
@@ -24,63 +25,14 @@ const byId = (p: { id: string }) => p.id;
 const state = (webhook: W | null, doc: string) =>
   spec({ webhook, doc, payload: StateChange, subject: byId });
 
-const PayoutCreated = z
-  .object({
-    id: text("The payout id."),
-    state: z.enum(["QUEUED", "AWAITING_APPROVAL"]).describe("The state it was created in."),
-    asset: z.enum(["TRX", "USDT"]),
-    amount: decimal("The amount paid."),
-    recipient: text("The recipient's base58 address."),
-    route: text("The route (V0, KYC, DIRECT)."),
-    batchId: z.string().nullable().describe("Its batch, or null."),
-  })
-  .strict();
-
-const BatchCompleted = z
-  .object({
-    id: text("The batch id."),
-    state: z.enum(["COMPLETED", "PARTIALLY_FAILED", "FAILED", "CANCELLED"]),
-    confirmed: z.number().int().describe("Payouts CONFIRMED."),
-    failed: z.number().int().describe("Payouts FAILED."),
-    cancelled: z.number().int().describe("Payouts CANCELLED."),
-  })
-  .strict();
-
-const TopUp = z
-  .object({
-    batchId: text("The batch the energy is for."),
-    outcome: text("The decision (DELEGATED, NOT_NEEDED, NO_STAKE, CHAIN_ERROR, …)."),
-    walletId: text("The payout wallet."),
-    stakingWalletId: text("The staking wallet that delegates."),
-    operationId: z.string().nullable().describe("The delegation operation, when one was made."),
-    estimatedEnergy: intString("Energy the batch needs, when estimated.").nullable(),
-    availableEnergy: intString("Energy the payout wallet has, when read.").nullable(),
-    amount: decimal("TRX staked for the delegation (0 when none)."),
-  })
-  .strict();
-
-const EndpointChange = z
-  .object({
-    id: text("The endpoint id."),
-    from: text("Its state before."),
-    to: text("Its state now (ACTIVE, FAILING, DISABLED)."),
-    deliveryId: text("The delivery whose outcome changed it."),
-    status: z.number().int().describe("That attempt's HTTP status (0: no answer)."),
-    error: text("That attempt's error, or empty."),
-  })
-  .strict();
 const endpointChange = (doc: string) =>
-  spec({ webhook: null, doc, payload: EndpointChange, subject: byId });
-
-const Payee = <S extends z.ZodRawShape>(fields: S) =>
-  z.object({ tag: text("The payee's tag."), ...fields }).strict();
-const address = text("The payee's address.");
+  spec({ webhook: null, doc, payload: P.EndpointChange, subject: byId });
 
 export const EVENTS = {
   "payout.created": spec({
     webhook: W.PAYOUT_CREATED,
     doc: "A payout was accepted (alone or in a batch).",
-    payload: PayoutCreated,
+    payload: P.PayoutCreated,
     subject: byId,
   }),
   "payout.awaiting_approval": state(
@@ -115,29 +67,21 @@ export const EVENTS = {
   "batch.created": spec({
     webhook: W.BATCH_CREATED,
     doc: "A batch was accepted (all its payouts are QUEUED or AWAITING_APPROVAL).",
-    payload: z.object({ id: text("The batch id."), items: z.number().int() }).strict(),
+    payload: z
+      .object({ id: text("The batch id."), items: z.number().int().describe("Its payouts.") })
+      .strict(),
     subject: byId,
   }),
   "batch.completed": spec({
     webhook: W.BATCH_COMPLETED,
     doc: "Every payout of a batch reached a terminal state.",
-    payload: BatchCompleted,
+    payload: P.BatchCompleted,
     subject: byId,
   }),
   "operation.created": spec({
     webhook: null,
     doc: "A non-payout operation (approve, stake, unstake, …) was accepted.",
-    payload: z
-      .object({
-        id: text("The operation id."),
-        kind: text("The operation kind."),
-        walletId: text("The wallet it acts for."),
-        amount: decimal("The amount (TRX for staking, USDT for an approval)."),
-        counterparty: text("The other address (receiver, spender), or empty."),
-        resource: z.enum(["BANDWIDTH", "ENERGY"]).nullable(),
-        lockPeriodBlocks: intString("The delegation lock period in blocks (0: none)."),
-      })
-      .strict(),
+    payload: P.OperationCreated,
     subject: byId,
   }),
   "operation.queued": state(null, "A non-payout operation is ready to be signed."),
@@ -189,60 +133,36 @@ export const EVENTS = {
   "transfer.detected": spec({
     webhook: null,
     doc: "The follower recorded a TRX or USDT transfer touching one of our wallets.",
-    payload: z
-      .object({
-        asset: z.enum(["TRX", "USDT"]),
-        txId: text("The transaction id."),
-        logIndex: z.number().int().describe("The log's index in the transaction (0 for TRX)."),
-        blockNumber: intString("The block."),
-        from: text("The sender."),
-        to: text("The receiver."),
-        amount: decimal("The amount (a TRC-20 transfer may exceed what a payout can carry)."),
-      })
-      .strict(),
+    payload: P.TransferDetected,
     subject: (p) => p.txId,
   }),
   "energy.topup_delegated": spec({
     webhook: null,
     doc: "The energy top-up policy delegated energy to a batch's payout wallet.",
-    payload: TopUp,
+    payload: P.TopUp,
     subject: (p) => p.batchId,
   }),
   "energy.topup_skipped": spec({
     webhook: null,
     doc: "The energy top-up policy decided not to delegate for a batch (outcome says why).",
-    payload: TopUp,
+    payload: P.TopUp,
     subject: (p) => p.batchId,
   }),
   "reconcile.discrepancy": spec({
     webhook: null,
     doc: "Reconciling a payout against the chain found what the database had wrong.",
-    payload: z
-      .object({
-        id: text("The payout id."),
-        solidifiedBlock: intString("The solidified block it was checked against."),
-        discrepancies: z
-          .array(
-            z
-              .object({
-                kind: z.enum(["STATE", "TX_NOT_FOUND", "NETWORK_COST", "MULTIPLE_INCLUDED"]),
-                txId: z.string(),
-                recorded: z.string(),
-                observed: z.string(),
-                corrected: z.boolean(),
-              })
-              .strict(),
-          )
-          .describe("What differed, and whether it was corrected."),
-      })
-      .strict(),
+    payload: P.ReconcileDiscrepancy,
     subject: byId,
   }),
   "webhook_endpoint.created": spec({
     webhook: null,
     doc: "A webhook endpoint was created.",
     payload: z
-      .object({ id: text("The endpoint id."), url: z.string(), eventTypes: z.array(z.string()) })
+      .object({
+        id: text("The endpoint id."),
+        url: text("Its URL."),
+        eventTypes: z.array(z.string()).describe("The subscribed types."),
+      })
       .strict(),
     subject: byId,
   }),
@@ -294,22 +214,26 @@ export const EVENTS = {
   "payee.created": spec({
     webhook: null,
     doc: "A payee was created.",
-    payload: Payee({ address, allowlisted: z.boolean(), kyc_status: z.string() }),
+    payload: P.Payee({
+      address: P.address,
+      allowlisted: z.boolean().describe("Whether DIRECT payouts may use it."),
+      kyc_status: text("Its KYC status."),
+    }),
     subject: (p) => p.tag,
   }),
   "payee.updated": spec({
     webhook: null,
     doc: "A payee was changed.",
-    payload: Payee({
+    payload: P.Payee({
       changed: z.record(z.tuple([z.unknown(), z.unknown()])).describe("field → [before, after]."),
-      cooling_off_restarted: z.boolean(),
+      cooling_off_restarted: z.boolean().describe("Whether the change restarted the cooling-off."),
     }),
     subject: (p) => p.tag,
   }),
   "payee.deleted": spec({
     webhook: null,
     doc: "A payee was deleted (soft).",
-    payload: Payee({ address }),
+    payload: P.Payee({ address: P.address }),
     subject: (p) => p.tag,
   }),
   // H2 (kinds registry): events of a new operation kind go here, next to their kind's family.
