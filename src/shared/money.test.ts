@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { AppError } from "./errors.js";
 import {
   formatAmount,
+  formatChainAmount,
   MAX_BASE_UNITS,
   parseAmount,
   parseBaseUnits,
@@ -94,6 +95,12 @@ describe("formatAmount", () => {
   it("refuses negative and oversized values", () => {
     expect(reasonOf(() => formatAmount(-1n))).toBe("money.out_of_range");
     expect(reasonOf(() => formatAmount(MAX_BASE_UNITS + 1n))).toBe("money.out_of_range");
+  });
+
+  it("writes chain amounts above int64 (a TRC-20 transfer) only through formatChainAmount", () => {
+    expect(formatChainAmount(2n ** 256n - 1n)).toBe(`${(2n ** 256n - 1n) / 1_000_000n}.639935`);
+    expect(formatChainAmount(12_500_000n)).toBe("12.5");
+    expect(reasonOf(() => formatChainAmount(-1n))).toBe("money.out_of_range");
   });
 
   it("round-trips every amount in range", () => {

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { WebhookEventType } from "../../gen/tronpay/v1/webhook_pb.js";
 import { backoffMs } from "./deliver.js";
@@ -13,6 +14,22 @@ describe("webhook event types", () => {
       const name = eventTypeName(v);
       expect(name, WebhookEventType[v]).toBeDefined();
       expect(eventTypeOf(name ?? "")).toBe(v);
+    }
+  });
+
+  it("names each value as webhook.proto's comment on it does", () => {
+    const proto = readFileSync(
+      new URL("../../../proto/tronpay/v1/webhook.proto", import.meta.url),
+      "utf8",
+    );
+    const commented = [
+      ...proto.matchAll(/\/\/ "([a-z_.]+)".*\n\s*WEBHOOK_EVENT_TYPE_(\w+) = \d+;/g),
+    ];
+    expect(commented).toHaveLength(Object.keys(WebhookEventType).length / 2 - 1);
+    for (const [, name, value] of commented) {
+      expect(eventTypeName(WebhookEventType[value as keyof typeof WebhookEventType]), value).toBe(
+        name,
+      );
     }
   });
 
@@ -32,6 +49,9 @@ describe("webhook event types", () => {
     ]) {
       expect(publicTypeOf(t), t).toBe(t);
     }
+    expect(publicTypeOf("payout.awaiting_approval")).toBe("payout.awaiting_approval");
+    expect(publicTypeOf("payouts.paused")).toBe("payouts.paused");
+    expect(publicTypeOf("payouts.resumed")).toBe("payouts.resumed");
     expect(publicTypeOf("payout.queued")).toBeUndefined();
     expect(publicTypeOf("webhook_endpoint.created")).toBeUndefined();
   });
