@@ -1,5 +1,5 @@
 import type { CommonQueryMethods } from "slonik";
-import { emitEvent, type OutboxEvent } from "../../src/core/outbox.js";
+import { emitEvent, type OutboxEvent } from "../../src/core/kernel/outbox.js";
 
 /** The event types the dispatch tests emit by hand, with a payload of the catalog's shape. */
 export type SampleType =

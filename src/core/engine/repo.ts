@@ -1,11 +1,11 @@
 import { type CommonQueryMethods, type DatabasePool, sql } from "slonik";
 import { z } from "zod";
 import { formatAmount } from "../../shared/money.js";
-import { appendAudit } from "../audit.js";
 import type { TxInfo } from "../chain/types.js";
 import { stateEventType } from "../events/catalog.js";
 import type { StateChange } from "../events/fields.js";
-import { emitEvent } from "../outbox.js";
+import { appendAudit } from "../kernel/audit.js";
+import { emitEvent } from "../kernel/outbox.js";
 import { closeBatchIfDone } from "../payouts/batch-repo.js";
 import {
   type AttemptState,

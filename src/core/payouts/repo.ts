@@ -2,8 +2,8 @@ import { type CommonQueryMethods, sql } from "slonik";
 import { z } from "zod";
 import { AppError } from "../../shared/errors.js";
 import { formatAmount } from "../../shared/money.js";
-import { auditAppendCtes } from "../audit.js";
-import { eventCte, type OutboxEvent } from "../outbox.js";
+import { auditAppendCtes } from "../kernel/audit.js";
+import { eventCte, type OutboxEvent } from "../kernel/outbox.js";
 import { limitAtCommit } from "./limits.js";
 
 /**

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { type CommonQueryMethods, sql } from "slonik";
-import { type EventType, eventSpec, type PayloadOf } from "./events/catalog.js";
+import { type EventType, eventSpec, type PayloadOf } from "../events/catalog.js";
 
 /**
  * The outbox: events written in the same transaction as the change they describe. Webhook
