@@ -196,9 +196,7 @@ export async function cancelPayout(
   await tx.query(
     sql.unsafe`UPDATE payouts SET cancel_reason = ${reason.slice(0, 500)} WHERE id = ${id}`,
   );
-  await transition(tx, payout, state, "CANCELLED", {}, caller.principal, {
-    reason,
-  });
+  await transition(tx, payout, state, "CANCELLED", {}, caller.principal, { reason }, "operator");
   return (await findPayout(tx, id)) as PayoutRow;
 }
 
@@ -242,10 +240,16 @@ export async function approvePayout(
   await tx.query(
     sql.unsafe`UPDATE payouts SET approved_by = ${caller.principal}, approved_at = now() WHERE id = ${id}`,
   );
-  await transition(tx, payout, "AWAITING_APPROVAL", "QUEUED", {}, caller.principal, {
-    approvedBy: caller.principal,
-    comment,
-  });
+  await transition(
+    tx,
+    payout,
+    "AWAITING_APPROVAL",
+    "QUEUED",
+    {},
+    caller.principal,
+    { approvedBy: caller.principal, comment },
+    "operator",
+  );
   await emitEvent(tx, {
     type: "payout.approved",
     subjectId: id,

@@ -1,0 +1,133 @@
+import { sql } from "slonik";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { transition } from "../../src/core/engine/repo.js";
+import { createBatch, createPayout } from "../../src/core/payouts/flows.js";
+import { retryPayout } from "../../src/core/payouts/retry.js";
+import { reasonOf } from "../../src/shared/errors.js";
+import { newTestAccount } from "../devnet/helpers.js";
+import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
+import { insertPayoutWallet, payoutInput, USDT, uniformRules } from "../helpers/payout-db.js";
+
+/** The product's state changes go through the tables of engine/state.ts, operator moves too. */
+
+let db: TestDatabase;
+const wallet = { id: "wal_states", address: newTestAccount().address };
+const rules = uniformRules(1_000n * USDT, 100_000n * USDT, 500n * USDT);
+const alice = { principal: "key:alice", now: Date.now() };
+let seq = 0;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  await insertPayoutWallet(db, wallet);
+}, 30_000);
+
+afterAll(async () => {
+  await db?.drop();
+});
+
+const fail = (p: Promise<unknown>) => p.then(() => "no error", reasonOf);
+
+const State = z.object({ state: z.string() });
+const stateOf = (id: string) =>
+  db.pool.oneFirst(sql.type(State)`SELECT state FROM operations WHERE id = ${id}`);
+
+const Audit = z.object({ action: z.string(), actor: z.string(), details: z.unknown() });
+const Event = z.object({ type: z.string(), payload: z.unknown() });
+
+async function failedBatchPayout() {
+  const { batchId, payoutIds } = await db.pool.transaction((tx) =>
+    createBatch(tx, rules, alice, `b-${++seq}`, [{ reference: "", input: payoutInput(wallet.id) }]),
+  );
+  const id = payoutIds[0] as string;
+  await db.pool.transaction((tx) =>
+    transition(
+      tx,
+      { id, kind: "PAYOUT" },
+      "QUEUED",
+      "FAILED",
+      { failureReason: "chain.revert" },
+      "t",
+    ),
+  );
+  return { batchId, id };
+}
+
+describe("RetryPayout through the operator table", () => {
+  it("moves FAILED → QUEUED with transition()'s audit row and event, and reopens the batch", async () => {
+    const { batchId, id } = await failedBatchPayout();
+    const Batch = z.object({ state: z.string(), completed_at: z.number().nullable() });
+    const batchRow = () =>
+      db.pool.one(
+        sql.type(Batch)`SELECT state, completed_at FROM payout_batches WHERE id = ${batchId}`,
+      );
+    expect((await batchRow()).state).toBe("FAILED");
+    // A signed attempt that never left us is expired, so that the new one can be made.
+    await db.pool.query(sql.unsafe`
+      INSERT INTO attempts (operation_id, attempt_no, tx_id, raw_data, signature, expiration, state)
+      VALUES (${id}, 1, ${"ab".repeat(32)}, '\\x00', ${sql.binary(Buffer.alloc(65))}, now(), 'SIGNED')`);
+
+    const row = await db.pool.transaction((tx) => retryPayout(tx, rules, alice, id));
+
+    expect(row.state).toBe("QUEUED");
+    expect(row.failure_reason).toBeNull();
+    const details = { from: "FAILED", to: "QUEUED", retry: true, previousFailure: "chain.revert" };
+    const audit = await db.pool.one(sql.type(Audit)`
+      SELECT action, actor, details FROM audit_log WHERE subject = ${id} ORDER BY seq DESC LIMIT 1`);
+    expect(audit).toEqual({ action: "payout.queued", actor: alice.principal, details });
+    const event = await db.pool.one(sql.type(Event)`
+      SELECT type, payload FROM outbox WHERE subject_id = ${id} ORDER BY seq DESC LIMIT 1`);
+    expect(event).toEqual({
+      type: "payout.queued",
+      payload: { id, kind: "PAYOUT", ...details },
+    });
+    const attempt = await db.pool.oneFirst(sql.type(State)`
+      SELECT state FROM attempts WHERE operation_id = ${id}`);
+    expect(attempt).toBe("EXPIRED");
+    expect(await batchRow()).toEqual({ state: "PROCESSING", completed_at: null });
+  });
+
+  it("is refused to the engine: FAILED goes nowhere on the engine's own", async () => {
+    const { id } = await failedBatchPayout();
+    const engineRetry = db.pool.transaction((tx) =>
+      transition(tx, { id, kind: "PAYOUT" }, "FAILED", "QUEUED", {}, "system:engine"),
+    );
+    expect(await fail(engineRetry)).toBe("payout.invalid_state");
+    expect(await stateOf(id)).toBe("FAILED");
+  });
+});
+
+describe("transition()", () => {
+  it("refuses a move in neither table and writes nothing", async () => {
+    const p = await db.pool.transaction((tx) =>
+      createPayout(tx, rules, alice, `p-${++seq}`, payoutInput(wallet.id)),
+    );
+    const Count = z.object({ n: z.number() });
+    const audits = () =>
+      db.pool.oneFirst(
+        sql.type(Count)`SELECT count(*)::int AS n FROM audit_log WHERE subject = ${p.id}`,
+      );
+    const before = await audits();
+    for (const by of ["engine", "operator"] as const) {
+      const move = db.pool.transaction((tx) =>
+        transition(tx, p, "QUEUED", "CONFIRMED", { confirmed: true }, alice.principal, {}, by),
+      );
+      expect(await fail(move)).toBe("payout.invalid_state");
+    }
+    // An operator cannot sign, and the engine cannot cancel.
+    expect(
+      await fail(
+        db.pool.transaction((tx) =>
+          transition(tx, p, "QUEUED", "SIGNED", {}, alice.principal, {}, "operator"),
+        ),
+      ),
+    ).toBe("payout.invalid_state");
+    expect(
+      await fail(
+        db.pool.transaction((tx) => transition(tx, p, "QUEUED", "CANCELLED", {}, "system:engine")),
+      ),
+    ).toBe("payout.invalid_state");
+    expect(await stateOf(p.id)).toBe("QUEUED");
+    expect(await audits()).toBe(before);
+  });
+});
