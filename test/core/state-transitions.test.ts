@@ -4,6 +4,12 @@ import { z } from "zod";
 import { transition } from "../../src/core/engine/repo.js";
 import { createBatch, createPayout } from "../../src/core/payouts/flows.js";
 import { retryPayout } from "../../src/core/payouts/retry.js";
+import {
+  applyOutcome,
+  type EndpointOutcome,
+  insertEndpoint,
+  updateEndpoint,
+} from "../../src/core/webhooks/repo.js";
 import { reasonOf } from "../../src/shared/errors.js";
 import { newTestAccount } from "../devnet/helpers.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
@@ -129,5 +135,34 @@ describe("transition()", () => {
     ).toBe("payout.invalid_state");
     expect(await stateOf(p.id)).toBe("QUEUED");
     expect(await audits()).toBe(before);
+  });
+});
+
+describe("webhook endpoint states in the database", () => {
+  it("follow the tables of webhooks/states.ts on delivery outcomes and operator updates", async () => {
+    const id = `wh_states_${++seq}`;
+    await insertEndpoint(db.pool, {
+      id,
+      url: "https://example.test/hook",
+      eventTypes: ["payout.created"],
+      description: "",
+      secretEnc: Buffer.alloc(48),
+      by: alice.principal,
+    });
+    const outcome = (o: EndpointOutcome) => db.pool.transaction((tx) => applyOutcome(tx, id, o));
+    expect(await outcome("failure")).toEqual({ from: "ACTIVE", to: "ACTIVE" });
+    expect(await outcome("gave_up")).toEqual({ from: "ACTIVE", to: "FAILING" });
+    expect(await outcome("gave_up")).toEqual({ from: "FAILING", to: "FAILING" });
+    expect(await outcome("success")).toEqual({ from: "FAILING", to: "ACTIVE" });
+    expect(await outcome("gone")).toEqual({ from: "ACTIVE", to: "DISABLED" });
+    // Deliveries never enable an endpoint again; an administrator does.
+    expect(await outcome("success")).toEqual({ from: "DISABLED", to: "DISABLED" });
+    const enabled = await db.pool.transaction((tx) => updateEndpoint(tx, id, { state: "ACTIVE" }));
+    expect(enabled.state).toBe("ACTIVE");
+    expect(enabled.consecutive_failures).toBe(0);
+    // FAILING is the deliveries' to set, not an administrator's.
+    await expect(
+      db.pool.transaction((tx) => updateEndpoint(tx, id, { state: "FAILING" })),
+    ).rejects.toThrow("cannot go from ACTIVE to FAILING");
   });
 });

@@ -1,0 +1,59 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import type { EndpointOutcome } from "./repo.js";
+import {
+  assertEndpointTransition,
+  ENDPOINT_OPERATOR_TRANSITIONS,
+  ENDPOINT_STATES,
+  ENDPOINT_TRANSITIONS,
+  stateAfterOutcome,
+} from "./states.js";
+
+describe("webhook endpoint states", () => {
+  it("moves on delivery outcomes as the table says", () => {
+    const after = (outcome: EndpointOutcome) =>
+      Object.fromEntries(ENDPOINT_STATES.map((s) => [s, stateAfterOutcome(s, outcome)]));
+    expect(after("success")).toEqual({ ACTIVE: "ACTIVE", FAILING: "ACTIVE", DISABLED: "DISABLED" });
+    expect(after("gave_up")).toEqual({
+      ACTIVE: "FAILING",
+      FAILING: "FAILING",
+      DISABLED: "DISABLED",
+    });
+    expect(after("failure")).toEqual({
+      ACTIVE: "ACTIVE",
+      FAILING: "FAILING",
+      DISABLED: "DISABLED",
+    });
+    expect(after("gone")).toEqual({
+      ACTIVE: "DISABLED",
+      FAILING: "DISABLED",
+      DISABLED: "DISABLED",
+    });
+  });
+
+  it("never enables a disabled endpoint on its own; only an operator does", () => {
+    expect(ENDPOINT_TRANSITIONS.DISABLED).toEqual([]);
+    expect(() => assertEndpointTransition("DISABLED", "ACTIVE", "system")).toThrow();
+    expect(() => assertEndpointTransition("DISABLED", "ACTIVE", "operator")).not.toThrow();
+  });
+
+  it("lets an operator only enable or disable, never mark FAILING", () => {
+    for (const s of ENDPOINT_STATES)
+      expect(ENDPOINT_OPERATOR_TRANSITIONS[s]).not.toContain("FAILING");
+    expect(() => assertEndpointTransition("ACTIVE", "FAILING", "operator")).toThrow();
+    // Staying is no move: enabling an ACTIVE endpoint is allowed (it clears its failure count).
+    expect(() => assertEndpointTransition("ACTIVE", "ACTIVE", "operator")).not.toThrow();
+  });
+
+  it("matches the states the database allows", () => {
+    const schema = readFileSync(
+      new URL("../db/migrations/004_webhooks.sql", import.meta.url),
+      "utf8",
+    );
+    const check = /state\s+text NOT NULL DEFAULT 'ACTIVE' CHECK \(state IN \(([^)]*)\)\)/.exec(
+      schema,
+    );
+    const allowed = (check?.[1] ?? "").split(", ").map((s) => s.replace(/'/g, ""));
+    expect(allowed.sort()).toEqual([...ENDPOINT_STATES].sort());
+  });
+});
