@@ -29,7 +29,7 @@ export interface Caller {
 /**
  * Creates one payout: validate, then store payout, audit row and event together (inside the
  * caller's idempotent transaction), whose commit fails with payout.limit_exceeded beyond the
- * route's daily limit (limits.ts, limitAtCommit). `kind` is
+ * route's daily limit (checkDailyLimit at commit, limits.ts). `kind` is
  * USDT_TRANSFER for UsdtService.Transfer, which is a payout in all but name.
  */
 export async function createPayout(
@@ -54,7 +54,7 @@ export async function createPayout(
       batchIndex: null,
       batchItemReference: "",
     },
-    rules.limits[valid.route].maxPerDay,
+    checkDailyLimit(tx, rules, [valid], "", "commit"),
   );
   if (valid.compliance) await consumeCompliance(tx, valid.compliance, row.id);
   return row;

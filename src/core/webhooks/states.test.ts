@@ -11,20 +11,24 @@ import {
 
 describe("webhook endpoint states", () => {
   it("moves on delivery outcomes as the table says", () => {
-    const after = (outcome: EndpointOutcome) =>
+    const movedBy = (outcome: EndpointOutcome) =>
       Object.fromEntries(ENDPOINT_STATES.map((s) => [s, stateAfterOutcome(s, outcome)]));
-    expect(after("success")).toEqual({ ACTIVE: "ACTIVE", FAILING: "ACTIVE", DISABLED: "DISABLED" });
-    expect(after("gave_up")).toEqual({
+    expect(movedBy("success")).toEqual({
+      ACTIVE: "ACTIVE",
+      FAILING: "ACTIVE",
+      DISABLED: "DISABLED",
+    });
+    expect(movedBy("gave_up")).toEqual({
       ACTIVE: "FAILING",
       FAILING: "FAILING",
       DISABLED: "DISABLED",
     });
-    expect(after("failure")).toEqual({
+    expect(movedBy("failure")).toEqual({
       ACTIVE: "ACTIVE",
       FAILING: "FAILING",
       DISABLED: "DISABLED",
     });
-    expect(after("gone")).toEqual({
+    expect(movedBy("gone")).toEqual({
       ACTIVE: "DISABLED",
       FAILING: "DISABLED",
       DISABLED: "DISABLED",
