@@ -1,8 +1,8 @@
 import { type CommonQueryMethods, type FragmentSqlToken, sql } from "slonik";
 import { z } from "zod";
 import { AppError } from "../../shared/errors.js";
-import { auditAppendCtes } from "../audit.js";
-import { eventCte } from "../outbox.js";
+import { auditAppendCtes } from "../kernel/audit.js";
+import { eventCte } from "../kernel/outbox.js";
 
 /**
  * Operation kinds that are payouts: a USDT transfer through UsdtService is a payout too, and so
