@@ -5,6 +5,11 @@ import { transition } from "../../src/core/engine/repo.js";
 import { createBatch, createPayout } from "../../src/core/payouts/flows.js";
 import { retryPayout } from "../../src/core/payouts/retry.js";
 import {
+  recordAttempt,
+  redeliverFailed,
+  redeliverOne,
+} from "../../src/core/webhooks/delivery-repo.js";
+import {
   applyOutcome,
   type EndpointOutcome,
   insertEndpoint,
@@ -160,6 +165,22 @@ describe("webhook endpoint states in the database", () => {
     const enabled = await db.pool.transaction((tx) => updateEndpoint(tx, id, { state: "ACTIVE" }));
     expect(enabled.state).toBe("ACTIVE");
     expect(enabled.consecutive_failures).toBe(0);
+    // Deliveries settle once; a redelivery (of a delivered one too) makes them PENDING again.
+    await db.pool.query(sql.unsafe`
+      INSERT INTO outbox (event_id, type, subject_id, payload)
+      VALUES ('ev_states_1', 'payout.created', 'po_1', '{}'), ('ev_states_2', 'payout.created', 'po_2', '{}')`);
+    await db.pool.query(sql.unsafe`
+      INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event_seq, event_type, subject_id)
+      SELECT 'whd_' || event_id, ${id}, event_id, seq, type, subject_id FROM outbox
+      WHERE event_id IN ('ev_states_1', 'ev_states_2')`);
+    const record = (d: string, status: "DELIVERED" | "FAILED") =>
+      db.pool.transaction((tx) => recordAttempt(tx, d, { status, responseCode: 200, error: "" }));
+    expect(await record("whd_ev_states_1", "DELIVERED")).toBe(true);
+    expect(await record("whd_ev_states_2", "FAILED")).toBe(true);
+    expect(await record("whd_ev_states_1", "FAILED")).toBe(false);
+    expect(await db.pool.transaction((tx) => redeliverFailed(tx, id))).toBe(1);
+    const again = await db.pool.transaction((tx) => redeliverOne(tx, "whd_ev_states_1"));
+    expect(again.status).toBe("PENDING");
     // FAILING is the deliveries' to set, not an administrator's.
     await expect(
       db.pool.transaction((tx) => updateEndpoint(tx, id, { state: "FAILING" })),

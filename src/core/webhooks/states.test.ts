@@ -2,10 +2,12 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { EndpointOutcome } from "./repo.js";
 import {
+  assertDeliveryTransition,
   assertEndpointTransition,
   ENDPOINT_OPERATOR_TRANSITIONS,
   ENDPOINT_STATES,
   ENDPOINT_TRANSITIONS,
+  redeliverableStatuses,
   stateAfterOutcome,
 } from "./states.js";
 
@@ -59,5 +61,27 @@ describe("webhook endpoint states", () => {
     );
     const allowed = (check?.[1] ?? "").split(", ").map((s) => s.replace(/'/g, ""));
     expect(allowed.sort()).toEqual([...ENDPOINT_STATES].sort());
+  });
+});
+
+describe("webhook delivery statuses", () => {
+  it("settles a PENDING delivery once; only a redelivery makes it PENDING again", () => {
+    expect(() => assertDeliveryTransition("PENDING", "DELIVERED", "system")).not.toThrow();
+    expect(() => assertDeliveryTransition("PENDING", "FAILED", "system")).not.toThrow();
+    expect(() => assertDeliveryTransition("FAILED", "PENDING", "system")).toThrow();
+    expect(() => assertDeliveryTransition("DELIVERED", "FAILED", "system")).toThrow();
+    expect(() => assertDeliveryTransition("FAILED", "PENDING", "operator")).not.toThrow();
+    expect(() => assertDeliveryTransition("PENDING", "DELIVERED", "operator")).toThrow();
+    expect(redeliverableStatuses().sort()).toEqual(["DELIVERED", "FAILED", "PENDING"]);
+  });
+
+  it("matches the statuses the database allows", () => {
+    const schema = readFileSync(
+      new URL("../db/migrations/004_webhooks.sql", import.meta.url),
+      "utf8",
+    );
+    const check = /CHECK \(status IN \(([^)]*)\)\)/.exec(schema);
+    const allowed = (check?.[1] ?? "").split(", ").map((s) => s.replace(/'/g, ""));
+    expect(allowed.sort()).toEqual(["DELIVERED", "FAILED", "PENDING"]);
   });
 });

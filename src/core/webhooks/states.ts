@@ -1,3 +1,4 @@
+import type { DeliveryStatus } from "./delivery-repo.js";
 import type { EndpointOutcome, EndpointState } from "./repo.js";
 
 /**
@@ -48,4 +49,40 @@ export function stateAfterOutcome(from: EndpointState, outcome: EndpointOutcome)
           : from;
   assertEndpointTransition(from, to, "system");
   return to;
+}
+
+/**
+ * A delivery's statuses: each attempt of a PENDING delivery leaves it PENDING (retried later),
+ * DELIVERED or FAILED (given up, or 410); an administrator's redelivery puts any delivery back
+ * to PENDING (a delivered one too: the receiver asked for it again).
+ */
+export const DELIVERY_TRANSITIONS: Readonly<Record<DeliveryStatus, readonly DeliveryStatus[]>> = {
+  PENDING: ["DELIVERED", "FAILED"],
+  DELIVERED: [],
+  FAILED: [],
+};
+export const DELIVERY_OPERATOR_TRANSITIONS: Readonly<
+  Record<DeliveryStatus, readonly DeliveryStatus[]>
+> = {
+  PENDING: [],
+  DELIVERED: ["PENDING"],
+  FAILED: ["PENDING"],
+};
+
+/** Throws unless a delivery may go from → to for `by`; staying is no move (a bug if it fires). */
+export function assertDeliveryTransition(
+  from: DeliveryStatus,
+  to: DeliveryStatus,
+  by: "system" | "operator",
+): void {
+  const table = by === "operator" ? DELIVERY_OPERATOR_TRANSITIONS : DELIVERY_TRANSITIONS;
+  if (from !== to && !table[from].includes(to))
+    throw new Error(`a webhook delivery cannot go from ${from} to ${to} (${by})`);
+}
+
+/** The statuses an operator's redelivery may move to PENDING (all of them, PENDING staying). */
+export function redeliverableStatuses(): DeliveryStatus[] {
+  return (Object.keys(DELIVERY_OPERATOR_TRANSITIONS) as DeliveryStatus[]).filter(
+    (s) => s === "PENDING" || DELIVERY_OPERATOR_TRANSITIONS[s].includes("PENDING"),
+  );
 }
