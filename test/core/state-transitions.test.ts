@@ -1,7 +1,12 @@
+import { create } from "@bufbuild/protobuf";
+import { createContextValues, createHandlerContext } from "@connectrpc/connect";
 import { sql } from "slonik";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { transition } from "../../src/core/engine/repo.js";
+import { principalKey } from "../../src/core/kernel/context.js";
+import { createOperationHandlers } from "../../src/core/operations/handlers.js";
+import { insertOperation } from "../../src/core/operations/repo.js";
 import { createBatch, createPayout } from "../../src/core/payouts/flows.js";
 import { retryPayout } from "../../src/core/payouts/retry.js";
 import {
@@ -15,6 +20,10 @@ import {
   insertEndpoint,
   updateEndpoint,
 } from "../../src/core/webhooks/repo.js";
+import {
+  CancelOperationRequestSchema,
+  OperationService,
+} from "../../src/gen/tronpay/v1/operation_pb.js";
 import { reasonOf } from "../../src/shared/errors.js";
 import { newTestAccount } from "../devnet/helpers.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
@@ -185,5 +194,54 @@ describe("webhook endpoint states in the database", () => {
     await expect(
       db.pool.transaction((tx) => updateEndpoint(tx, id, { state: "FAILING" })),
     ).rejects.toThrow("cannot go from ACTIVE to FAILING");
+  });
+});
+
+describe("CancelOperation of an engine operation", () => {
+  it("cancels through the operator table, and refuses once the engine has signed", async () => {
+    const newOp = () =>
+      db.pool.transaction((tx) =>
+        insertOperation(tx, {
+          kind: "DELEGATE",
+          asset: "TRX",
+          amount: 1_000_000n,
+          walletId: wallet.id,
+          ownerAddress: wallet.address,
+          counterpartyAddress: newTestAccount().address,
+          resource: "ENERGY",
+          lockPeriodBlocks: 0n,
+          principal: alice.principal,
+        }),
+      );
+    const handlers = createOperationHandlers({ pool: db.pool, clock: () => Date.now() });
+    const values = createContextValues().set(principalKey, { id: alice.principal, roles: [] });
+    const ctx = createHandlerContext({
+      service: OperationService,
+      method: OperationService.method.cancelOperation,
+      protocolName: "connect",
+      requestMethod: "POST",
+      url: "http://127.0.0.1/",
+      contextValues: values,
+    });
+    const cancel = (id: string) =>
+      handlers.cancelOperation?.(
+        create(CancelOperationRequestSchema, { id, reason: "no", idempotencyKey: `x-${++seq}` }),
+        ctx,
+      );
+    const queued = await newOp();
+    await cancel(queued.id);
+    expect(await stateOf(queued.id)).toBe("CANCELLED");
+    const Audit = z.object({ action: z.string(), details: z.unknown() });
+    expect(
+      await db.pool.one(sql.type(Audit)`
+        SELECT action, details FROM audit_log WHERE subject = ${queued.id} ORDER BY seq DESC LIMIT 1`),
+    ).toEqual({
+      action: "operation.cancelled",
+      details: { from: "QUEUED", to: "CANCELLED", reason: "no" },
+    });
+    const signed = await newOp();
+    await db.pool.transaction((tx) => transition(tx, signed, "QUEUED", "SIGNED", {}, "t"));
+    expect(await fail(Promise.resolve(cancel(signed.id)))).toBe("payout.invalid_state");
+    expect(await stateOf(signed.id)).toBe("SIGNED");
   });
 });
