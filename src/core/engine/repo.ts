@@ -6,11 +6,12 @@ import { stateEventType } from "../events/catalog.js";
 import type { StateChange } from "../events/fields.js";
 import { appendAudit } from "../kernel/audit.js";
 import { emitEvent } from "../kernel/outbox.js";
-import { closeBatchIfDone } from "../payouts/batch-repo.js";
+import { closeBatchIfDone, reopenBatchOf } from "../payouts/batch-repo.js";
 import {
   type AttemptState,
   assertAttemptTransition,
   assertTransition,
+  type Mover,
   type OperationState,
   TERMINAL_STATES,
 } from "./state.js";
@@ -196,8 +197,9 @@ export type TransitionDetails = Omit<StateChange, "id" | "kind" | "from" | "to" 
 
 /**
  * Moves an operation from → to inside `tx`, with an audit row and an outbox event; returns the
- * operation's age at the change (seconds since it was accepted). Throws StateChanged when the
- * row is not in `from` any more.
+ * operation's age at the change (seconds since it was accepted). The move must be in the table
+ * of `by` (engine/state.ts): payout.invalid_state otherwise. Throws StateChanged when the row is
+ * not in `from` any more.
  */
 export async function transition(
   tx: CommonQueryMethods,
@@ -207,8 +209,9 @@ export async function transition(
   patch: TransitionPatch,
   actor: string,
   details: TransitionDetails = {},
+  by: Mover = "engine",
 ): Promise<{ ageSeconds: number }> {
-  assertTransition(from, to);
+  assertTransition(from, to, by);
   const result = await tx.query(sql.type(Changed)`
     UPDATE operations SET
       state = ${to},
@@ -236,6 +239,8 @@ export async function transition(
   const burned = patch.cost ? { trxBurned: formatAmount(patch.cost.feeSun) } : {};
   await emitEvent(tx, type, { id: op.id, kind: op.kind, from, to, ...shown, ...burned });
   if (op.kind === "PAYOUT" && TERMINAL_STATES.includes(to)) await closeBatchIfDone(tx, op.id);
+  // A closed batch opens again while one of its payouts is back in the queue (a retry).
+  if (op.kind === "PAYOUT" && TERMINAL_STATES.includes(from)) await reopenBatchOf(tx, op.id);
   return { ageSeconds: changed.age_s };
 }
 
@@ -284,6 +289,17 @@ export async function setAttemptState(
     WHERE id = ${attempt.id} AND state = ${attempt.state}`);
   if (result.rowCount !== 1)
     throw new StateChanged(`attempt ${attempt.tx_id} is no longer ${attempt.state}`);
+}
+
+/**
+ * Expires the operation's signed attempts that were never sent (an operator requeues it; one
+ * live attempt per operation would block the new one). Guarded by the attempt table.
+ */
+export async function expireUnsentAttempts(tx: CommonQueryMethods, operationId: string) {
+  assertAttemptTransition("SIGNED", "EXPIRED");
+  await tx.query(sql.unsafe`
+    UPDATE attempts SET state = 'EXPIRED' WHERE operation_id = ${operationId} AND state = 'SIGNED'
+      AND broadcast_count = 0`);
 }
 
 /**

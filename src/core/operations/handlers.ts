@@ -54,7 +54,7 @@ async function cancelOperation(
       metadata: { state },
     });
   }
-  await transition(tx, op, state, "CANCELLED", {}, caller.principal, { reason });
+  await transition(tx, op, state, "CANCELLED", {}, caller.principal, { reason }, "operator");
   return mustFind(tx, id);
 }
 

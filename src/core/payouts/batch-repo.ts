@@ -3,6 +3,39 @@ import { z } from "zod";
 import { appendAudit } from "../kernel/audit.js";
 import { emitEvent } from "../kernel/outbox.js";
 
+export const BATCH_STATES = [
+  "PROCESSING",
+  "COMPLETED",
+  "PARTIALLY_FAILED",
+  "FAILED",
+  "CANCELLED",
+] as const;
+export type BatchState = (typeof BATCH_STATES)[number];
+
+/**
+ * A batch's states and the only moves between them: closed when its last payout ends, and
+ * opened again when a FAILED payout of it is retried (payouts/retry.ts). A batch with a FAILED
+ * payout is never COMPLETED or CANCELLED, so those stay closed.
+ */
+export const BATCH_TRANSITIONS: Readonly<Record<BatchState, readonly BatchState[]>> = {
+  PROCESSING: ["COMPLETED", "PARTIALLY_FAILED", "FAILED", "CANCELLED"],
+  COMPLETED: [],
+  PARTIALLY_FAILED: ["PROCESSING"],
+  FAILED: ["PROCESSING"],
+  CANCELLED: [],
+};
+
+/** Throws unless a batch may go from → to (a bug if it fires). */
+export function assertBatchTransition(from: BatchState, to: BatchState): void {
+  if (!BATCH_TRANSITIONS[from].includes(to))
+    throw new Error(`a batch cannot go from ${from} to ${to}`);
+}
+
+/** The states from which a batch may move to `to`. */
+export function batchStatesInto(to: BatchState): BatchState[] {
+  return BATCH_STATES.filter((s) => BATCH_TRANSITIONS[s].includes(to));
+}
+
 export const BatchRow = z.object({
   id: z.string(),
   principal: z.string(),
@@ -63,7 +96,7 @@ export async function closeBatchIfDone(tx: CommonQueryMethods, payoutId: string)
   const batchId = batch.id;
   const confirmed = batch.confirmed_count;
   const failed = batch.failed_count;
-  const state =
+  const state: BatchState =
     confirmed === batch.item_count
       ? "COMPLETED"
       : confirmed > 0
@@ -71,9 +104,10 @@ export async function closeBatchIfDone(tx: CommonQueryMethods, payoutId: string)
         : failed > 0
           ? "FAILED"
           : "CANCELLED";
-  await tx.query(
-    sql.unsafe`UPDATE payout_batches SET state = ${state}, completed_at = now() WHERE id = ${batchId}`,
-  );
+  assertBatchTransition("PROCESSING", state);
+  await tx.query(sql.unsafe`
+    UPDATE payout_batches SET state = ${state}, completed_at = now()
+    WHERE id = ${batchId} AND state = 'PROCESSING'`);
   const details = { state, confirmed, failed, cancelled: batch.cancelled_count } as const;
   await appendAudit(tx, {
     actor: "system:engine",
@@ -82,4 +116,16 @@ export async function closeBatchIfDone(tx: CommonQueryMethods, payoutId: string)
     details,
   });
   await emitEvent(tx, "batch.completed", { id: batchId, ...details });
+}
+
+/**
+ * Opens the batch of a payout that left a terminal state again (PROCESSING, not completed), in
+ * the caller's transaction; a batch still open, or none, is left alone. Only the states the
+ * table lets into PROCESSING are opened.
+ */
+export async function reopenBatchOf(tx: CommonQueryMethods, payoutId: string): Promise<void> {
+  await tx.query(sql.unsafe`
+    UPDATE payout_batches SET state = 'PROCESSING', completed_at = NULL
+    WHERE id = (SELECT batch_id FROM payouts WHERE id = ${payoutId})
+      AND state = ANY(${sql.array(batchStatesInto("PROCESSING"), "text")})`);
 }

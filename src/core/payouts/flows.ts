@@ -29,7 +29,7 @@ export interface Caller {
 /**
  * Creates one payout: validate, then store payout, audit row and event together (inside the
  * caller's idempotent transaction), whose commit fails with payout.limit_exceeded beyond the
- * route's daily limit (limits.ts, limitAtCommit). `kind` is
+ * route's daily limit (checkDailyLimit at commit, limits.ts). `kind` is
  * USDT_TRANSFER for UsdtService.Transfer, which is a payout in all but name.
  */
 export async function createPayout(
@@ -54,7 +54,7 @@ export async function createPayout(
       batchIndex: null,
       batchItemReference: "",
     },
-    rules.limits[valid.route].maxPerDay,
+    checkDailyLimit(tx, rules, [valid], "", "commit"),
   );
   if (valid.compliance) await consumeCompliance(tx, valid.compliance, row.id);
   return row;
@@ -192,9 +192,7 @@ export async function cancelPayout(
   await tx.query(
     sql.unsafe`UPDATE payouts SET cancel_reason = ${reason.slice(0, 500)} WHERE id = ${id}`,
   );
-  await transition(tx, payout, state, "CANCELLED", {}, caller.principal, {
-    reason,
-  });
+  await transition(tx, payout, state, "CANCELLED", {}, caller.principal, { reason }, "operator");
   return (await findPayout(tx, id)) as PayoutRow;
 }
 
@@ -238,10 +236,16 @@ export async function approvePayout(
   await tx.query(
     sql.unsafe`UPDATE payouts SET approved_by = ${caller.principal}, approved_at = now() WHERE id = ${id}`,
   );
-  await transition(tx, payout, "AWAITING_APPROVAL", "QUEUED", {}, caller.principal, {
-    approvedBy: caller.principal,
-    comment,
-  });
+  await transition(
+    tx,
+    payout,
+    "AWAITING_APPROVAL",
+    "QUEUED",
+    {},
+    caller.principal,
+    { approvedBy: caller.principal, comment },
+    "operator",
+  );
   await emitEvent(tx, "payout.approved", { id, approvedBy: caller.principal });
   return (await findPayout(tx, id)) as PayoutRow;
 }

@@ -1,4 +1,4 @@
-import { type CommonQueryMethods, sql } from "slonik";
+import { type CommonQueryMethods, type FragmentSqlToken, sql } from "slonik";
 import { z } from "zod";
 import { AppError } from "../../shared/errors.js";
 import type { PayoutRules } from "./validate.js";
@@ -33,30 +33,70 @@ const TODAY = sql.fragment`(now() AT TIME ZONE 'UTC')::date`;
 const Used = z.object({ used: z.bigint() });
 
 /**
- * Checks that today's (UTC) use plus `charges` stays within each route's daily limit, or throws
- * payout.limit_exceeded (`field` names the request field). Each (route, asset) counter row of
- * daily_usage is locked until the transaction ends — in a fixed order, so two checks never
- * deadlock — and concurrent checks on the same route and asset queue on that one row; the cost
- * does not depend on how many payouts exist. The payouts stored afterwards in the same
- * transaction are counted by the database itself when it commits (migrations 012 and 014), on
- * the rows already locked, so callers only check. Batches use this; a single payout's limit is
- * checked at commit (limitAtCommit), so that its counter row is not held for longer.
+ * The one daily-limit check of every path that makes a payout count (create, retry, batches):
+ * today's (UTC) use plus `charges` must stay within each route's daily limit (rules.limits), or
+ * payout.limit_exceeded (`field` names the request field). It is checked either
+ *
+ * - `"now"` (retry, batches): each (route, asset) counter row of daily_usage is locked until
+ *   the transaction ends — in a fixed order, so two checks never deadlock — and checked;
+ *   concurrent checks on the same route and asset queue on that one row, and the cost does not
+ *   depend on how many payouts exist. The payouts stored or requeued afterwards in the same
+ *   transaction are counted by the database itself (migrations 012 and 014), on the rows
+ *   already locked, so callers only check; or
+ * - `"commit"` (a single create): the returned expression, selected by the statement that
+ *   stores the payout, makes the transaction's commit check it (limitAtCommit), so that the
+ *   counter row is not held through the create's other statements and no round trip is added.
+ *   That check's error names no field (migration 014), so `field` must be "".
  */
-export async function checkDailyLimit(
+export function checkDailyLimit(
   tx: CommonQueryMethods,
   rules: PayoutRules,
   charges: readonly LimitCharge[],
   field: string,
-): Promise<void> {
+  at?: "now",
+): Promise<void>;
+export function checkDailyLimit(
+  tx: CommonQueryMethods,
+  rules: PayoutRules,
+  charges: readonly LimitCharge[],
+  field: "",
+  at: "commit",
+): FragmentSqlToken;
+export function checkDailyLimit(
+  tx: CommonQueryMethods,
+  rules: PayoutRules,
+  charges: readonly LimitCharge[],
+  field: string,
+  at: "now" | "commit" = "now",
+): Promise<void> | FragmentSqlToken {
+  const sums = sumCharges(charges);
+  if (at === "commit") {
+    const routes = [...new Set(sums.map((c) => c.route))];
+    // One text expression, however many routes: each set_config answers its value.
+    const sets = routes.map((r) => limitAtCommit(r, rules.limits[r].maxPerDay));
+    return sql.fragment`${sql.join(sets, sql.fragment` || `)}`;
+  }
+  return checkNow(tx, rules, sums, field);
+}
+
+/** The charges summed per (route, asset), in a fixed order (so row locks never deadlock). */
+function sumCharges(charges: readonly LimitCharge[]): LimitCharge[] {
   const sums = new Map<string, LimitCharge>();
   for (const c of charges) {
     const key = `${c.route}:${c.asset}`;
     const sum = sums.get(key);
     sums.set(key, { route: c.route, asset: c.asset, amount: (sum?.amount ?? 0n) + c.amount });
   }
-  for (const [, { route, asset, amount }] of [...sums.entries()].sort(([a], [b]) =>
-    a < b ? -1 : 1,
-  )) {
+  return [...sums.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, c]) => c);
+}
+
+async function checkNow(
+  tx: CommonQueryMethods,
+  rules: PayoutRules,
+  sums: readonly LimitCharge[],
+  field: string,
+): Promise<void> {
+  for (const { route, asset, amount } of sums) {
     // A no-op upsert: creates the day's row when missing and locks it either way.
     const used = await tx.oneFirst(sql.type(Used)`
       INSERT INTO daily_usage (route, asset, day, used) VALUES (${route}, ${asset}, ${TODAY}, 0)
@@ -75,7 +115,7 @@ export async function checkDailyLimit(
  * queue on the counter row only while they commit, each after the counts of those before it:
  * exact under concurrency, and the row is not held through the create's other statements.
  */
-export function limitAtCommit(route: Route, maxPerDay: bigint) {
+function limitAtCommit(route: Route, maxPerDay: bigint): FragmentSqlToken {
   return sql.fragment`set_config(${`tronpay.daily_max_${route.toLowerCase()}`}, ${maxPerDay.toString()}, true)`;
 }
 

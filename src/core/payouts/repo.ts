@@ -1,10 +1,9 @@
-import { type CommonQueryMethods, sql } from "slonik";
+import { type CommonQueryMethods, type FragmentSqlToken, sql } from "slonik";
 import { z } from "zod";
 import { AppError } from "../../shared/errors.js";
 import { formatAmount } from "../../shared/money.js";
 import { auditAppendCtes } from "../kernel/audit.js";
 import { eventCte, type OutboxEvent } from "../kernel/outbox.js";
-import { limitAtCommit } from "./limits.js";
 
 /**
  * Operation kinds that are payouts: a USDT transfer through UsdtService is a payout too, and so
@@ -102,14 +101,15 @@ export interface NewPayout {
 /**
  * Inserts the operation and payout rows, an audit row and a payout.created event in one
  * statement, which answers the stored payout as findPayout would. The payout counts on its
- * route's daily counter when the transaction commits (migration 014); with `maxPerDay` the
- * commit also fails with payout.limit_exceeded when that takes the counter above it (see
- * limits.ts). Without it the caller has checked the limit (checkDailyLimit, for batches).
+ * route's daily counter when the transaction commits (migration 014); with `limitCheck`
+ * (checkDailyLimit(…, "commit")) the commit also fails with payout.limit_exceeded when that
+ * takes the counter above the limit. Without it the caller has checked the limit
+ * (checkDailyLimit(…, "now"), for batches).
  */
 export async function insertPayout(
   tx: CommonQueryMethods,
   p: NewPayout,
-  maxPerDay?: bigint,
+  limitCheck?: FragmentSqlToken,
 ): Promise<PayoutRow> {
   const state = p.approvalRequired ? "AWAITING_APPROVAL" : "QUEUED";
   const details = {
@@ -148,7 +148,7 @@ export async function insertPayout(
     ),
     ${auditAppendCtes({ actor: p.principal, action: "payout.created", subject: p.id, details })},
     ${event.cte}
-    SELECT ${PAYOUT_COLUMNS} ${maxPerDay === undefined ? sql.fragment`` : sql.fragment`, ${limitAtCommit(p.route, maxPerDay)} AS limit_set`}
+    SELECT ${PAYOUT_COLUMNS} ${limitCheck === undefined ? sql.fragment`` : sql.fragment`, ${limitCheck} AS limit_set`}
     FROM o JOIN p ON p.id = o.id`);
 }
 

@@ -1,9 +1,7 @@
 import { type CommonQueryMethods, sql } from "slonik";
 import { z } from "zod";
 import { AppError } from "../../shared/errors.js";
-import { transition } from "../engine/repo.js";
-import { appendAudit } from "../kernel/audit.js";
-import { emitEvent } from "../kernel/outbox.js";
+import { expireUnsentAttempts, transition } from "../engine/repo.js";
 import type { Caller } from "./flows.js";
 import { checkDailyLimit } from "./limits.js";
 import { findPayout, lockPayout, type PayoutRow } from "./repo.js";
@@ -24,9 +22,16 @@ export async function retryPayout(
 ): Promise<PayoutRow> {
   const payout = await lockPayout(tx, id);
   if (payout.state === "HELD") {
-    await transition(tx, payout, "HELD", "QUEUED", { holdReason: null }, caller.principal, {
-      retry: true,
-    });
+    await transition(
+      tx,
+      payout,
+      "HELD",
+      "QUEUED",
+      { holdReason: null },
+      caller.principal,
+      { retry: true },
+      "operator",
+    );
   } else if (payout.state === "FAILED") {
     if (await everBroadcast(tx, id)) {
       throw new AppError(
@@ -56,9 +61,9 @@ async function everBroadcast(db: CommonQueryMethods, id: string): Promise<boolea
 }
 
 /**
- * FAILED is terminal for the engine (engine/state.ts); this operator action is its only exit,
- * so it is written here with its own guard rather than added to the engine's table. A FAILED
- * payout no longer counts against the daily limit, so the limit is checked again.
+ * FAILED is terminal for the engine; this operator move is its only exit (OPERATOR_TRANSITIONS
+ * in engine/state.ts). A FAILED payout no longer counts against the daily limit, so the limit
+ * is checked again.
  */
 async function requeueFailed(
   tx: CommonQueryMethods,
@@ -69,29 +74,16 @@ async function requeueFailed(
   // Checked against today, as a new payout would be; the database counts it again on its own
   // day once it leaves FAILED (migration 012).
   await checkDailyLimit(tx, rules, [payout], "id");
-  // A live-but-unsent attempt would block the new one (one live attempt per operation).
-  await tx.query(sql.unsafe`
-    UPDATE attempts SET state = 'EXPIRED' WHERE operation_id = ${payout.id} AND state = 'SIGNED'
-      AND broadcast_count = 0`);
-  await tx.query(sql.unsafe`
-    UPDATE operations SET state = 'QUEUED', failure_reason = NULL, failure_detail = NULL, updated_at = now(),
-      next_run_at = now()
-    WHERE id = ${payout.id} AND state = 'FAILED'`);
-  // A closed batch opens again while one of its payouts is back in the queue.
-  await tx.query(sql.unsafe`
-    UPDATE payout_batches SET state = 'PROCESSING', completed_at = NULL
-    WHERE id = (SELECT batch_id FROM payouts WHERE id = ${payout.id})`);
-  const details = {
-    from: "FAILED",
-    to: "QUEUED",
-    retry: true,
-    previousFailure: payout.failure_reason,
-  } as const;
-  await appendAudit(tx, {
-    actor: caller.principal,
-    action: "payout.queued",
-    subject: payout.id,
-    details,
-  });
-  await emitEvent(tx, "payout.queued", { id: payout.id, kind: payout.kind, ...details });
+  await expireUnsentAttempts(tx, payout.id);
+  // transition() also opens the payout's closed batch again.
+  await transition(
+    tx,
+    payout,
+    "FAILED",
+    "QUEUED",
+    { failureReason: null, failureDetail: null },
+    caller.principal,
+    { retry: true, previousFailure: payout.failure_reason },
+    "operator",
+  );
 }

@@ -10,6 +10,25 @@ export type TopUpState =
   | "NO_STAKE"
   | "CHAIN_ERROR";
 
+/**
+ * The only moves of a decision: a PENDING batch is decided once, and a decision is final (a
+ * batch gets one row, ever; topup.ts).
+ */
+export const TOPUP_TRANSITIONS: Readonly<Record<TopUpState, readonly TopUpState[]>> = {
+  PENDING: ["DELEGATED", "NO_SHORTFALL", "COOLDOWN", "NO_STAKE", "CHAIN_ERROR"],
+  DELEGATED: [],
+  NO_SHORTFALL: [],
+  COOLDOWN: [],
+  NO_STAKE: [],
+  CHAIN_ERROR: [],
+};
+
+/** Throws unless a decision may go from → to (a bug if it fires). */
+export function assertTopUpTransition(from: TopUpState, to: TopUpState): void {
+  if (!TOPUP_TRANSITIONS[from].includes(to))
+    throw new Error(`an energy top-up cannot go from ${from} to ${to}`);
+}
+
 const Wallet = z.object({ id: z.string(), address: z.string() });
 export type PolicyWallet = z.infer<typeof Wallet>;
 
@@ -96,6 +115,7 @@ export async function decideTopUp(
   batchId: string,
   d: TopUpDecision,
 ): Promise<boolean> {
+  assertTopUpTransition("PENDING", d.state);
   const result = await tx.query(sql.unsafe`
     UPDATE energy_topups SET state = ${d.state}, operation_id = ${d.operationId},
       estimated_energy = ${d.estimatedEnergy}, available_energy = ${d.availableEnergy},

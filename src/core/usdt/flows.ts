@@ -7,6 +7,7 @@ import { newId } from "../kernel/ids.js";
 import { findOperation, insertOperation, type OperationView } from "../operations/repo.js";
 import { refuseWhatSignerRefuses } from "../operations/signer-policy.js";
 import { type Caller, createPayout } from "../payouts/flows.js";
+import { checkDailyLimit } from "../payouts/limits.js";
 import { findPayout, insertPayout, type PayoutRow } from "../payouts/repo.js";
 import type { PayoutInput, PayoutRules, ValidPayout } from "../payouts/validate.js";
 import { walletOf } from "../staking/validate.js";
@@ -116,7 +117,7 @@ export async function approveUsdt(
       batchIndex: null,
       batchItemReference: "",
     },
-    rules.limits.DIRECT.maxPerDay,
+    checkDailyLimit(tx, rules, [valid], "", "commit"),
   );
   const operation = (await findOperation(tx, id)) as OperationView;
   return { operation, payout: await findPayout(tx, id) };

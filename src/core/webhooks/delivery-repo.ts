@@ -2,6 +2,7 @@ import { type CommonQueryMethods, type DatabasePool, sql } from "slonik";
 import { z } from "zod";
 import { decodePageToken, type Page } from "./page.js";
 import { notFound, pageOf } from "./repo.js";
+import { assertDeliveryTransition, redeliverableStatuses } from "./states.js";
 
 /** Delivery rows: one per (endpoint, event), their claims and outcomes. */
 
@@ -88,6 +89,7 @@ export async function recordAttempt(
   id: string,
   o: AttemptOutcome,
 ): Promise<boolean> {
+  assertDeliveryTransition("PENDING", o.status, "system");
   const result = await tx.query(sql.unsafe`
     UPDATE webhook_deliveries SET
       status = ${o.status}, attempt_count = attempt_count + 1,
@@ -102,13 +104,15 @@ export async function redeliverOne(tx: CommonQueryMethods, id: string): Promise<
   const row = await tx.maybeOne(sql.type(DeliveryRow)`
     UPDATE webhook_deliveries
     SET status = 'PENDING', next_attempt_at = now(), retry_from = now()
-    WHERE id = ${id} RETURNING ${COLUMNS}`);
+    WHERE id = ${id} AND status = ANY(${sql.array(redeliverableStatuses(), "text")})
+    RETURNING ${COLUMNS}`);
   if (!row) throw notFound();
   return row;
 }
 
 /** Puts every FAILED delivery of an endpoint back to PENDING; returns how many. */
 export async function redeliverFailed(tx: CommonQueryMethods, endpointId: string): Promise<number> {
+  assertDeliveryTransition("FAILED", "PENDING", "operator");
   const result = await tx.query(sql.unsafe`
     UPDATE webhook_deliveries
     SET status = 'PENDING', next_attempt_at = now(), retry_from = now()

@@ -2,6 +2,7 @@ import { type CommonQueryMethods, sql } from "slonik";
 import { z } from "zod";
 import { AppError } from "../../shared/errors.js";
 import { decodePageToken, encodePageToken, type Page } from "./page.js";
+import { assertEndpointTransition, ENDPOINT_STATES, stateAfterOutcome } from "./states.js";
 
 /** Webhook endpoints in Postgres. Secrets are stored sealed (secret-box.ts), never in clear. */
 
@@ -72,12 +73,19 @@ export interface EndpointPatch {
   state?: EndpointState;
 }
 
-/** Applies a patch to an endpoint and returns the result. */
+/**
+ * Applies a patch to an endpoint and returns the result; a state change must be in the
+ * operator's table (states.ts), checked against the state under the row's lock.
+ */
 export async function updateEndpoint(
   tx: CommonQueryMethods,
   id: string,
   p: EndpointPatch,
 ): Promise<EndpointRow> {
+  const from = await tx.maybeOneFirst(sql.type(z.object({ state: EndpointRow.shape.state }))`
+    SELECT state FROM webhook_endpoints WHERE id = ${id} FOR UPDATE`);
+  if (from === null) throw notFound();
+  if (p.state) assertEndpointTransition(from, p.state, "operator");
   return tx.one(sql.type(EndpointRow)`
     UPDATE webhook_endpoints SET
       url = ${p.url ?? sql.fragment`url`},
@@ -86,7 +94,7 @@ export async function updateEndpoint(
       state = ${p.state ?? sql.fragment`state`},
       consecutive_failures = ${p.state === "ACTIVE" ? 0 : sql.fragment`consecutive_failures`},
       updated_at = now()
-    WHERE id = ${id}
+    WHERE id = ${id} AND state = ${from}
     RETURNING ${COLUMNS}`);
 }
 
@@ -168,14 +176,11 @@ export async function applyOutcome(
   id: string,
   outcome: EndpointOutcome,
 ): Promise<{ from: EndpointState; to: EndpointState } | null> {
-  const next =
-    outcome === "success"
-      ? sql.fragment`CASE WHEN e.state = 'FAILING' THEN 'ACTIVE' ELSE e.state END`
-      : outcome === "gave_up"
-        ? sql.fragment`CASE WHEN e.state = 'ACTIVE' THEN 'FAILING' ELSE e.state END`
-        : outcome === "gone"
-          ? sql.fragment`'DISABLED'`
-          : sql.fragment`e.state`;
+  // The state each current state goes to, from the table (states.ts), in the one statement.
+  const next = sql.fragment`CASE e.state ${sql.join(
+    ENDPOINT_STATES.map((s) => sql.fragment`WHEN ${s} THEN ${stateAfterOutcome(s, outcome)}::text`),
+    sql.fragment` `,
+  )} END`;
   const States = z.object({ from: EndpointRow.shape.state, to: EndpointRow.shape.state });
   return tx.maybeOne(sql.type(States)`
     UPDATE webhook_endpoints e SET
