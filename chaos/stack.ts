@@ -7,7 +7,7 @@ import { type Client, createClient, type Interceptor, type Transport } from "@co
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { bootstrapAdminKey } from "../src/core/auth/keys.js";
 import { WalletPurpose, WalletService } from "../src/gen/tronpay/v1/wallet_pb.js";
-import { NODE_FLAGS } from "../src/launcher/node-flags.js";
+import { ENTRY_POINTS, NODE_FLAGS } from "../src/launcher/node-flags.js";
 import { Keystore } from "../src/signer/keystore.js";
 import { startTestDevnet, type TestNet } from "../test/devnet/helpers.js";
 import { createTestDatabase, type TestDatabase } from "../test/helpers/db.js";
@@ -99,7 +99,7 @@ async function startParts(
     (port, i) =>
       new Supervised({
         name: `core-${String.fromCharCode(97 + i)}`,
-        entry: entryOf(o, "core/app/main"),
+        entry: entryOf(o, ENTRY_POINTS.core),
         readyMsg: "core ready",
         nodeArgs: [...flagsOf(o, "core"), ...(o.coreNodeArgs ?? [])],
         env: {
@@ -184,7 +184,7 @@ async function startSigner(
   await Keystore.create(join(dir, "signer", "keystore.age"), { passphrase, scryptLogN: 4 });
   const signer = new Supervised({
     name: "signer",
-    entry: entryOf(o, "signer/main"),
+    entry: entryOf(o, ENTRY_POINTS.signer),
     readyMsg: "signer ready",
     nodeArgs: flagsOf(o, "signer"),
     env: {
@@ -212,7 +212,7 @@ async function startEdge(
   const port = await freePort();
   const edge = new Supervised({
     name: "edge",
-    entry: entryOf(o, "edge/main"),
+    entry: entryOf(o, ENTRY_POINTS.edge),
     readyMsg: "edge ready",
     nodeArgs: flagsOf(o, "edge"),
     env: {

@@ -12,3 +12,10 @@ export const NODE_FLAGS = {
   signer: ["--max-semi-space-size=1", "--max-old-space-size=128"],
   edge: ["--max-semi-space-size=1", "--max-old-space-size=128"],
 } as const satisfies Record<string, readonly string[]>;
+
+/** Each process's entry point under src/ (or dist/), without the extension. */
+export const ENTRY_POINTS = {
+  core: "core/app/main",
+  signer: "signer/main",
+  edge: "edge/main",
+} as const;

@@ -6,7 +6,7 @@ import { type RunningDevnet, startDevnet } from "../devnet/devnet.js";
 import type { Logger } from "../shared/log.js";
 import { type Child, entryFile, startChild } from "./child.js";
 import type { LauncherConfig, LauncherPaths } from "./config.js";
-import { NODE_FLAGS } from "./node-flags.js";
+import { ENTRY_POINTS, NODE_FLAGS } from "./node-flags.js";
 import { type EmbeddedPostgres, PGLITE_POOL_SIZE, startEmbeddedPostgres } from "./postgres.js";
 
 /**
@@ -96,7 +96,7 @@ export function startSignerChild(
 ): Child {
   return startChild(
     "signer",
-    "signer/main",
+    ENTRY_POINTS.signer,
     {
       ...process.env,
       LOG_LEVEL: config.logLevel,
@@ -143,10 +143,10 @@ export function startCoreChild(
     TRONPAY_EDGE_FORWARD_SECRET: FORWARD_SECRET,
   };
   if (config.redisUrl !== "") env.REDIS_URL = config.redisUrl;
-  return startChild("core", "core/app/main", env, join(paths.logs, "core.log"), NODE_FLAGS.core);
+  return startChild("core", ENTRY_POINTS.core, env, join(paths.logs, "core.log"), NODE_FLAGS.core);
 }
 
-const EDGE_ENTRY = "edge/main";
+const EDGE_ENTRY = ENTRY_POINTS.edge;
 
 /** The edge process in front of core, when its entry point exists in this checkout. */
 export function startEdgeChild(

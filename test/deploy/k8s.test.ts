@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { coreConfigSpec } from "../../src/core/app/config.js";
 import { edgeConfigSpec } from "../../src/edge/config.js";
-import { NODE_FLAGS } from "../../src/launcher/node-flags.js";
+import { ENTRY_POINTS, NODE_FLAGS } from "../../src/launcher/node-flags.js";
 import { isAddress } from "../../src/shared/address.js";
 import { signerConfigSpec } from "../../src/signer/config.js";
 import { obj, ROOT, readYaml, type Tree } from "./files.js";
@@ -125,7 +125,7 @@ describe("deploy/k8s manifests", () => {
     for (const [deployment, name] of runs) {
       expect(container(deployment, name).args, name).toEqual([
         ...NODE_FLAGS[name],
-        `dist/${name}/main.js`,
+        `dist/${ENTRY_POINTS[name]}.js`,
       ]);
     }
   });

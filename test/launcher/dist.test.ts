@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { connectClient } from "../../src/cli/client.js";
 import { createRequest, watchPayout } from "../../src/cli/payouts.js";
 import { PayoutService, PayoutState } from "../../src/gen/tronpay/v1/payout_pb.js";
-import { NODE_FLAGS } from "../../src/launcher/node-flags.js";
+import { ENTRY_POINTS, NODE_FLAGS } from "../../src/launcher/node-flags.js";
 import { newTestAccount } from "../devnet/helpers.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -97,9 +97,8 @@ describe("the built system (dist/, as npm start runs it)", () => {
 
     // Core, signer and edge: the built entry points beside the launcher, plain node, no tsx.
     const commands = childCommands(child.pid ?? 0).sort();
-    const entry = { core: "core/app", edge: "edge", signer: "signer" } as const;
     const expected = (["core", "edge", "signer"] as const).map((name) =>
-      [...NODE_FLAGS[name], join(out, entry[name], "main.js")].join(" "),
+      [...NODE_FLAGS[name], join(out, `${ENTRY_POINTS[name]}.js`)].join(" "),
     );
     expect(commands).toEqual(expected.sort());
 
