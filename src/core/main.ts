@@ -1,5 +1,6 @@
 import { createClient } from "@connectrpc/connect";
 import { SignerService } from "../gen/tronpay/signer/v1/signer_pb.js";
+import { systemClock } from "../shared/clock.js";
 import { describeConfig, loadConfig, parseFlags } from "../shared/config.js";
 import { errorInterceptor, unixSocketTransport } from "../shared/connect.js";
 import { createLogger, type Logger } from "../shared/log.js";
@@ -107,7 +108,7 @@ export async function runCore(argv: readonly string[], env: NodeJS.ProcessEnv, l
     SignerService,
     unixSocketTransport(config.signerSocket, [forwardRequestId, signerMetricsInterceptor(metrics)]),
   );
-  const clock = Date.now;
+  const clock = systemClock;
   // What the signer will refuse is refused at the API, with the signer's reason.
   const signerPolicy = createSignerPolicyView({
     signer,
@@ -123,6 +124,7 @@ export async function runCore(argv: readonly string[], env: NodeJS.ProcessEnv, l
       chain,
       signer,
       log: logger.child({ component: "engine" }),
+      clock,
       isPaused: () => isPaused(pool),
       settings: engineSettingsOf(config),
       readMaxAgeMs: ENGINE_READ_MAX_AGE_MS,
@@ -228,6 +230,7 @@ export async function runCore(argv: readonly string[], env: NodeJS.ProcessEnv, l
     pool,
     log: logger.child({ component: "audit" }),
     signer,
+    clock,
     intervalMs: config.auditVerifyIntervalSec * 1000,
     chainIntervalMs: config.auditChainIntervalMs,
     checkpointIntervalMs: config.auditCheckpointIntervalSec * 1000,

@@ -64,8 +64,9 @@ export function startEngine(
   // node.unreachable goes to the outbox at most once a minute per process, not per operation.
   let lastNodeReport = 0;
   const reportNodeUnreachable = async () => {
-    if (Date.now() - lastNodeReport < 60_000) return;
-    lastNodeReport = Date.now();
+    const now = deps.clock();
+    if (now - lastNodeReport < 60_000) return;
+    lastNodeReport = now;
     await emitEvent(deps.pool, {
       type: "node.unreachable",
       subjectId: "node",

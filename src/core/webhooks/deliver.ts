@@ -1,4 +1,5 @@
 import type { DatabasePool } from "slonik";
+import { type Clock, systemClock } from "../../shared/clock.js";
 import type { Logger } from "../../shared/log.js";
 import { appendAudit } from "../audit.js";
 import { emitEvent } from "../outbox.js";
@@ -38,6 +39,8 @@ export interface WebhookWorkerDeps {
   settings: WebhookSettings;
   /** Jitter source in [0, 1); replaceable in tests. */
   random?: () => number;
+  /** The signature's timestamp (webhook-timestamp); default the system clock. */
+  clock?: Clock;
   /** Told the outcome of every attempt: a 2xx answer or not (metrics). */
   onAttempt?: (endpointId: string, ok: boolean) => void;
 }
@@ -60,7 +63,12 @@ export async function attemptDelivery(deps: WebhookWorkerDeps, d: ClaimedDeliver
   if (d.previous_secret_enc && (d.previous_secret_expires_at ?? 0) > d.now) {
     secrets.push(deps.box.open(d.endpoint_id, d.previous_secret_enc));
   }
-  const headers = webhookHeaders(secrets, d.event_id, Math.floor(Date.now() / 1000), body);
+  const headers = webhookHeaders(
+    secrets,
+    d.event_id,
+    Math.floor((deps.clock ?? systemClock)() / 1000),
+    body,
+  );
   let status = 0;
   let error = "";
   try {
