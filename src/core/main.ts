@@ -166,6 +166,7 @@ export async function runCore(argv: readonly string[], env: NodeJS.ProcessEnv, l
       chain,
       signer,
       clock,
+      log: logger.child({ component: "api" }),
       rules: { ...payoutRulesOf(config), signerPolicy },
       watchIntervalMs: 500,
       ...webhooks,
