@@ -129,9 +129,7 @@ export function startAuditJob(deps: AuditJobDeps): { stop(): Promise<void> } {
       if (busy) return;
       busy = true;
       const p = pass()
-        .catch((err) =>
-          deps.log.error({ err: String(err), reason: reasonOf(err) }, `audit ${what} pass failed`),
-        )
+        .catch((err) => deps.log.error({ err, reason: reasonOf(err) }, `audit ${what} pass failed`))
         .finally(() => {
           busy = false;
           running.delete(p);

@@ -266,7 +266,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       process.once("SIGTERM", shutdown);
     })
     .catch((err) => {
-      log.fatal({ err: err instanceof Error ? err.message : String(err) }, "core failed to start");
+      log.fatal({ err }, "core failed to start");
       process.exit(1);
     });
 }

@@ -91,10 +91,7 @@ export async function runSigner(argv: readonly string[], env: NodeJS.ProcessEnv,
   const keystore = await Keystore.open(paths.keystorePath, credentialOf(config));
   const journal = Journal.open(paths.journalPath, systemClock, (err) => {
     // The in-memory journal may be ahead of the disk: stop before anything else is signed.
-    logger.fatal(
-      { err: err instanceof Error ? err.message : String(err) },
-      "journal write failed; exiting",
-    );
+    logger.fatal({ err }, "journal write failed; exiting");
     process.exit(70);
   });
   const auditSecret = keystore.auditSecret();
@@ -138,10 +135,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       process.once("SIGTERM", shutdown);
     })
     .catch((err) => {
-      log.fatal(
-        { err: err instanceof Error ? err.message : String(err) },
-        "signer failed to start",
-      );
+      log.fatal({ err }, "signer failed to start");
       process.exit(1);
     });
 }

@@ -40,9 +40,7 @@ export function watchNodeGate(deps: {
           },
         }),
       )
-      .catch((err: unknown) =>
-        deps.log.warn({ err: err instanceof Error ? err.message : String(err) }, "audit failed"),
-      );
+      .catch((err: unknown) => deps.log.warn({ err }, "audit failed"));
   let pausedAt = 0;
   const unsubscribe = deps.chain.onAvailabilityChange((available) => {
     if (!available) {

@@ -80,7 +80,7 @@ export function startEngine(
         if (err instanceof StateChanged) return;
         if (reasonOf(err) === "node.unavailable") await reportNodeUnreachable();
         deps.log.error(
-          { operationId: op.id, state: op.state, err: errorText(err) },
+          { operationId: op.id, state: op.state, err },
           "engine step failed; will retry",
         );
         await reschedule(deps.pool, op.id, Math.min(deps.settings.leaseMs, 5_000)).catch(() => {});
@@ -110,7 +110,7 @@ export function startEngine(
       try {
         claimed = await tick();
       } catch (err) {
-        deps.log.error({ err: errorText(err) }, "engine claim failed");
+        deps.log.error({ err }, "engine claim failed");
       }
       if (stopped) break;
       const full = inflight.size >= options.concurrency;
@@ -135,8 +135,4 @@ export function startEngine(
       await Promise.allSettled([...inflight]);
     },
   };
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }

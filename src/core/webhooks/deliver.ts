@@ -76,7 +76,7 @@ export async function attemptDelivery(deps: WebhookWorkerDeps, d: ClaimedDeliver
   } catch (err) {
     if (!(err instanceof SendFailed)) throw err;
     error = err.kind;
-    deps.log.warn({ deliveryId: d.id, error, cause: String(err.cause) }, "webhook send failed");
+    deps.log.warn({ deliveryId: d.id, error, err: err.cause }, "webhook send failed");
   }
   deps.onAttempt?.(d.endpoint_id, status >= 200 && status < 300);
   await recordOutcome(deps, d, status, error);
@@ -133,7 +133,7 @@ export function startWebhookWorker(deps: WebhookWorkerDeps): WebhookWorker {
       const p = attemptDelivery(deps, d)
         .catch((err) => {
           // Its lease runs out and another round tries again.
-          deps.log.error({ deliveryId: d.id, err: String(err) }, "webhook attempt failed");
+          deps.log.error({ deliveryId: d.id, err }, "webhook attempt failed");
         })
         .finally(() => inflight.delete(p));
       inflight.add(p);
@@ -143,7 +143,7 @@ export function startWebhookWorker(deps: WebhookWorkerDeps): WebhookWorker {
   const loop = async () => {
     while (!stopped) {
       const started = await tick().catch((err) => {
-        deps.log.error({ err: String(err) }, "webhook round failed");
+        deps.log.error({ err }, "webhook round failed");
         return 0;
       });
       if (started === 0 && !stopped) await sleep(deps.settings.pollMs);
