@@ -32,6 +32,7 @@ import { startReconcileJob } from "./payouts/reconcile-job.js";
 import type { PayoutRules } from "./payouts/validate.js";
 import { registerRoutes } from "./routes.js";
 import { serveCore } from "./server.js";
+import { signerUnavailableInterceptor } from "./signer-client.js";
 import { createEnergyTopUp, topUpSettingsOf } from "./staking/topup.js";
 import { startWebhooks, webhookDepsOf } from "./webhooks/setup.js";
 
@@ -106,7 +107,11 @@ export async function runCore(argv: readonly string[], env: NodeJS.ProcessEnv, l
   });
   const signer = createClient(
     SignerService,
-    unixSocketTransport(config.signerSocket, [forwardRequestId, signerMetricsInterceptor(metrics)]),
+    unixSocketTransport(config.signerSocket, [
+      signerUnavailableInterceptor,
+      forwardRequestId,
+      signerMetricsInterceptor(metrics),
+    ]),
   );
   const clock = systemClock;
   // What the signer will refuse is refused at the API, with the signer's reason.
