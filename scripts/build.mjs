@@ -21,7 +21,7 @@ const outDir = flag === -1 ? join(ROOT, "dist") : (process.argv[flag + 1] ?? "")
 if (outDir === "") throw new Error("--outDir needs a directory");
 
 /** Sources that only tests import: not shipped. */
-const TEST_ONLY = /\.test\.ts$|\.fixture\.ts$|^signer\/testing\.ts$|^tron\/testing\.ts$/;
+const TEST_ONLY = /\.test\.ts$|\.fixture\.ts$|(^|\/)testing\.ts$|(^|\/)fixtures\//;
 /** Non-TypeScript files the code reads at run time, relative to src/. */
 const ASSET_DIRS = ["core/db/migrations"];
 /** What the last build was made from (each input's size and mtime), inside its output. */

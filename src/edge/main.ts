@@ -136,7 +136,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       process.once("SIGTERM", shutdown);
     })
     .catch((err) => {
-      log.fatal({ err: err instanceof Error ? err.message : String(err) }, "edge failed to start");
+      log.fatal({ err }, "edge failed to start");
       process.exit(1);
     });
 }

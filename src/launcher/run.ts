@@ -207,7 +207,7 @@ async function startEdge(
     return typeof ready.url === "string" ? ready.url : `http://127.0.0.1:${config.edgePort}`;
   } catch (err) {
     // The edge is optional for the demo: say why in the log and run without REST.
-    log.warn({ err: err instanceof Error ? err.message : String(err) }, "edge did not start");
+    log.warn({ err }, "edge did not start");
     children.splice(children.indexOf(edge), 1);
     await edge.stop(2_000);
     return undefined;

@@ -39,6 +39,28 @@ describe("the error catalog", () => {
     expect(unmapped).toEqual([]);
   });
 
+  it("maps every hold and failure reason clients are shown, not only AppError's", () => {
+    // A "<room>.<snake>" literal where a reason goes: a failure, hold or last_error field, a
+    // `reason` field, or what a function returns (funds.ts answers hold reasons so). Event
+    // types and audit actions share the shape but sit under `type:`/`action:`, not here.
+    const rooms = new Set(catalogEntries.map(([reason]) => reason.split(".")[0]));
+    const reasonAt =
+      /(?:(?:failureReason|holdReason|lastError|last_error|reason)\s*:\s*|return\s+|\?\s*)"([a-z]+\.[a-z_]+)"/g;
+    const used = new Map<string, string>();
+    for (const file of sourceFiles(join(root, "src"))) {
+      const text = readFileSync(file, "utf8");
+      for (const m of text.matchAll(reasonAt)) {
+        const reason = m[1] as string;
+        if (rooms.has(reason.split(".")[0])) used.set(reason, file.slice(root.length));
+      }
+    }
+    // The scan must see the reasons known to be used this way, or it proves nothing.
+    for (const known of ["wallet.insufficient_usdt", "payout.attempts_exhausted"])
+      expect(used.has(known)).toBe(true);
+    const unmapped = [...used].filter(([reason]) => !(reason in catalog));
+    expect(unmapped).toEqual([]);
+  });
+
   it("derives HTTP statuses from the gRPC code table", () => {
     expect(httpStatusOf("request.invalid")).toBe(400);
     expect(httpStatusOf("request.not_found")).toBe(404);

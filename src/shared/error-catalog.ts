@@ -137,6 +137,11 @@ const entries = [
   ],
   ["payout.paused", Code.Unavailable, "Payouts are paused by an administrator."],
   [
+    "payout.attempts_exhausted",
+    Code.Aborted,
+    "A payout's failure reason: every attempt it was allowed (maxAttempts) expired unincluded; retrying it starts over.",
+  ],
+  [
     "payout.approver_same_owner",
     Code.PermissionDenied,
     "The approving key has the same owner as the payout's creator; four-eyes needs another person (metadata.owner).",
@@ -246,6 +251,16 @@ const entries = [
     "wallet.insufficient_trx",
     Code.FailedPrecondition,
     "The wallet's spendable TRX does not cover the amount (plus a margin for fees).",
+  ],
+  [
+    "wallet.insufficient_usdt",
+    Code.FailedPrecondition,
+    "A hold reason: the wallet's USDT does not cover the transfer; it is signed once the wallet is topped up.",
+  ],
+  [
+    "wallet.insufficient_trx_for_energy",
+    Code.FailedPrecondition,
+    "A hold reason: the wallet has too little staked energy for a USDT call and too little TRX to burn for it (the fee limit).",
   ],
   [
     "staking.insufficient_stake",

@@ -36,4 +36,16 @@ describe("createLogger", () => {
     expect(parsed.name).toBe("test");
     expect(parsed.wallet.address).toBe("T...");
   });
+
+  it("logs an err through pino's serializer: type, message, stack and cause", () => {
+    const { lines, destination } = capture();
+    const log = createLogger({ name: "test", destination });
+    const cause = new Error("connection refused");
+    log.error({ err: new TypeError("step failed", { cause }) }, "engine step failed");
+    const parsed = JSON.parse(lines.join(""));
+    expect(parsed.err.type).toBe("TypeError");
+    expect(parsed.err.message).toContain("step failed");
+    expect(parsed.err.stack).toContain("TypeError: step failed");
+    expect(JSON.stringify(parsed.err)).toContain("connection refused");
+  });
 });

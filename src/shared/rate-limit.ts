@@ -219,7 +219,7 @@ export function connectRedis(url: string, log: Logger): Redis {
   });
   let warned = false;
   redis.on("error", (err) => {
-    if (!warned) log.warn({ err: err.message }, "redis unreachable; using in-memory limits");
+    if (!warned) log.warn({ err }, "redis unreachable; using in-memory limits");
     warned = true;
   });
   redis.on("ready", () => {

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parseAddress, toBase58 } from "../shared/address.js";
+import { systemClock } from "../shared/clock.js";
 import { describeConfig, loadConfig, parseFlags } from "../shared/config.js";
 import { AppError } from "../shared/errors.js";
 import { createLogger, type Logger } from "../shared/log.js";
@@ -88,17 +89,14 @@ export async function runSigner(argv: readonly string[], env: NodeJS.ProcessEnv,
   logger.info({ config: describeConfig(signerConfigSpec, config) }, "signer starting");
   const paths = signerPaths(config);
   const keystore = await Keystore.open(paths.keystorePath, credentialOf(config));
-  const journal = Journal.open(paths.journalPath, Date.now, (err) => {
+  const journal = Journal.open(paths.journalPath, systemClock, (err) => {
     // The in-memory journal may be ahead of the disk: stop before anything else is signed.
-    logger.fatal(
-      { err: err instanceof Error ? err.message : String(err) },
-      "journal write failed; exiting",
-    );
+    logger.fatal({ err }, "journal write failed; exiting");
     process.exit(70);
   });
   const auditSecret = keystore.auditSecret();
   const checkpointJournal = CheckpointJournal.pathFor(paths.checkpointJournalDir, auditSecret);
-  const checkpoints = CheckpointJournal.open(checkpointJournal, auditSecret);
+  const checkpoints = CheckpointJournal.open(checkpointJournal, auditSecret, systemClock);
   logger.info(
     { auditPublicKey: Buffer.from(checkpoints.publicKey).toString("hex"), checkpointJournal },
     "audit checkpoint key",
@@ -108,7 +106,7 @@ export async function runSigner(argv: readonly string[], env: NodeJS.ProcessEnv,
       keystore,
       journal,
       policy: policyOf(config),
-      clock: Date.now,
+      clock: systemClock,
       log: logger,
       maxRawBytes: config.maxRawBytes,
       backupRecipients: config.backupRecipients,
@@ -137,10 +135,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       process.once("SIGTERM", shutdown);
     })
     .catch((err) => {
-      log.fatal(
-        { err: err instanceof Error ? err.message : String(err) },
-        "signer failed to start",
-      );
+      log.fatal({ err }, "signer failed to start");
       process.exit(1);
     });
 }

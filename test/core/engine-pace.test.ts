@@ -204,16 +204,45 @@ function fakeChain(chain: {
   return { chain: c, asked, state: chain };
 }
 
-function engineDeps(chain: Chain): EngineDeps {
+function engineDeps(chain: Chain, clock: () => number = Date.now): EngineDeps {
   return {
     pool: db.pool,
     chain,
     signer: {} as EngineDeps["signer"],
     log,
+    clock,
     isPaused: async () => false,
     settings,
   };
 }
+
+const broadcasts = (txId: string) =>
+  db.pool.oneFirst(sql.type(z.object({ n: z.number() }))`
+    SELECT broadcast_count AS n FROM attempts WHERE tx_id = ${txId}`);
+
+describe("the engine's clock", () => {
+  it("rebroadcasts the same bytes only once its clock is rebroadcastMs past the last send", async () => {
+    await db.pool.query(sql.unsafe`DELETE FROM follower_cursor`);
+    const op = await insertPayout("po_clock", "BROADCAST");
+    const txId = txIdOf();
+    await insertAttempt(op.id, txId, 1_800_000_000_000 + 3_600_000);
+    // The solidified head is before the expiration and nothing is in a block: rebroadcast is
+    // decided by the time since the last send alone.
+    const net = fakeChain({ solid: 1n, blocks: new Map() });
+    const sent = Date.now();
+    await follow(
+      engineDeps(net.chain, () => sent + settings.rebroadcastMs - 1_000),
+      op,
+    );
+    expect(await broadcasts(txId)).toBe(1);
+    await follow(
+      engineDeps(net.chain, () => sent + settings.rebroadcastMs + 1_000),
+      op,
+    );
+    expect(await broadcasts(txId)).toBe(2);
+    expect((await opRow(op.id)).state).toBe("BROADCAST");
+  });
+});
 
 const Op = z.object({ state: z.string(), fee_sun: z.bigint().nullable(), due: z.boolean() });
 const opRow = (id: string) =>

@@ -123,6 +123,7 @@ describe("events (real flows, real Postgres, devnet chain)", () => {
       chain: chainOn(net, [net.devnet.url]),
       signer: {} as EngineDeps["signer"], // never reached: a HELD payout is not signed
       log: silentLog,
+      clock: Date.now,
       isPaused: async () => false,
       settings,
     };

@@ -1,8 +1,12 @@
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
-import { type Client, ConnectError, createClient } from "@connectrpc/connect";
+import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { SIGNER_BATCH_MAX, signTransactions } from "../../src/core/kernel/signer-client.js";
+import {
+  SIGNER_BATCH_MAX,
+  signerUnavailableInterceptor,
+  signTransactions,
+} from "../../src/core/kernel/signer-client.js";
 import { ErrorInfoSchema } from "../../src/gen/google/rpc/error_details_pb.js";
 import {
   IntentKind,
@@ -12,7 +16,7 @@ import {
 import { Asset } from "../../src/gen/tronpay/v1/common_pb.js";
 import { parseAddress, toBase58 } from "../../src/shared/address.js";
 import { unixSocketTransport } from "../../src/shared/connect.js";
-import { reasonOf } from "../../src/shared/errors.js";
+import { reasonOf, toConnectError } from "../../src/shared/errors.js";
 import { CheckpointJournal } from "../../src/signer/audit-checkpoints.js";
 import { type SignerServer, serveSigner } from "../../src/signer/server.js";
 import { rawBytes, testPolicy, testSigner } from "../../src/signer/testing.js";
@@ -126,5 +130,29 @@ describe("core's SignTransactions helper", () => {
       "signer.malformed_transaction",
       "request.invalid",
     ]);
+  });
+});
+
+describe("core's signer client when the signer is down", () => {
+  it("fails with signer.unavailable when the socket is missing, and passes the signer's own refusals on", async () => {
+    const missing = createClient(
+      SignerService,
+      unixSocketTransport(join(server.socketPath, "..", "missing.sock"), [
+        signerUnavailableInterceptor,
+      ]),
+    );
+    const down = await missing.listAuditCheckpoints({ afterSeq: 0n }).catch((e: unknown) => e);
+    expect(reasonOf(down)).toBe("signer.unavailable");
+    // What the API answers (errorInterceptor): Unavailable with the reason, not internal.
+    expect(toConnectError(down).code).toBe(Code.Unavailable);
+    const up = createClient(
+      SignerService,
+      unixSocketTransport(server.socketPath, [signerUnavailableInterceptor]),
+    );
+    const refused = await up
+      .signTransaction({ rawData: Uint8Array.of(1, 2, 3) })
+      .catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ConnectError);
+    expect(reasonOf(refused)).toBe("request.invalid");
   });
 });

@@ -22,9 +22,18 @@ describe("npm run build", () => {
     execFileSync("npm", ["run", "build", "--", "--outDir", out], { cwd: ROOT, stdio: "pipe" });
     const built = files(out);
     expect(built).toContain("core/app/main.js");
-    expect(built.filter((f) => /(^|\/)testing\.js$|\.fixture\.js$|\.test\.js$/.test(f))).toEqual(
-      [],
-    );
+    const testOnly = /(^|\/)testing\.js$|\.fixture\.js$|\.test\.js$|(^|\/)fixtures\//;
+    expect(built.filter((f) => testOnly.test(f))).toEqual([]);
+    // Nor does shipped code import one (it would fail at run time), or the test runner.
+    const importsTestOnly = built
+      .filter((f) => f.endsWith(".js"))
+      .filter((f) => {
+        const code = readFileSync(join(out, f), "utf8");
+        return /(from\s*|import\s*\()"([^"]*(\/testing\.js|\.fixture\.js|\.test\.js|\/fixtures\/[^"]*)|vitest)"/.test(
+          code,
+        );
+      });
+    expect(importsTestOnly).toEqual([]);
     const dist = (await import(join(out, "core/db/migrate.js"))) as {
       bundledMigrations: typeof bundledMigrations;
     };

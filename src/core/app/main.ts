@@ -1,5 +1,6 @@
 import { createClient } from "@connectrpc/connect";
 import { SignerService } from "../../gen/tronpay/signer/v1/signer_pb.js";
+import { systemClock } from "../../shared/clock.js";
 import { describeConfig, loadConfig, parseFlags } from "../../shared/config.js";
 import { errorInterceptor, unixSocketTransport } from "../../shared/connect.js";
 import { createLogger, type Logger } from "../../shared/log.js";
@@ -22,6 +23,7 @@ import { requestCheckInterceptor } from "../interceptors/request-check.js";
 import { setUpAccess } from "../kernel/access.js";
 import { startAuditJob } from "../kernel/audit-job.js";
 import { purgeIdempotencyKeys } from "../kernel/idempotency.js";
+import { signerUnavailableInterceptor } from "../kernel/signer-client.js";
 import { createSignerPolicyView } from "../operations/signer-policy.js";
 import { parseComplianceKeys } from "../payouts/compliance.js";
 import { startReconcileJob } from "../payouts/reconcile-job.js";
@@ -105,9 +107,13 @@ export async function runCore(argv: readonly string[], env: NodeJS.ProcessEnv, l
   });
   const signer = createClient(
     SignerService,
-    unixSocketTransport(config.signerSocket, [forwardRequestId, signerMetricsInterceptor(metrics)]),
+    unixSocketTransport(config.signerSocket, [
+      signerUnavailableInterceptor,
+      forwardRequestId,
+      signerMetricsInterceptor(metrics),
+    ]),
   );
-  const clock = Date.now;
+  const clock = systemClock;
   // What the signer will refuse is refused at the API, with the signer's reason.
   const signerPolicy = createSignerPolicyView({
     signer,
@@ -123,6 +129,7 @@ export async function runCore(argv: readonly string[], env: NodeJS.ProcessEnv, l
       chain,
       signer,
       log: logger.child({ component: "engine" }),
+      clock,
       isPaused: () => isPaused(pool),
       settings: engineSettingsOf(config),
       readMaxAgeMs: ENGINE_READ_MAX_AGE_MS,
@@ -164,6 +171,7 @@ export async function runCore(argv: readonly string[], env: NodeJS.ProcessEnv, l
       chain,
       signer,
       clock,
+      log: logger.child({ component: "api" }),
       rules: { ...payoutRulesOf(config), signerPolicy },
       watchIntervalMs: 500,
       ...webhooks,
@@ -228,6 +236,7 @@ export async function runCore(argv: readonly string[], env: NodeJS.ProcessEnv, l
     pool,
     log: logger.child({ component: "audit" }),
     signer,
+    clock,
     intervalMs: config.auditVerifyIntervalSec * 1000,
     chainIntervalMs: config.auditChainIntervalMs,
     checkpointIntervalMs: config.auditCheckpointIntervalSec * 1000,
@@ -262,7 +271,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       process.once("SIGTERM", shutdown);
     })
     .catch((err) => {
-      log.fatal({ err: err instanceof Error ? err.message : String(err) }, "core failed to start");
+      log.fatal({ err }, "core failed to start");
       process.exit(1);
     });
 }

@@ -53,7 +53,7 @@ function nodeHandler(options: Parameters<typeof serveCore>[0]) {
       : uHandler(uReq).then((uRes) => universalResponseToNodeResponse(uRes, res));
     served.catch((err) => {
       if (ConnectError.from(err).code === Code.Aborted) return; // the client went away
-      options.log?.error({ method: uHandler.method.name, err: String(err) }, "rpc answer failed");
+      options.log?.error({ method: uHandler.method.name, err }, "rpc answer failed");
       if (!res.stream.destroyed) res.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
     });
   };

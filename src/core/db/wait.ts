@@ -23,8 +23,7 @@ export async function openWhenUp(
     } catch (err) {
       if (clock() + retryMs > deadline) throw err;
       if (!waiting) {
-        const why = err instanceof Error ? err.message : String(err);
-        log.info({ waitMs, err: why }, "waiting for the database");
+        log.info({ waitMs, err }, "waiting for the database");
         waiting = true;
       }
       await new Promise((resolve) => setTimeout(resolve, retryMs));

@@ -1,6 +1,7 @@
 import type { Client } from "@connectrpc/connect";
 import type { DatabasePool } from "slonik";
 import type { SignerService } from "../../gen/tronpay/signer/v1/signer_pb.js";
+import type { Clock } from "../../shared/clock.js";
 import type { Logger } from "../../shared/log.js";
 import type { Chain } from "../chain/types.js";
 import type { OperationRow } from "./repo.js";
@@ -18,6 +19,8 @@ export interface EngineDeps {
   chain: Chain;
   signer: Client<typeof SignerService>;
   log: Logger;
+  /** Replacement waits, rebroadcast intervals and the node.unreachable report window. */
+  clock: Clock;
   isPaused: () => Promise<boolean>;
   settings: EngineSettings;
   /**

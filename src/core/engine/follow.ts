@@ -97,7 +97,7 @@ export async function follow(deps: EngineDeps, op: OperationRow): Promise<void> 
   const sinceSent =
     attempt.last_broadcast_at === null
       ? Number.POSITIVE_INFINITY
-      : Date.now() - attempt.last_broadcast_at;
+      : deps.clock() - attempt.last_broadcast_at;
   // In a block that is not solidified yet: sending the bytes again does nothing (or is refused
   // once they expire), so keep following. A reorg that drops the block makes the head lookup
   // come back empty, and the rebroadcasts resume. A failed lookup is no answer: rebroadcast as
@@ -179,7 +179,7 @@ async function settle(
 
 async function expire(deps: EngineDeps, op: OperationRow, attempt: AttemptRow): Promise<void> {
   const exhausted = attempt.attempt_no >= deps.settings.maxAttempts;
-  const wait = Math.max(0, attempt.expiration + deps.settings.replacementMarginMs - Date.now());
+  const wait = Math.max(0, attempt.expiration + deps.settings.replacementMarginMs - deps.clock());
   try {
     await deps.pool.transaction(async (tx) => {
       await setAttemptState(tx, attempt, "EXPIRED");

@@ -1,4 +1,5 @@
 import type { DatabasePool } from "slonik";
+import { type Clock, systemClock } from "../../shared/clock.js";
 import type { Logger } from "../../shared/log.js";
 import type { Chain } from "../chain/types.js";
 import { appendAudit } from "../kernel/audit.js";
@@ -20,8 +21,11 @@ export function watchNodeGate(deps: {
   pool: DatabasePool;
   chain: Chain;
   log: Logger;
+  /** When the pause began, as audited; default the system clock. */
+  clock?: Clock;
   probeMs: number;
 }): NodeGate {
+  const clock = deps.clock ?? systemClock;
   let probe: NodeJS.Timeout | undefined;
   const record = (action: string, pausedAt: number) =>
     deps.pool
@@ -36,13 +40,11 @@ export function watchNodeGate(deps: {
           },
         }),
       )
-      .catch((err: unknown) =>
-        deps.log.warn({ err: err instanceof Error ? err.message : String(err) }, "audit failed"),
-      );
+      .catch((err: unknown) => deps.log.warn({ err }, "audit failed"));
   let pausedAt = 0;
   const unsubscribe = deps.chain.onAvailabilityChange((available) => {
     if (!available) {
-      pausedAt = Date.now();
+      pausedAt = clock();
       deps.log.warn(
         { nodeUrl: deps.chain.status().nodeUrl },
         "signing paused: every TRON node's circuit breaker is open",
@@ -52,7 +54,7 @@ export function watchNodeGate(deps: {
       probe.unref();
     } else {
       deps.log.info(
-        { nodeUrl: deps.chain.status().nodeUrl, pausedMs: Date.now() - pausedAt },
+        { nodeUrl: deps.chain.status().nodeUrl, pausedMs: clock() - pausedAt },
         "signing resumed: a TRON node answers again",
       );
       void record("signing.resumed", pausedAt);

@@ -67,9 +67,9 @@ export async function signAndSend(deps: EngineDeps, op: OperationRow): Promise<v
       `operation ${op.id} is QUEUED but attempt ${previous.tx_id} is ${previous.state}`,
     );
   }
-  if (previous && Date.now() < previous.expiration + settings.replacementMarginMs) {
-    return reschedule(pool, op.id, previous.expiration + settings.replacementMarginMs - Date.now());
-  }
+  const replaceAt = previous ? previous.expiration + settings.replacementMarginMs : 0;
+  const now = deps.clock();
+  if (now < replaceAt) return reschedule(pool, op.id, replaceAt - now);
   const { built, intent } = await planAttempt(chain, settings, op, previous?.tx_id);
   // A breaker may have opened while this one was being built.
   if (!chain.anyNodeAvailable()) return reschedule(pool, op.id, NODE_DOWN_RECHECK_MS);
@@ -205,8 +205,9 @@ async function signRecoveringOrphans(
       { operationId: op.id, orphanTxId: orphan },
       "signature never stored (crash); replacing it once expired",
     );
-    if (Date.now() <= replaceAfter) {
-      await reschedule(deps.pool, op.id, replaceAfter - Date.now() + 1);
+    const now = deps.clock();
+    if (now <= replaceAfter) {
+      await reschedule(deps.pool, op.id, replaceAfter - now + 1);
       return undefined;
     }
     return deps.signer.signTransaction({

@@ -64,8 +64,9 @@ export function startEngine(
   // node.unreachable goes to the outbox at most once a minute per process, not per operation.
   let lastNodeReport = 0;
   const reportNodeUnreachable = async () => {
-    if (Date.now() - lastNodeReport < 60_000) return;
-    lastNodeReport = Date.now();
+    const now = deps.clock();
+    if (now - lastNodeReport < 60_000) return;
+    lastNodeReport = now;
     await emitEvent(deps.pool, "node.unreachable", {
       reason: "node.unavailable",
       at: new Date(lastNodeReport).toISOString(),
@@ -78,7 +79,7 @@ export function startEngine(
         if (err instanceof StateChanged) return;
         if (reasonOf(err) === "node.unavailable") await reportNodeUnreachable();
         deps.log.error(
-          { operationId: op.id, state: op.state, err: errorText(err) },
+          { operationId: op.id, state: op.state, err },
           "engine step failed; will retry",
         );
         await reschedule(deps.pool, op.id, Math.min(deps.settings.leaseMs, 5_000)).catch(() => {});
@@ -108,7 +109,7 @@ export function startEngine(
       try {
         claimed = await tick();
       } catch (err) {
-        deps.log.error({ err: errorText(err) }, "engine claim failed");
+        deps.log.error({ err }, "engine claim failed");
       }
       if (stopped) break;
       const full = inflight.size >= options.concurrency;
@@ -133,8 +134,4 @@ export function startEngine(
       await Promise.allSettled([...inflight]);
     },
   };
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }

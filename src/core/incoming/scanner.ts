@@ -135,10 +135,7 @@ export function startFollower(deps: FollowerDeps): Follower {
       try {
         scanned = await round();
       } catch (err) {
-        deps.log.warn(
-          { err: err instanceof Error ? err.message : String(err) },
-          "follower round failed",
-        );
+        deps.log.warn({ err }, "follower round failed");
       }
       if (stopped) break;
       if (scanned === 0) {

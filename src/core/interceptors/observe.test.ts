@@ -81,7 +81,7 @@ describe("observability", () => {
     const rpc = lines.filter((l) => l.msg === "rpc");
     expect(rpc[0]).toMatchObject({ request_id: "abc-123", code: "ok" });
     expect(rpc[0]?.method).toBe("tronpay.v1.AdminService/GetPauseState");
-    expect(typeof rpc[0]?.duration_ms).toBe("number");
+    expect(typeof rpc[0]?.durationMs).toBe("number");
     expect(rpc[2]).toMatchObject({ code: "InvalidArgument" });
   });
 

@@ -42,7 +42,7 @@ export function createObserveInterceptor(deps: {
         log.error({ method, code, cause: causeOf(ce) }, "rpc failed");
       // Health checks come every few seconds from probes: counted, but logged at debug only.
       const level = req.service.typeName === "grpc.health.v1.Health" ? "debug" : "info";
-      log[level]({ principal, method, code, duration_ms: Math.round(seconds * 1000) }, "rpc");
+      log[level]({ principal, method, code, durationMs: Math.round(seconds * 1000) }, "rpc");
       return ce;
     };
     let res: Awaited<ReturnType<typeof next>>;

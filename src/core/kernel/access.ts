@@ -70,7 +70,7 @@ export async function setUpAccess(
       .then((next) => {
         since = next;
       })
-      .catch((err) => deps.log.warn({ err: String(err) }, "revocation sync failed"));
+      .catch((err) => deps.log.warn({ err }, "revocation sync failed"));
   }, REVOCATION_SYNC_MS);
   timer.unref();
   const stop = async () => {

@@ -7,6 +7,7 @@ import type {
   SignerService,
 } from "../../gen/tronpay/signer/v1/signer_pb.js";
 import type { AuditCheckpoint } from "../../shared/audit-checkpoint.js";
+import { type Clock, systemClock } from "../../shared/clock.js";
 import { reasonOf } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import { type ChainState, chainAudit, checkpointAudit, newChainState } from "./audit-chain.js";
@@ -27,6 +28,8 @@ export interface AuditJobDeps {
   checkpointIntervalMs: number;
   /** Told each verification's result and when it ran (ms since the epoch); for metrics. */
   onVerified: (ok: boolean, atMs: number) => void;
+  /** When a verification ran, as told to onVerified; default the system clock. */
+  clock?: Clock;
 }
 
 /**
@@ -84,7 +87,7 @@ export async function catchUpAudit(
  * another replica is doing it. Returns the result, or undefined when it did not run.
  */
 export async function verifyAuditOnce(
-  deps: Pick<AuditJobDeps, "pool" | "log" | "signer" | "onVerified">,
+  deps: Pick<AuditJobDeps, "pool" | "log" | "signer" | "onVerified" | "clock">,
 ): Promise<AuditVerification | undefined> {
   const anchor = await signerAnchor(deps.signer);
   return deps.pool.connect(async (conn) => {
@@ -95,7 +98,7 @@ export async function verifyAuditOnce(
     if (!locked) return undefined;
     try {
       const result = await verifyAuditConsistent(conn, { anchor });
-      deps.onVerified(result.ok, Date.now());
+      deps.onVerified(result.ok, (deps.clock ?? systemClock)());
       const summary = {
         checked: result.checked,
         lastSeq: result.lastSeq.toString(),
@@ -126,9 +129,7 @@ export function startAuditJob(deps: AuditJobDeps): { stop(): Promise<void> } {
       if (busy) return;
       busy = true;
       const p = pass()
-        .catch((err) =>
-          deps.log.error({ err: String(err), reason: reasonOf(err) }, `audit ${what} pass failed`),
-        )
+        .catch((err) => deps.log.error({ err, reason: reasonOf(err) }, `audit ${what} pass failed`))
         .finally(() => {
           busy = false;
           running.delete(p);

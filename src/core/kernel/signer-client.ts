@@ -1,5 +1,11 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import { type CallOptions, type Client, Code, ConnectError } from "@connectrpc/connect";
+import {
+  type CallOptions,
+  type Client,
+  Code,
+  ConnectError,
+  type Interceptor,
+} from "@connectrpc/connect";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import type {
   SignerService,
@@ -7,7 +13,39 @@ import type {
   SignTransactionResponse,
 } from "../../gen/tronpay/signer/v1/signer_pb.js";
 import { catalog, type Reason } from "../../shared/error-catalog.js";
-import { ERROR_DOMAIN } from "../../shared/errors.js";
+import { AppError, ERROR_DOMAIN, toConnectError } from "../../shared/errors.js";
+
+/** Socket errors that mean the signer is not there to answer: missing, refused, gone, slow. */
+const DOWN_ERRNOS = new Set(["ENOENT", "ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT"]);
+
+/**
+ * True when a signer call failed for want of a signer (no answer of its own): the socket is
+ * missing or refuses, the connection broke, or the call timed out. The signer's own refusals
+ * carry an ErrorInfo and are not this.
+ */
+function signerDown(err: unknown): boolean {
+  const e = ConnectError.from(err);
+  if (e.findDetails(ErrorInfoSchema).length > 0) return false;
+  const errno = (e.cause as { code?: unknown } | undefined)?.code;
+  if (typeof errno === "string" && DOWN_ERRNOS.has(errno)) return true;
+  return e.code === Code.Unavailable || e.code === Code.DeadlineExceeded;
+}
+
+/**
+ * Core's signer calls fail with signer.unavailable (Unavailable, with the reason) when the
+ * signer cannot be reached, so a client is told what is down instead of an internal error.
+ */
+export const signerUnavailableInterceptor: Interceptor = (next) => async (req) => {
+  try {
+    return await next(req);
+  } catch (err) {
+    if (!signerDown(err)) throw err;
+    // A ConnectError (with the reason's ErrorInfo): the client would wrap anything else.
+    throw toConnectError(
+      new AppError("signer.unavailable", "the signer cannot be reached", { cause: err }),
+    );
+  }
+};
 
 /** Most items the signer takes in one SignTransactions call (signer.proto). */
 export const SIGNER_BATCH_MAX = 256;

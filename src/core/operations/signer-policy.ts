@@ -83,10 +83,7 @@ export function createSignerPolicyView(deps: {
       })
       .catch((err: unknown) => {
         failedAt = deps.clock();
-        deps.log.warn(
-          { err: err instanceof Error ? err.message : String(err) },
-          "signer policy could not be read; using the last one known",
-        );
+        deps.log.warn({ err }, "signer policy could not be read; using the last one known");
       })
       .finally(() => {
         inflight = undefined;

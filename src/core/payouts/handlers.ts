@@ -17,6 +17,7 @@ import {
   PayoutService,
 } from "../../gen/tronpay/v1/payout_pb.js";
 import { AppError } from "../../shared/errors.js";
+import type { Logger } from "../../shared/log.js";
 import { principalOf } from "../kernel/context.js";
 import { idempotent } from "../kernel/idempotency.js";
 import { checkBatchItems } from "./batch-check.js";
@@ -38,6 +39,8 @@ export interface PayoutHandlerDeps extends MorePayoutDeps {
   pool: DatabasePool;
   rules: PayoutRules;
   clock: () => number;
+  /** The accept path logs each payout it stores. */
+  log: Logger;
   /** How often WatchPayoutBatch looks for progress (ms). */
   watchIntervalMs: number;
 }
@@ -56,7 +59,7 @@ export function createPayoutHandlers(deps: PayoutHandlerDeps): Partial<Impl> {
       const who = caller(ctx);
       const input = payoutInput(req);
       checkPayoutFields(input); // before the transaction opens
-      return idempotent(
+      const answer = await idempotent(
         deps.pool,
         {
           principal: who.principal,
@@ -70,6 +73,12 @@ export function createPayoutHandlers(deps: PayoutHandlerDeps): Partial<Impl> {
           return { payout: payoutToProto(row, []) };
         },
       );
+      // After the commit (a replay of the same key logs the same id again).
+      deps.log.info(
+        { payoutId: answer.payout?.id, principal: who.principal, walletId: input.walletId },
+        "payout accepted",
+      );
+      return answer;
     },
     async getPayout(req) {
       const row = await findPayout(deps.pool, req.id);

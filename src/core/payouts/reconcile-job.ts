@@ -48,7 +48,7 @@ export async function reconcileOnce(deps: Omit<ReconcileJobDeps, "intervalMs">):
         } catch (err) {
           // The engine moved it meanwhile, or the node failed: the next pass looks again.
           if (!(err instanceof StateChanged))
-            deps.log.warn({ payoutId: id, err: String(err) }, "reconciliation of a payout failed");
+            deps.log.warn({ payoutId: id, err }, "reconciliation of a payout failed");
         }
       }
       return differing;
@@ -63,7 +63,7 @@ export function startReconcileJob(deps: ReconcileJobDeps): { stop(): Promise<voi
   let running: Promise<unknown> = Promise.resolve();
   const timer = setInterval(() => {
     running = reconcileOnce(deps).catch((err) =>
-      deps.log.error({ err: String(err) }, "reconciliation pass failed"),
+      deps.log.error({ err }, "reconciliation pass failed"),
     );
   }, deps.intervalMs);
   timer.unref();

@@ -113,10 +113,7 @@ export function createEnergyTopUp(
         try {
           await decide(deps, batchId, w);
         } catch (err) {
-          deps.log.warn(
-            { batchId, reason: reasonOf(err), err: String(err) },
-            "energy top-up not decided",
-          );
+          deps.log.warn({ batchId, reason: reasonOf(err), err }, "energy top-up not decided");
           if (gate.waited_out) await record(deps, batchId, w, emptyDecision("CHAIN_ERROR"));
           else await releaseTopUp(pool, batchId);
         }

@@ -1,4 +1,5 @@
 import type { DatabasePool } from "slonik";
+import { type Clock, systemClock } from "../../shared/clock.js";
 import type { Logger } from "../../shared/log.js";
 import type { EventType } from "../events/catalog.js";
 import { appendAudit } from "../kernel/audit.js";
@@ -39,6 +40,8 @@ export interface WebhookWorkerDeps {
   settings: WebhookSettings;
   /** Jitter source in [0, 1); replaceable in tests. */
   random?: () => number;
+  /** The signature's timestamp (webhook-timestamp); default the system clock. */
+  clock?: Clock;
   /** Told the outcome of every attempt: a 2xx answer or not (metrics). */
   onAttempt?: (endpointId: string, ok: boolean) => void;
 }
@@ -61,7 +64,12 @@ export async function attemptDelivery(deps: WebhookWorkerDeps, d: ClaimedDeliver
   if (d.previous_secret_enc && (d.previous_secret_expires_at ?? 0) > d.now) {
     secrets.push(deps.box.open(d.endpoint_id, d.previous_secret_enc));
   }
-  const headers = webhookHeaders(secrets, d.event_id, Math.floor(Date.now() / 1000), body);
+  const headers = webhookHeaders(
+    secrets,
+    d.event_id,
+    Math.floor((deps.clock ?? systemClock)() / 1000),
+    body,
+  );
   let status = 0;
   let error = "";
   try {
@@ -69,7 +77,7 @@ export async function attemptDelivery(deps: WebhookWorkerDeps, d: ClaimedDeliver
   } catch (err) {
     if (!(err instanceof SendFailed)) throw err;
     error = err.kind;
-    deps.log.warn({ deliveryId: d.id, error, cause: String(err.cause) }, "webhook send failed");
+    deps.log.warn({ deliveryId: d.id, error, err: err.cause }, "webhook send failed");
   }
   deps.onAttempt?.(d.endpoint_id, status >= 200 && status < 300);
   await recordOutcome(deps, d, status, error);
@@ -133,7 +141,7 @@ export function startWebhookWorker(deps: WebhookWorkerDeps): WebhookWorker {
       const p = attemptDelivery(deps, d)
         .catch((err) => {
           // Its lease runs out and another round tries again.
-          deps.log.error({ deliveryId: d.id, err: String(err) }, "webhook attempt failed");
+          deps.log.error({ deliveryId: d.id, err }, "webhook attempt failed");
         })
         .finally(() => inflight.delete(p));
       inflight.add(p);
@@ -143,7 +151,7 @@ export function startWebhookWorker(deps: WebhookWorkerDeps): WebhookWorker {
   const loop = async () => {
     while (!stopped) {
       const started = await tick().catch((err) => {
-        deps.log.error({ err: String(err) }, "webhook round failed");
+        deps.log.error({ err }, "webhook round failed");
         return 0;
       });
       if (started === 0 && !stopped) await sleep(deps.settings.pollMs);
