@@ -21,8 +21,12 @@ import {
 } from "./coverage-merge.js";
 import { COVERAGE_EXCLUDE, COVERAGE_INCLUDE } from "./coverage-scope.js";
 
-/** Percent of src/ lines the whole suite must cover: set from the measured figure, see README. */
-export const LINE_FLOOR = 80;
+/**
+ * Percent of src/ lines the whole suite must cover: the first whole-suite measurement (2026-12-07,
+ * 91.49% of 8,562 lines, 79 child dumps) less about two and a half points for run-to-run spread
+ * (timing decides some retry and recovery paths); raise it as coverage grows.
+ */
+export const LINE_FLOOR = 89;
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const OUT = join(ROOT, "coverage");
