@@ -6,6 +6,7 @@
 // file is in it, loaded or not), a line being covered when either side ran it.
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { COVERAGE_EXCLUDE, COVERAGE_INCLUDE } from "./coverage-scope.js";
 
 interface Loc {
   start: { line: number; column: number };
@@ -61,6 +62,20 @@ export function keepSourceDumps(rawDir: string, outDir: string, srcDir: string):
     kept++;
   }
   return kept;
+}
+
+/**
+ * `c8 report` arguments that turn the kept dumps in `tempDir` into `reportDir`/coverage-final.json,
+ * over the same files as the in-process side. --exclude-after-remap: a built file (a dist/ in a
+ * temporary directory) is in scope by the source it maps back to, not by where it ran.
+ */
+export function c8ReportArgs(tempDir: string, reportDir: string): string[] {
+  return [
+    ...["report", "--temp-directory", tempDir, "--report-dir", reportDir],
+    ...["--reporter", "json", "--exclude-after-remap"],
+    ...COVERAGE_INCLUDE.flatMap((g) => ["--include", g]),
+    ...COVERAGE_EXCLUDE.flatMap((g) => ["--exclude", g]),
+  ];
 }
 
 /** Hits per line: a line's count is its most-run statement's, as istanbul counts lines. */

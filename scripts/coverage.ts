@@ -13,13 +13,13 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { join } from "node:path";
 import {
   type CoverageJson,
+  c8ReportArgs,
   keepSourceDumps,
   mergeCoverage,
   percent,
   type Tally,
   total,
 } from "./coverage-merge.js";
-import { COVERAGE_EXCLUDE, COVERAGE_INCLUDE } from "./coverage-scope.js";
 
 /**
  * Percent of src/ lines the whole suite must cover: the first whole-suite measurement (2026-12-07,
@@ -56,14 +56,7 @@ const tests = await run("npx", ["vitest", "run", "--coverage.enabled", ...args],
 if (tests !== 0) process.exit(tests);
 
 const dumps = keepSourceDumps(RAW, KEPT, join(ROOT, "src"));
-const scope = [
-  ...COVERAGE_INCLUDE.flatMap((g) => ["--include", g]),
-  ...COVERAGE_EXCLUDE.flatMap((g) => ["--exclude", g]),
-];
-const c8 = ["c8", "report", "--temp-directory", KEPT, "--report-dir", join(OUT, "children")];
-// --exclude-after-remap: a built file (a dist/ in a temporary directory) is in scope by the
-// source it maps back to, not by where it ran.
-c8.push("--reporter", "json", "--exclude-after-remap", ...scope);
+const c8 = ["c8", ...c8ReportArgs(KEPT, join(OUT, "children"))];
 if (dumps > 0 && (await run("npx", c8, process.env)) !== 0) process.exit(1);
 
 const files = mergeCoverage(
