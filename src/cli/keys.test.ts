@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli as tronpay } from "../../test/helpers/cli.js";
 import { createTestDatabase, type TestDatabase } from "../../test/helpers/db.js";
 import { parseDuration } from "./keys.js";
-import { createProgram } from "./program.js";
 
 let db: TestDatabase;
 let savedUrl: string | undefined;
@@ -15,23 +15,6 @@ afterAll(async () => {
   else process.env.DATABASE_URL = savedUrl;
   await db?.drop();
 });
-
-/** Runs `tronpay <args>` in this process (the real commands on the test database); its stdout. */
-async function tronpay(...args: string[]): Promise<string> {
-  let out = "";
-  const write = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
-    out += String(chunk);
-    return true;
-  });
-  try {
-    await createProgram()
-      .exitOverride()
-      .parseAsync(["node", "tronpay", ...args]);
-  } finally {
-    write.mockRestore();
-  }
-  return out;
-}
 
 describe("tronpay keys", () => {
   it("creates a key, lists it, bootstraps nothing next to it, and revokes it", async () => {
