@@ -58,7 +58,9 @@ describe("tronpay signer", () => {
     writeFileSync(wrong, "not it\n");
     process.env.TRONPAY_SIGNER_PASSPHRASE_FILE = wrong;
     try {
-      await expect(tronpay("signer", "backup", "--out", join(dir, "never.age"))).rejects.toThrow(/decrypt|passphrase|identity/i);
+      await expect(tronpay("signer", "backup", "--out", join(dir, "never.age"))).rejects.toThrow(
+        /decrypt|passphrase|identity/i,
+      );
     } finally {
       process.env.TRONPAY_SIGNER_PASSPHRASE_FILE = passphraseFile;
     }

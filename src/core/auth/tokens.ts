@@ -4,7 +4,7 @@ import { type CommonQueryMethods, type DatabasePool, sql } from "slonik";
 import { z } from "zod";
 import type { Role } from "../../gen/tronpay/v1/options_pb.js";
 import { AppError } from "../../shared/errors.js";
-import { appendAudit } from "../audit.js";
+import { appendAudit } from "../kernel/audit.js";
 import { ACCESS_TOKEN_TYP } from "./jwt-verify.js";
 import type { RevocationList } from "./revocation.js";
 import { normalizeRoles, roleFromDb, roleToDb } from "./roles.js";

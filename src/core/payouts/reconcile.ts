@@ -2,11 +2,11 @@ import type { CommonQueryMethods } from "slonik";
 import { sql } from "slonik";
 import { z } from "zod";
 import { formatAmount } from "../../shared/money.js";
-import { appendAudit } from "../audit.js";
 import type { Chain, TxInfo } from "../chain/types.js";
 import { AttemptRow, setAttemptState, transition } from "../engine/repo.js";
 import type { OperationState } from "../engine/state.js";
-import { emitEvent } from "../outbox.js";
+import { appendAudit } from "../kernel/audit.js";
+import { emitEvent } from "../kernel/outbox.js";
 import { findPayout, lockPayout, PAYOUT_KINDS, type PayoutRow } from "./repo.js";
 
 /** One difference between our records and the solidified chain. */

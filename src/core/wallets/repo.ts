@@ -1,6 +1,6 @@
 import { type CommonQueryMethods, sql } from "slonik";
 import { z } from "zod";
-import { appendAudit } from "../audit.js";
+import { appendAudit } from "../kernel/audit.js";
 
 export const WalletRow = z.object({
   id: z.string(),

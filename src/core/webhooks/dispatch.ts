@@ -1,6 +1,6 @@
 import { type DatabasePool, sql } from "slonik";
 import { z } from "zod";
-import { newId } from "../ids.js";
+import { newId } from "../kernel/ids.js";
 import { publicTypeOf } from "./events.js";
 import { type EndpointRow, receivingEndpoints } from "./repo.js";
 

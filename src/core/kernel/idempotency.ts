@@ -10,7 +10,7 @@ import {
 } from "@bufbuild/protobuf";
 import { type DatabasePool, type DatabaseTransactionConnection, sql } from "slonik";
 import { z } from "zod";
-import { AppError } from "../shared/errors.js";
+import { AppError } from "../../shared/errors.js";
 
 /**
  * Idempotent writes, like Stripe's: the first answer for (principal, key) is stored in the same

@@ -5,7 +5,7 @@ import {
   sql,
 } from "slonik";
 import { z } from "zod";
-import { type AuditCheckpoint, checkpointValid } from "../shared/audit-checkpoint.js";
+import { type AuditCheckpoint, checkpointValid } from "../../shared/audit-checkpoint.js";
 import { entryHash, GENESIS_HASH, HASHED_COLUMNS, HashedRow } from "./audit.js";
 
 /**

@@ -2,7 +2,7 @@ import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { Client } from "@connectrpc/connect";
 import { type CommonQueryMethods, type DatabasePool, sql } from "slonik";
 import { z } from "zod";
-import type { SignerService } from "../gen/tronpay/signer/v1/signer_pb.js";
+import type { SignerService } from "../../gen/tronpay/signer/v1/signer_pb.js";
 import { entryHash, HASHED_COLUMNS, HashedRow } from "./audit.js";
 import { chainExtends } from "./audit-verify.js";
 

@@ -1,7 +1,7 @@
 import { Gauge, type Registry } from "prom-client";
 import { type DatabasePool, sql } from "slonik";
 import { z } from "zod";
-import type { Balances } from "./chain/types.js";
+import type { Balances } from "../chain/types.js";
 
 /**
  * Series read at scrape time from PostgreSQL and the TRON node. Every source is cached for a

@@ -5,10 +5,10 @@ import { z } from "zod";
 import type {
   AuditCheckpoint as ProtoCheckpoint,
   SignerService,
-} from "../gen/tronpay/signer/v1/signer_pb.js";
-import type { AuditCheckpoint } from "../shared/audit-checkpoint.js";
-import { reasonOf } from "../shared/errors.js";
-import type { Logger } from "../shared/log.js";
+} from "../../gen/tronpay/signer/v1/signer_pb.js";
+import type { AuditCheckpoint } from "../../shared/audit-checkpoint.js";
+import { reasonOf } from "../../shared/errors.js";
+import type { Logger } from "../../shared/log.js";
 import { type ChainState, chainAudit, checkpointAudit, newChainState } from "./audit-chain.js";
 import { type AuditAnchor, type AuditVerification, verifyAuditConsistent } from "./audit-verify.js";
 
