@@ -4,6 +4,7 @@ import { sql } from "slonik";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appendAudit } from "../../src/core/kernel/audit.js";
 import { chainAudit, newChainState } from "../../src/core/kernel/audit-chain.js";
+import { childCoverageEnv } from "../helpers/coverage.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
 
 const run = promisify(execFile);
@@ -25,7 +26,7 @@ afterAll(async () => {
 
 /** Runs `tronpay audit verify` against the test database; resolves with exit code and output. */
 async function verify(): Promise<{ code: number; out: string }> {
-  const env = { ...process.env, DATABASE_URL: db.url };
+  const env = { ...process.env, ...childCoverageEnv(), DATABASE_URL: db.url };
   try {
     const { stdout } = await run("node", ["bin/tronpay.js", "audit", "verify"], { env });
     return { code: 0, out: stdout };

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newTestAccount } from "../devnet/helpers.js";
+import { childCoverageEnv } from "../helpers/coverage.js";
 import { fundedWallet } from "../helpers/payouts.js";
 import { type Stack, startStack } from "../helpers/stack.js";
 
@@ -36,7 +37,7 @@ function tronpay(
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["bin/tronpay.js", ...args], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? "" },
+      env: { PATH: process.env.PATH ?? "", ...childCoverageEnv() },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";

@@ -6,6 +6,7 @@ import { z } from "zod";
 import { AdminService } from "../../src/gen/tronpay/v1/admin_pb.js";
 import { Role } from "../../src/gen/tronpay/v1/options_pb.js";
 import { reasonOf } from "../../src/shared/errors.js";
+import { childCoverageEnv } from "../helpers/coverage.js";
 import { type Stack, startStack } from "../helpers/stack.js";
 
 const run = promisify(execFile);
@@ -45,7 +46,7 @@ async function cli(): Promise<{ code: number; out: string }> {
   const args = ["bin/tronpay.js", "audit", "verify", "--public-key", publicKey];
   try {
     const { stdout } = await run("node", [...args, "--checkpoint-journal", journal], {
-      env: { ...process.env, DATABASE_URL: stack.db.url },
+      env: { ...process.env, ...childCoverageEnv(), DATABASE_URL: stack.db.url },
     });
     return { code: 0, out: stdout };
   } catch (err) {

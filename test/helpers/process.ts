@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
+import { childCoverageEnv } from "./coverage.js";
 
 /** A real tronpay process started by a test, with its JSON log lines. */
 export interface TestProcess {
@@ -23,7 +24,7 @@ export function startProcess(
 ): TestProcess {
   const child = spawn(process.execPath, ["--import", "tsx", entry, ...args], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "info", ...env },
+    env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "info", ...childCoverageEnv(), ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const lines: string[] = [];

@@ -9,6 +9,7 @@ import { createRequest, watchPayout } from "../../src/cli/payouts.js";
 import { PayoutService, PayoutState } from "../../src/gen/tronpay/v1/payout_pb.js";
 import { ENTRY_POINTS, NODE_FLAGS } from "../../src/launcher/node-flags.js";
 import { newTestAccount } from "../devnet/helpers.js";
+import { childCoverageEnv } from "../helpers/coverage.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 // Inside the checkout, so the built code finds node_modules as dist/ does.
@@ -63,6 +64,7 @@ describe("the built system (dist/, as npm start runs it)", () => {
       cwd: ROOT,
       env: {
         PATH: process.env.PATH ?? "",
+        ...childCoverageEnv(),
         TRONPAY_DATA_DIR: dataDir,
         TRONPAY_DEVNET_BLOCK_MS: "200",
         TRONPAY_DEVNET_SOLID_LAG: "2",

@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
+import { childCoverageEnv } from "../helpers/coverage.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 // A resolve hook that makes tronweb unloadable: whatever imports it at load time fails.
@@ -27,7 +28,7 @@ process.stdout.write(chain.usdtContract);`;
         "-e",
         script,
       ],
-      { cwd: ROOT, stdio: "pipe" },
+      { cwd: ROOT, stdio: "pipe", env: { ...process.env, ...childCoverageEnv() } },
     ).toString();
     expect(out).toBe("TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t");
   });

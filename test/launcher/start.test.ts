@@ -11,6 +11,7 @@ import { PayoutService, PayoutState } from "../../src/gen/tronpay/v1/payout_pb.j
 import { WalletService } from "../../src/gen/tronpay/v1/wallet_pb.js";
 import { readLauncherState } from "../../src/launcher/state.js";
 import { newTestAccount } from "../devnet/helpers.js";
+import { childCoverageEnv } from "../helpers/coverage.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const dataDir = mkdtempSync(join(tmpdir(), "tp-launch-"));
@@ -29,6 +30,7 @@ function launch(): Promise<{ child: ChildProcess; out: () => string }> {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? "",
+      ...childCoverageEnv(),
       TRONPAY_DATA_DIR: dataDir,
       TRONPAY_DEVNET_BLOCK_MS: "200",
       TRONPAY_DEVNET_SOLID_LAG: "2",
