@@ -3,10 +3,10 @@ import { normalizeAddress } from "../../shared/address.js";
 import { AppError } from "../../shared/errors.js";
 import { appendAudit } from "../audit.js";
 import { emitEvent } from "../outbox.js";
+import { isOwnWallet } from "../wallets/repo.js";
 import {
   findPayeeRow,
   insertPayeeRow,
-  isOwnWallet,
   type KycStatusName,
   type PayeeRow,
   softDeletePayeeRow,

@@ -113,11 +113,3 @@ export async function listPayeeRows(db: CommonQueryMethods, f: PayeeFilter): Pro
     ORDER BY tag LIMIT ${f.limit}`);
   return [...rows];
 }
-
-/** True when the address is one of our own wallets. */
-export async function isOwnWallet(db: CommonQueryMethods, address: string): Promise<boolean> {
-  const id = await db.maybeOneFirst(
-    sql.type(z.object({ id: z.string() }))`SELECT id FROM wallets WHERE address = ${address}`,
-  );
-  return id !== null;
-}
