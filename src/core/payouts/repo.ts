@@ -175,3 +175,17 @@ export async function attemptsOf(
     FROM attempts WHERE operation_id = ANY(${sql.array([...ids], "text")}) ORDER BY operation_id, attempt_no`);
   return [...rows];
 }
+
+/** Payouts the periodic reconcile job re-checks: in flight, or confirmed within `recentMs`. */
+export async function payoutsToReconcile(
+  db: CommonQueryMethods,
+  recentMs: number,
+  limit: number,
+): Promise<string[]> {
+  const rows = await db.anyFirst(sql.type(z.object({ id: z.string() }))`
+    SELECT id FROM operations
+    WHERE kind = ANY(${sql.array([...PAYOUT_KINDS], "text")}) AND (state IN ('SIGNED', 'BROADCAST')
+      OR (state = 'CONFIRMED' AND confirmed_at > now() - ${recentMs} * interval '1 millisecond'))
+    ORDER BY updated_at LIMIT ${limit}`);
+  return [...rows];
+}
