@@ -113,3 +113,12 @@ export async function listPayeeRows(db: CommonQueryMethods, f: PayeeFilter): Pro
     ORDER BY tag LIMIT ${f.limit}`);
   return [...rows];
 }
+
+/** The live (not deleted) payees with that address, by tag. */
+export async function livePayeesAt(
+  db: CommonQueryMethods,
+  address: string,
+): Promise<readonly PayeeRow[]> {
+  return db.any(sql.type(PayeeRow)`
+    SELECT ${COLUMNS} FROM payees WHERE address = ${address} AND deleted_at IS NULL ORDER BY tag`);
+}

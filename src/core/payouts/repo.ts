@@ -189,3 +189,20 @@ export async function payoutsToReconcile(
     ORDER BY updated_at LIMIT ${limit}`);
   return [...rows];
 }
+
+/**
+ * Records that payout `payoutId` used the compliance approval `digest`; false when a payout
+ * already did (the primary key on the digest holds across transactions and replicas).
+ */
+export async function insertComplianceApproval(
+  tx: CommonQueryMethods,
+  a: { digest: Uint8Array; keyId: string; payoutId: string; expiresAt: number },
+): Promise<boolean> {
+  const inserted = await tx.maybeOneFirst(sql.type(z.object({ ok: z.number() }))`
+    INSERT INTO compliance_approvals (digest, key_id, payout_id, expires_at)
+    VALUES (${sql.binary(Buffer.from(a.digest))}, ${a.keyId}, ${a.payoutId},
+            ${sql.timestamp(new Date(a.expiresAt))})
+    ON CONFLICT (digest) DO NOTHING
+    RETURNING 1 AS ok`);
+  return inserted !== null;
+}
