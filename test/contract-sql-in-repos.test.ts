@@ -23,7 +23,6 @@ const ALLOWED: Record<string, string> = {
   "audit-job.ts": "the audit room's repo split is not done yet (see the H5 report)",
   "audit-verify.ts": "the audit room's repo split is not done yet (see the H5 report)",
   "admin/audit-query.ts": "the audit room's repo split is not done yet (see the H5 report)",
-  "idempotency.ts": "not moved yet (see the H5 report)",
   "metrics-scrape.ts": "not moved yet (see the H5 report)",
 };
 
