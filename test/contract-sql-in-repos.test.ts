@@ -18,11 +18,6 @@ const ALLOWED: Record<string, string> = {
   "payouts/limits.ts": "moved by H4 (one checkDailyLimit for create and retry)",
   "payouts/flows.ts": "moved by H4 (approve and cancel go through transition())",
   "operations/handlers.ts": "moved by H2 (the operations row schema and its kind column)",
-  "audit.ts": "the audit room's repo split is not done yet (see the H5 report)",
-  "audit-chain.ts": "the audit room's repo split is not done yet (see the H5 report)",
-  "audit-job.ts": "the audit room's repo split is not done yet (see the H5 report)",
-  "audit-verify.ts": "the audit room's repo split is not done yet (see the H5 report)",
-  "admin/audit-query.ts": "the audit room's repo split is not done yet (see the H5 report)",
   "metrics-scrape.ts": "not moved yet (see the H5 report)",
 };
 
