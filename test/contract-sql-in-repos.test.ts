@@ -18,7 +18,6 @@ const ALLOWED: Record<string, string> = {
   "payouts/limits.ts": "moved by H4 (one checkDailyLimit for create and retry)",
   "payouts/flows.ts": "moved by H4 (approve and cancel go through transition())",
   "operations/handlers.ts": "moved by H2 (the operations row schema and its kind column)",
-  "metrics-scrape.ts": "not moved yet (see the H5 report)",
 };
 
 /** A use of the tag (sql`…`, sql.type(…)`…`, sql.fragment, …) or an import of its value. */

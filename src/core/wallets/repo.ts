@@ -110,3 +110,14 @@ export async function listWalletRows(
     ORDER BY id LIMIT ${limit}`);
   return [...rows];
 }
+
+/** The first `limit` wallets (by creation) of the given purposes. */
+export async function walletsOfPurposes(
+  db: CommonQueryMethods,
+  purposes: readonly string[],
+  limit: number,
+): Promise<readonly WalletRow[]> {
+  return db.any(sql.type(WalletRow)`
+    SELECT ${COLUMNS} FROM wallets WHERE purpose = ANY(${sql.array([...purposes], "text")})
+    ORDER BY created_at LIMIT ${limit}`);
+}
