@@ -11,11 +11,11 @@
 import { createHash, randomBytes } from "node:crypto";
 import { createPool, type DatabasePool, sql } from "slonik";
 import { z } from "zod";
-import { appendAudit } from "../src/core/audit.js";
-import { chainAudit, newChainState } from "../src/core/audit-chain.js";
-import { verifyAuditConsistent } from "../src/core/audit-verify.js";
 import { migrate } from "../src/core/db/migrate.js";
 import { openDatabase } from "../src/core/db/pool.js";
+import { appendAudit } from "../src/core/kernel/audit.js";
+import { chainAudit, newChainState } from "../src/core/kernel/audit-chain.js";
+import { verifyAuditConsistent } from "../src/core/kernel/audit-verify.js";
 import { parseFlags } from "../src/shared/config.js";
 import { closedLoop } from "./loop.js";
 import { figure, show } from "./stats.js";
@@ -36,7 +36,7 @@ const entry = (i: number) => ({
 
 /**
  * The baseline: a copy of the append as it was before migration 010 (audit_head FOR UPDATE,
- * hash in the transaction), on its own tables, sharing no code with src/core/audit.ts.
+ * hash in the transaction), on its own tables, sharing no code with src/core/kernel/audit.ts.
  */
 const BASELINE_SCHEMA = [
   sql.unsafe`CREATE TABLE baseline_audit_log (seq bigint PRIMARY KEY, time timestamptz NOT NULL,

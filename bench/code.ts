@@ -17,7 +17,8 @@ export function prepareCode(choice: string | undefined): BenchCode {
   if (choice === "tsx") return { built: false, note: "tsx (src/…)" };
   try {
     execFileSync("npm", ["run", "build"], { stdio: ["ignore", "ignore", "inherit"] });
-    if (!existsSync(new URL("../dist/core/main.js", import.meta.url))) throw new Error("no dist/");
+    if (!existsSync(new URL("../dist/core/app/main.js", import.meta.url)))
+      throw new Error("no dist/");
     return { built: true, note: "built (npm run build, node dist/…)" };
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);

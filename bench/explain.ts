@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { createPool, type DatabasePool, type PrimitiveValueExpression, sql } from "slonik";
 import { z } from "zod";
-import { idempotent } from "../src/core/idempotency.js";
+import { idempotent } from "../src/core/kernel/idempotency.js";
 import { payoutToProto } from "../src/core/payouts/convert.js";
 import { createPayout } from "../src/core/payouts/flows.js";
 import type { PayoutRules } from "../src/core/payouts/validate.js";

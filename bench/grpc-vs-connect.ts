@@ -6,7 +6,7 @@
  * client) and grpc-js against a grpc-js server with an equivalent handler (the same client
  * against another server), which separates what the client costs from what the server costs.
  * With --stock it also serves the routes as serveCore did before its gRPC unary path
- * (src/core/grpc-unary.ts): connectNodeAdapter on an HTTP/2 server with TCP_NODELAY.
+ * (src/core/app/grpc-unary.ts): connectNodeAdapter on an HTTP/2 server with TCP_NODELAY.
  *
  *   npx tsx bench/grpc-vs-connect.ts [--n 4000] [--runs 3] [--inflight 1,10,50] [--stock]
  *
@@ -25,7 +25,7 @@ import {
   Http2SessionManager,
 } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
-import { serveCore } from "../src/core/server.js";
+import { serveCore } from "../src/core/app/server.js";
 import {
   AdminService,
   type GetPauseStateRequest,

@@ -1,6 +1,6 @@
 import { sql } from "slonik";
 import { z } from "zod";
-import { verifyAudit } from "../src/core/audit-verify.js";
+import { verifyAudit } from "../src/core/kernel/audit-verify.js";
 import { parseAddress, toHex41 } from "../src/shared/address.js";
 import { type ChainPayment, paymentsByRecipient, solidBalance } from "./ledger.js";
 import type { LoadResult } from "./load.js";

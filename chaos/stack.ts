@@ -99,7 +99,7 @@ async function startParts(
     (port, i) =>
       new Supervised({
         name: `core-${String.fromCharCode(97 + i)}`,
-        entry: entryOf(o, "core/main"),
+        entry: entryOf(o, "core/app/main"),
         readyMsg: "core ready",
         nodeArgs: [...flagsOf(o, "core"), ...(o.coreNodeArgs ?? [])],
         env: {

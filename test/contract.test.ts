@@ -1,7 +1,7 @@
 import { ScalarType } from "@bufbuild/protobuf";
 import { createConnectRouter } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { type RouteDeps, registerRoutes } from "../src/core/routes.js";
+import { type RouteDeps, registerRoutes } from "../src/core/app/routes.js";
 import { SignerService } from "../src/gen/tronpay/signer/v1/signer_pb.js";
 import { Role } from "../src/gen/tronpay/v1/options_pb.js";
 import { accessOf, httpRuleOf, publicServices, rolesOf } from "../src/shared/api.js";

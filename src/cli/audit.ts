@@ -1,6 +1,6 @@
 import type { Command } from "commander";
-import { type AuditAnchor, verifyAuditConsistent } from "../core/audit-verify.js";
 import { openDatabase } from "../core/db/pool.js";
+import { type AuditAnchor, verifyAuditConsistent } from "../core/kernel/audit-verify.js";
 import { checkpointValid } from "../shared/audit-checkpoint.js";
 import { readCheckpointJournal } from "../signer/audit-checkpoints.js";
 

@@ -26,7 +26,7 @@ const ROOT = new URL("../../", import.meta.url).pathname;
 const BUILT = !import.meta.url.endsWith(".ts");
 
 /**
- * The file of a process's entry point, `part` being e.g. "core/main": beside the launcher's
+ * The file of a process's entry point, `part` being e.g. "core/app/main": beside the launcher's
  * own directory, built or not as the launcher is.
  */
 export function entryFile(part: string): string {

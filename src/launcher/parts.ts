@@ -143,7 +143,7 @@ export function startCoreChild(
     TRONPAY_EDGE_FORWARD_SECRET: FORWARD_SECRET,
   };
   if (config.redisUrl !== "") env.REDIS_URL = config.redisUrl;
-  return startChild("core", "core/main", env, join(paths.logs, "core.log"), NODE_FLAGS.core);
+  return startChild("core", "core/app/main", env, join(paths.logs, "core.log"), NODE_FLAGS.core);
 }
 
 const EDGE_ENTRY = "edge/main";

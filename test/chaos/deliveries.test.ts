@@ -3,7 +3,7 @@ import { sql } from "slonik";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { census, type Undelivered } from "../../chaos/deliveries.js";
 import { reportWebhooks, type Settled } from "../../chaos/webhooks.js";
-import { emitEvent } from "../../src/core/outbox.js";
+import { emitEvent } from "../../src/core/kernel/outbox.js";
 import { claimDueDeliveries, recordAttempt } from "../../src/core/webhooks/delivery-repo.js";
 import { dispatchOutbox } from "../../src/core/webhooks/dispatch.js";
 import { createEndpoint } from "../../src/core/webhooks/flows.js";

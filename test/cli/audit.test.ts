@@ -2,8 +2,8 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { sql } from "slonik";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { appendAudit } from "../../src/core/audit.js";
-import { chainAudit, newChainState } from "../../src/core/audit-chain.js";
+import { appendAudit } from "../../src/core/kernel/audit.js";
+import { chainAudit, newChainState } from "../../src/core/kernel/audit-chain.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
 
 const run = promisify(execFile);

@@ -8,10 +8,10 @@ import {
   GENESIS_HASH,
   HASHED_COLUMNS,
   HashedRow,
-} from "../../src/core/audit.js";
-import { checkpointAudit, newChainState } from "../../src/core/audit-chain.js";
-import { catchUpAudit, signerAnchor } from "../../src/core/audit-job.js";
-import { verifyAuditConsistent } from "../../src/core/audit-verify.js";
+} from "../../src/core/kernel/audit.js";
+import { checkpointAudit, newChainState } from "../../src/core/kernel/audit-chain.js";
+import { catchUpAudit, signerAnchor } from "../../src/core/kernel/audit-job.js";
+import { verifyAuditConsistent } from "../../src/core/kernel/audit-verify.js";
 import { SignerService } from "../../src/gen/tronpay/signer/v1/signer_pb.js";
 import { unixSocketClient } from "../../src/shared/connect.js";
 import { reasonOf } from "../../src/shared/errors.js";

@@ -2,11 +2,11 @@ import { createHash } from "node:crypto";
 import { sql } from "slonik";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { appendAudit } from "../../src/core/audit.js";
-import { newChainState } from "../../src/core/audit-chain.js";
-import { catchUpAudit } from "../../src/core/audit-job.js";
-import { verifyAuditConsistent } from "../../src/core/audit-verify.js";
 import { bundledMigrations, migrate } from "../../src/core/db/migrate.js";
+import { appendAudit } from "../../src/core/kernel/audit.js";
+import { newChainState } from "../../src/core/kernel/audit-chain.js";
+import { catchUpAudit } from "../../src/core/kernel/audit-job.js";
+import { verifyAuditConsistent } from "../../src/core/kernel/audit-verify.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
 
 let db: TestDatabase;

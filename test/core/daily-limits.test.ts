@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { bundledMigrations, migrate } from "../../src/core/db/migrate.js";
 import { transition } from "../../src/core/engine/repo.js";
-import { idempotent } from "../../src/core/idempotency.js";
+import { idempotent } from "../../src/core/kernel/idempotency.js";
 import { payoutToProto } from "../../src/core/payouts/convert.js";
 import { cancelPayout, createBatch, createPayout } from "../../src/core/payouts/flows.js";
 import { routeLimits } from "../../src/core/payouts/limits.js";

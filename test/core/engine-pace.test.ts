@@ -6,7 +6,7 @@ import type { BlockTransfers, Chain, TxInfo } from "../../src/core/chain/types.j
 import type { EngineDeps, EngineSettings } from "../../src/core/engine/deps.js";
 import { follow } from "../../src/core/engine/follow.js";
 import { claimDue, type OperationRow, transition } from "../../src/core/engine/repo.js";
-import { startFollower } from "../../src/core/follower/follower.js";
+import { startFollower } from "../../src/core/incoming/scanner.js";
 import { createLogger } from "../../src/shared/log.js";
 import { newTestAccount } from "../devnet/helpers.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";

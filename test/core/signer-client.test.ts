@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { type Client, ConnectError, createClient } from "@connectrpc/connect";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { SIGNER_BATCH_MAX, signTransactions } from "../../src/core/signer-client.js";
+import { SIGNER_BATCH_MAX, signTransactions } from "../../src/core/kernel/signer-client.js";
 import { ErrorInfoSchema } from "../../src/gen/google/rpc/error_details_pb.js";
 import {
   IntentKind,

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { sql } from "slonik";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { emitEvent } from "../../src/core/outbox.js";
+import { emitEvent } from "../../src/core/kernel/outbox.js";
 import { claimDueDeliveries, recordAttempt } from "../../src/core/webhooks/delivery-repo.js";
 import { dispatchOutbox } from "../../src/core/webhooks/dispatch.js";
 import { createEndpoint } from "../../src/core/webhooks/flows.js";

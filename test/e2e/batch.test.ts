@@ -19,7 +19,7 @@ let secondCore: TestProcess;
 
 beforeAll(async () => {
   stack = await startStack({ coreEnv: { TRONPAY_CORE_WORKERS: "32" } });
-  secondCore = startProcess("src/core/main.ts", stack.coreEnv);
+  secondCore = startProcess("src/core/app/main.ts", stack.coreEnv);
   await secondCore.waitForLog("core ready");
 }, 60_000);
 

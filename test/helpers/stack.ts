@@ -74,7 +74,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
   let signer = startProcess("src/signer/main.ts", signerEnv);
   await signer.waitForLog("signer ready");
-  let core = startProcess("src/core/main.ts", coreEnv);
+  let core = startProcess("src/core/app/main.ts", coreEnv);
   const ready = await core.waitForLog("core ready");
   let coreUrl = String(ready.url);
   const admin = await bootstrapAdminKey(db.pool, "test admin");
@@ -101,7 +101,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     },
     async restartCore() {
       await core.kill9();
-      core = startProcess("src/core/main.ts", coreEnv);
+      core = startProcess("src/core/app/main.ts", coreEnv);
       stack.core = core;
       coreUrl = String((await core.waitForLog("core ready")).url);
       stack.coreUrl = coreUrl;

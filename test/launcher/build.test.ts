@@ -21,7 +21,7 @@ describe("npm run build", () => {
   it("ships the migrations with the built core and leaves test helpers out", async () => {
     execFileSync("npm", ["run", "build", "--", "--outDir", out], { cwd: ROOT, stdio: "pipe" });
     const built = files(out);
-    expect(built).toContain("core/main.js");
+    expect(built).toContain("core/app/main.js");
     expect(built.filter((f) => /(^|\/)testing\.js$|\.fixture\.js$|\.test\.js$/.test(f))).toEqual(
       [],
     );
@@ -45,7 +45,7 @@ describe("npm run build", () => {
     writeFileSync(stamp, readFileSync(stamp, "utf8").replace(/\d+(\.\d+)?\]/, "1]"));
     build("--if-changed");
     expect(existsSync(marker)).toBe(false);
-    expect(existsSync(join(out, "core/main.js"))).toBe(true);
+    expect(existsSync(join(out, "core/app/main.js"))).toBe(true);
     writeFileSync(marker, "");
     build();
     expect(existsSync(marker)).toBe(false);

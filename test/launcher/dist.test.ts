@@ -97,8 +97,9 @@ describe("the built system (dist/, as npm start runs it)", () => {
 
     // Core, signer and edge: the built entry points beside the launcher, plain node, no tsx.
     const commands = childCommands(child.pid ?? 0).sort();
+    const entry = { core: "core/app", edge: "edge", signer: "signer" } as const;
     const expected = (["core", "edge", "signer"] as const).map((name) =>
-      [...NODE_FLAGS[name], join(out, name, "main.js")].join(" "),
+      [...NODE_FLAGS[name], join(out, entry[name], "main.js")].join(" "),
     );
     expect(commands).toEqual(expected.sort());
 

@@ -31,7 +31,7 @@ async function packagesLoadedAtStart(entry: string): Promise<Set<string>> {
 describe("what each process loads at start", () => {
   it("no process loads tronweb at start (core imports it on its first build)", async () => {
     for (const entry of [
-      "src/core/main.ts",
+      "src/core/app/main.ts",
       "src/signer/main.ts",
       "src/edge/main.ts",
       "src/launcher/main.ts",

@@ -10,10 +10,10 @@ import {
   VerifyAuditLogResponseSchema,
 } from "../../gen/tronpay/v1/admin_pb.js";
 import { AppError } from "../../shared/errors.js";
-import type { ChainState } from "../audit-chain.js";
-import { catchUpAudit, signerAnchor } from "../audit-job.js";
-import { type AuditLogRow, queryAuditLogRows } from "../audit-repo.js";
-import { type AuditAnchor, verifyAuditConsistent } from "../audit-verify.js";
+import type { ChainState } from "../kernel/audit-chain.js";
+import { catchUpAudit, signerAnchor } from "../kernel/audit-job.js";
+import { type AuditLogRow, queryAuditLogRows } from "../kernel/audit-repo.js";
+import { type AuditAnchor, verifyAuditConsistent } from "../kernel/audit-verify.js";
 
 /** Reading and checking the audit log for AdminService. */
 

@@ -22,12 +22,12 @@ import {
 import type { PageRequest } from "../../gen/tronpay/v1/common_pb.js";
 import { Role } from "../../gen/tronpay/v1/options_pb.js";
 import { AppError } from "../../shared/errors.js";
-import { newChainState } from "../audit-chain.js";
 import { createApiKey, listApiKeys, ownerOf, revokeApiKey } from "../auth/keys.js";
 import { revokeTokensOfKey } from "../auth/tokens.js";
-import { type Principal, principalKey } from "../context.js";
-import { idempotent } from "../idempotency.js";
 import { credentialKey } from "../interceptors/auth.js";
+import { newChainState } from "../kernel/audit-chain.js";
+import { type Principal, principalKey } from "../kernel/context.js";
+import { idempotent } from "../kernel/idempotency.js";
 import { queryAuditLog, verifyAuditRange } from "./audit-query.js";
 import { getPauseState, pausePayouts, resumePayouts } from "./pause.js";
 import { createTokenHandlers, type TokenHandlerDeps } from "./token-handlers.js";

@@ -4,7 +4,7 @@ import type { CommonQueryMethods } from "slonik";
 import { z } from "zod";
 import { type PauseState, PauseStateSchema } from "../../gen/tronpay/v1/admin_pb.js";
 import { AppError } from "../../shared/errors.js";
-import { appendAudit } from "../audit.js";
+import { appendAudit } from "../kernel/audit.js";
 import { ensureSetting, settingFlag, settingValue, updateSetting } from "./settings-repo.js";
 
 /**

@@ -26,9 +26,9 @@ import {
   revokeTokenFamily,
   type TokenSettings,
 } from "../auth/tokens.js";
-import { principalOf } from "../context.js";
-import { idempotent } from "../idempotency.js";
 import { credentialKey } from "../interceptors/auth.js";
+import { principalOf } from "../kernel/context.js";
+import { idempotent } from "../kernel/idempotency.js";
 
 export interface TokenHandlerDeps {
   pool: DatabasePool;

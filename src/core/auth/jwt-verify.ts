@@ -10,7 +10,7 @@ import {
   jwtVerify,
 } from "jose";
 import type { Role } from "../../gen/tronpay/v1/options_pb.js";
-import type { Principal } from "../context.js";
+import type { Principal } from "../kernel/context.js";
 import { parseRoleName } from "./roles.js";
 import type { SigningKey } from "./signing-key.js";
 

@@ -5,8 +5,8 @@ import { type ApiKey, ApiKeySchema } from "../../gen/tronpay/v1/admin_pb.js";
 import { Role } from "../../gen/tronpay/v1/options_pb.js";
 import { parseKey, unauthenticated } from "../../shared/credentials.js";
 import { AppError } from "../../shared/errors.js";
-import { appendAudit } from "../audit.js";
-import type { Principal } from "../context.js";
+import { appendAudit } from "../kernel/audit.js";
+import type { Principal } from "../kernel/context.js";
 import { ipAllowed, normalizeAllowedIps } from "./ip.js";
 import {
   type ApiKeyRow,

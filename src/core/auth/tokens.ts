@@ -3,7 +3,7 @@ import { SignJWT } from "jose";
 import type { CommonQueryMethods, DatabasePool } from "slonik";
 import type { Role } from "../../gen/tronpay/v1/options_pb.js";
 import { AppError } from "../../shared/errors.js";
-import { appendAudit } from "../audit.js";
+import { appendAudit } from "../kernel/audit.js";
 import { ACCESS_TOKEN_TYP } from "./jwt-verify.js";
 import { findApiKey } from "./keys-repo.js";
 import type { RevocationList } from "./revocation.js";

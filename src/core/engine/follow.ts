@@ -68,7 +68,7 @@ const IN_BLOCK_WAIT_INTERVALS = 4;
 
 /**
  * SIGNED/BROADCAST: decide from the SOLIDIFIED chain only. Inclusion comes from the receipts
- * the follower records from the solidified blocks it reads (follower/repo.ts); while its cursor
+ * the follower records from the solidified blocks it reads (incoming/repo.ts); while its cursor
  * moves, nothing is asked about this transaction until the cursor's block is past the
  * expiration. Then, or when the follower stands still, the node decides as it always did:
  * included → CONFIRMED (or FAILED with the fee burned); provably expired unincluded → the

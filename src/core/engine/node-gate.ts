@@ -1,7 +1,7 @@
 import type { DatabasePool } from "slonik";
 import type { Logger } from "../../shared/log.js";
-import { appendAudit } from "../audit.js";
 import type { Chain } from "../chain/types.js";
+import { appendAudit } from "../kernel/audit.js";
 import { ENGINE_ACTOR } from "./deps.js";
 
 /** A running watch over the node breakers. */

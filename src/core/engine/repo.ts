@@ -1,8 +1,8 @@
 import { type CommonQueryMethods, type DatabasePool, sql } from "slonik";
 import { z } from "zod";
-import { appendAudit } from "../audit.js";
 import type { TxInfo } from "../chain/types.js";
-import { emitEvent } from "../outbox.js";
+import { appendAudit } from "../kernel/audit.js";
+import { emitEvent } from "../kernel/outbox.js";
 import { closeBatchIfDone } from "../payouts/batch-repo.js";
 import {
   type AttemptState,

@@ -6,7 +6,7 @@ import {
   SignIntentSchema,
   type SignTransactionResponse,
 } from "../../gen/tronpay/signer/v1/signer_pb.js";
-import { emitEvent } from "../outbox.js";
+import { emitEvent } from "../kernel/outbox.js";
 import { attemptStored } from "./attempts-repo.js";
 import { planAttempt } from "./build.js";
 import { ENGINE_ACTOR, type EngineDeps } from "./deps.js";

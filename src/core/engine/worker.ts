@@ -1,6 +1,6 @@
 import { reasonOf } from "../../shared/errors.js";
 import { sharedRead } from "../chain/cache.js";
-import { emitEvent } from "../outbox.js";
+import { emitEvent } from "../kernel/outbox.js";
 import type { EngineDeps } from "./deps.js";
 import { follow } from "./follow.js";
 import { watchNodeGate } from "./node-gate.js";

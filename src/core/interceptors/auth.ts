@@ -24,7 +24,7 @@ import { certifiedPrincipal } from "../auth/client-cert.js";
 import { type JwtVerifier, TokenRejected } from "../auth/jwt-verify.js";
 import { activeKeyRoles, checkBinding, verifyApiKey } from "../auth/keys.js";
 import type { RevocationList } from "../auth/revocation.js";
-import { principalKey } from "../context.js";
+import { principalKey } from "../kernel/context.js";
 
 export type { Credential } from "../../shared/access-gate.js";
 

@@ -2,7 +2,7 @@ import { isMessage } from "@bufbuild/protobuf";
 import type { Interceptor } from "@connectrpc/connect";
 import { CreatePayoutBatchRequestSchema } from "../../gen/tronpay/v1/payout_pb.js";
 import type { RateLimits } from "../../shared/rate-limit.js";
-import { principalKey } from "../context.js";
+import { principalKey } from "../kernel/context.js";
 
 /**
  * Counts each CreatePayoutBatch's items against the caller's batch budget

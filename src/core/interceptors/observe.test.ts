@@ -6,10 +6,10 @@ import { AdminService, GetPauseStateResponseSchema } from "../../gen/tronpay/v1/
 import { errorInterceptor } from "../../shared/connect.js";
 import { AppError } from "../../shared/errors.js";
 import { createLogger } from "../../shared/log.js";
-import { type AdminHttp, serveAdminHttp } from "../admin-http.js";
-import { requestIdKey } from "../context.js";
-import { createMetrics } from "../metrics.js";
-import { type CoreServer, serveCore } from "../server.js";
+import { createMetrics } from "../app/metrics.js";
+import { type AdminHttp, serveAdminHttp } from "../app/ops-http.js";
+import { type CoreServer, serveCore } from "../app/server.js";
+import { requestIdKey } from "../kernel/context.js";
 import { createObserveInterceptor } from "./observe.js";
 
 const lines: Record<string, unknown>[] = [];

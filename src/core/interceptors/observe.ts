@@ -2,8 +2,8 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "../../shared/log.js";
-import { principalKey, requestIdKey } from "../context.js";
-import type { CoreMetrics } from "../metrics.js";
+import type { CoreMetrics } from "../app/metrics.js";
+import { principalKey, requestIdKey } from "../kernel/context.js";
 
 /** The request id of the RPC being served, for outgoing calls made on its behalf. */
 const current = new AsyncLocalStorage<string>();

@@ -6,10 +6,10 @@ import {
   OperationService,
 } from "../../gen/tronpay/v1/operation_pb.js";
 import { AppError } from "../../shared/errors.js";
-import { principalOf } from "../context.js";
 import { transition } from "../engine/repo.js";
 import { type OperationState, UNSIGNED_STATES } from "../engine/state.js";
-import { idempotent } from "../idempotency.js";
+import { principalOf } from "../kernel/context.js";
+import { idempotent } from "../kernel/idempotency.js";
 import { cancelPayout } from "../payouts/flows.js";
 import { PAYOUT_KINDS } from "../payouts/repo.js";
 import { currentOperation, findOperation, type OperationView, operationToProto } from "./repo.js";

@@ -10,9 +10,9 @@ import {
   OperationState,
 } from "../../gen/tronpay/v1/common_pb.js";
 import { formatAmount } from "../../shared/money.js";
-import { appendAudit } from "../audit.js";
-import { newId } from "../ids.js";
-import { emitEvent } from "../outbox.js";
+import { appendAudit } from "../kernel/audit.js";
+import { newId } from "../kernel/ids.js";
+import { emitEvent } from "../kernel/outbox.js";
 
 /** Operation kinds created outside PayoutService. */
 export type OperationKindName =

@@ -1,8 +1,8 @@
 import type { CommonQueryMethods } from "slonik";
 import { normalizeAddress } from "../../shared/address.js";
 import { AppError } from "../../shared/errors.js";
-import { appendAudit } from "../audit.js";
-import { emitEvent } from "../outbox.js";
+import { appendAudit } from "../kernel/audit.js";
+import { emitEvent } from "../kernel/outbox.js";
 import { isOwnWallet } from "../wallets/repo.js";
 import {
   findPayeeRow,

@@ -16,8 +16,8 @@ import {
 } from "../../gen/tronpay/v1/payee_pb.js";
 import { normalizeAddress } from "../../shared/address.js";
 import { AppError } from "../../shared/errors.js";
-import { principalOf } from "../context.js";
-import { idempotent } from "../idempotency.js";
+import { principalOf } from "../kernel/context.js";
+import { idempotent } from "../kernel/idempotency.js";
 import { createPayee, deletePayee, livePayee, type PayeeCaller, updatePayee } from "./flows.js";
 import { KYC_STATUSES, type KycStatusName, listPayeeRows, type PayeeRow } from "./repo.js";
 

@@ -17,8 +17,8 @@ import {
   PayoutService,
 } from "../../gen/tronpay/v1/payout_pb.js";
 import { AppError } from "../../shared/errors.js";
-import { principalOf } from "../context.js";
-import { idempotent } from "../idempotency.js";
+import { principalOf } from "../kernel/context.js";
+import { idempotent } from "../kernel/idempotency.js";
 import { checkBatchItems } from "./batch-check.js";
 import { assetOf, payoutToProto, routeOf } from "./convert.js";
 import {

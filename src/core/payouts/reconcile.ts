@@ -1,11 +1,11 @@
 import type { CommonQueryMethods } from "slonik";
 import { formatAmount } from "../../shared/money.js";
-import { appendAudit } from "../audit.js";
 import type { Chain, TxInfo } from "../chain/types.js";
 import { attemptsOfOperation } from "../engine/attempts-repo.js";
 import { type AttemptRow, setAttemptState, transition } from "../engine/repo.js";
 import type { OperationState } from "../engine/state.js";
-import { emitEvent } from "../outbox.js";
+import { appendAudit } from "../kernel/audit.js";
+import { emitEvent } from "../kernel/outbox.js";
 import { findPayout, lockPayout, type PayoutRow } from "./repo.js";
 
 /** One difference between our records and the solidified chain. */

@@ -1,8 +1,8 @@
 import { type CommonQueryMethods, sql } from "slonik";
 import { z } from "zod";
 import { AppError } from "../../shared/errors.js";
-import { auditAppendCtes } from "../audit.js";
-import { eventCte } from "../outbox.js";
+import { auditAppendCtes } from "../kernel/audit.js";
+import { eventCte } from "../kernel/outbox.js";
 import { limitAtCommit } from "./limits.js";
 
 /**

@@ -1,9 +1,9 @@
 import { type CommonQueryMethods, sql } from "slonik";
 import { z } from "zod";
 import { AppError } from "../../shared/errors.js";
-import { appendAudit } from "../audit.js";
 import { transition } from "../engine/repo.js";
-import { emitEvent } from "../outbox.js";
+import { appendAudit } from "../kernel/audit.js";
+import { emitEvent } from "../kernel/outbox.js";
 import type { Caller } from "./flows.js";
 import { checkDailyLimit } from "./limits.js";
 import { findPayout, lockPayout, type PayoutRow } from "./repo.js";

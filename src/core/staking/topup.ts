@@ -2,12 +2,12 @@ import type { DatabasePool } from "slonik";
 import { reasonOf } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import { formatAmount, parsePositiveAmount } from "../../shared/money.js";
-import { appendAudit } from "../audit.js";
+import type { CoreConfig } from "../app/config.js";
 import type { Chain } from "../chain/types.js";
-import type { CoreConfig } from "../config.js";
 import type { OperationRow } from "../engine/repo.js";
+import { appendAudit } from "../kernel/audit.js";
+import { emitEvent } from "../kernel/outbox.js";
 import { insertOperation } from "../operations/repo.js";
-import { emitEvent } from "../outbox.js";
 import { topUpDelegation } from "./plan.js";
 import {
   batchOf,

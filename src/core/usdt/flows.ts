@@ -3,7 +3,7 @@ import { normalizeAddress } from "../../shared/address.js";
 import { AppError } from "../../shared/errors.js";
 import { parseAmount } from "../../shared/money.js";
 import { isPaused } from "../admin/pause.js";
-import { newId } from "../ids.js";
+import { newId } from "../kernel/ids.js";
 import { findOperation, insertOperation, type OperationView } from "../operations/repo.js";
 import { refuseWhatSignerRefuses } from "../operations/signer-policy.js";
 import { type Caller, createPayout } from "../payouts/flows.js";

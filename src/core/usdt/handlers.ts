@@ -13,9 +13,9 @@ import {
 import { normalizeAddress } from "../../shared/address.js";
 import { formatAmount, parseAmount } from "../../shared/money.js";
 import type { Chain } from "../chain/types.js";
-import { principalOf } from "../context.js";
-import { listTransferPage } from "../follower/queries.js";
-import { idempotent } from "../idempotency.js";
+import { listTransferPage } from "../incoming/queries.js";
+import { principalOf } from "../kernel/context.js";
+import { idempotent } from "../kernel/idempotency.js";
 import {
   currentOperation,
   findOperation,

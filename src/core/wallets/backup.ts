@@ -6,7 +6,7 @@ import {
   type BackupWalletsResponse,
   BackupWalletsResponseSchema,
 } from "../../gen/tronpay/v1/wallet_pb.js";
-import { appendAudit } from "../audit.js";
+import { appendAudit } from "../kernel/audit.js";
 
 /**
  * Asks the signer for a backup encrypted to its configured recipients (never ones from the

@@ -17,11 +17,11 @@ import {
 } from "../../gen/tronpay/v1/wallet_pb.js";
 import { AppError } from "../../shared/errors.js";
 import { formatAmount } from "../../shared/money.js";
-import { appendAudit } from "../audit.js";
 import type { Chain } from "../chain/types.js";
-import { principalOf } from "../context.js";
-import { idempotent } from "../idempotency.js";
-import { newId } from "../ids.js";
+import { appendAudit } from "../kernel/audit.js";
+import { principalOf } from "../kernel/context.js";
+import { idempotent } from "../kernel/idempotency.js";
+import { newId } from "../kernel/ids.js";
 import { exportBackup } from "./backup.js";
 import { insertWallet, listWalletRows, type WalletRow, walletOrThrow } from "./repo.js";
 import { walletTransactions } from "./transactions.js";

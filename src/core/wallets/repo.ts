@@ -1,7 +1,7 @@
 import { type CommonQueryMethods, sql } from "slonik";
 import { z } from "zod";
 import { AppError } from "../../shared/errors.js";
-import { appendAudit } from "../audit.js";
+import { appendAudit } from "../kernel/audit.js";
 
 export const WalletRow = z.object({
   id: z.string(),

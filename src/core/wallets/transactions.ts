@@ -9,7 +9,7 @@ import {
 } from "../../gen/tronpay/v1/wallet_pb.js";
 import { AppError } from "../../shared/errors.js";
 import { formatAmount } from "../../shared/money.js";
-import { listTransfers, type TransferRow } from "../follower/repo.js";
+import { listTransfers, type TransferRow } from "../incoming/repo.js";
 import { type OperationView, walletOperations } from "../operations/repo.js";
 import type { WalletRow } from "./repo.js";
 

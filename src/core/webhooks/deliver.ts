@@ -1,7 +1,7 @@
 import type { DatabasePool } from "slonik";
 import type { Logger } from "../../shared/log.js";
-import { appendAudit } from "../audit.js";
-import { emitEvent } from "../outbox.js";
+import { appendAudit } from "../kernel/audit.js";
+import { emitEvent } from "../kernel/outbox.js";
 import { type ClaimedDelivery, claimDueDeliveries, recordAttempt } from "./delivery-repo.js";
 import { dispatchOutbox } from "./dispatch.js";
 import { eventBody } from "./events.js";

@@ -1,5 +1,5 @@
 import type { DatabasePool } from "slonik";
-import { newId } from "../ids.js";
+import { newId } from "../kernel/ids.js";
 import {
   advanceDispatchCursor,
   committedEventsAfter,

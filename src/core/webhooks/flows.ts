@@ -1,8 +1,8 @@
 import type { CommonQueryMethods } from "slonik";
 import { AppError } from "../../shared/errors.js";
-import { appendAudit } from "../audit.js";
-import { newId } from "../ids.js";
-import { emitEvent } from "../outbox.js";
+import { appendAudit } from "../kernel/audit.js";
+import { newId } from "../kernel/ids.js";
+import { emitEvent } from "../kernel/outbox.js";
 import { redeliverFailed, redeliverOne } from "./delivery-repo.js";
 import {
   deleteEndpoint,

@@ -20,8 +20,8 @@ import {
   WebhookService,
 } from "../../gen/tronpay/v1/webhook_pb.js";
 import { AppError } from "../../shared/errors.js";
-import { principalOf } from "../context.js";
-import { idempotent } from "../idempotency.js";
+import { principalOf } from "../kernel/context.js";
+import { idempotent } from "../kernel/idempotency.js";
 import {
   deliveryStatusesOf,
   deliveryToProto,

@@ -1,7 +1,7 @@
 import type { DatabasePool } from "slonik";
 import type { Logger } from "../../shared/log.js";
 import { createSocksFetch } from "../../shared/tor-socks.js";
-import type { CoreConfig } from "../config.js";
+import type { CoreConfig } from "../app/config.js";
 import { startWebhookWorker, type WebhookWorker } from "./deliver.js";
 import type { WebhookHandlerDeps } from "./handlers.js";
 import { createSecretBox } from "./secret-box.js";

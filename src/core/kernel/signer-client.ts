@@ -1,13 +1,13 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { type CallOptions, type Client, Code, ConnectError } from "@connectrpc/connect";
-import { ErrorInfoSchema } from "../gen/google/rpc/error_details_pb.js";
+import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import type {
   SignerService,
   SignTransactionRequestSchema,
   SignTransactionResponse,
-} from "../gen/tronpay/signer/v1/signer_pb.js";
-import { catalog, type Reason } from "../shared/error-catalog.js";
-import { ERROR_DOMAIN } from "../shared/errors.js";
+} from "../../gen/tronpay/signer/v1/signer_pb.js";
+import { catalog, type Reason } from "../../shared/error-catalog.js";
+import { ERROR_DOMAIN } from "../../shared/errors.js";
 
 /** Most items the signer takes in one SignTransactions call (signer.proto). */
 export const SIGNER_BATCH_MAX = 256;

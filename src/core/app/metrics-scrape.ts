@@ -1,8 +1,8 @@
 import { Gauge, type Registry } from "prom-client";
 import type { DatabasePool } from "slonik";
-import type { Balances } from "./chain/types.js";
+import type { Balances } from "../chain/types.js";
+import { walletsOfPurposes } from "../wallets/repo.js";
 import { endpointHealth, operationQueue, payoutStateCounts } from "./metrics-repo.js";
-import { walletsOfPurposes } from "./wallets/repo.js";
 
 /**
  * Series read at scrape time from PostgreSQL and the TRON node. Every source is cached for a

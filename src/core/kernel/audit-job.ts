@@ -4,14 +4,14 @@ import type { DatabasePool } from "slonik";
 import type {
   AuditCheckpoint as ProtoCheckpoint,
   SignerService,
-} from "../gen/tronpay/signer/v1/signer_pb.js";
-import type { AuditCheckpoint } from "../shared/audit-checkpoint.js";
-import { reasonOf } from "../shared/errors.js";
-import type { Logger } from "../shared/log.js";
+} from "../../gen/tronpay/signer/v1/signer_pb.js";
+import type { AuditCheckpoint } from "../../shared/audit-checkpoint.js";
+import { reasonOf } from "../../shared/errors.js";
+import type { Logger } from "../../shared/log.js";
+import { advisoryUnlock, tryAdvisoryLock } from "../db/locks.js";
 import { type ChainState, chainAudit, checkpointAudit, newChainState } from "./audit-chain.js";
 import { lastAllocatedAuditSeq } from "./audit-repo.js";
 import { type AuditAnchor, type AuditVerification, verifyAuditConsistent } from "./audit-verify.js";
-import { advisoryUnlock, tryAdvisoryLock } from "./db/locks.js";
 
 // Arbitrary constant: the advisory lock that keeps replicas from verifying together.
 const JOB_LOCK = 7_242_004;

@@ -8,7 +8,7 @@ import {
 } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ErrorInfoSchema } from "../gen/google/rpc/error_details_pb.js";
+import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import {
   type GetPayoutRequest,
   GetPayoutRequestSchema,
@@ -16,7 +16,7 @@ import {
   GetPayoutResponseSchema,
   PayoutService,
   PayoutState,
-} from "../gen/tronpay/v1/payout_pb.js";
+} from "../../gen/tronpay/v1/payout_pb.js";
 import { type CoreServer, serveCore } from "./server.js";
 
 /**

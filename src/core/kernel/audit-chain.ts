@@ -1,6 +1,7 @@
 import type { Client } from "@connectrpc/connect";
 import type { CommonQueryMethods, DatabasePool } from "slonik";
-import type { SignerService } from "../gen/tronpay/signer/v1/signer_pb.js";
+import type { SignerService } from "../../gen/tronpay/signer/v1/signer_pb.js";
+import { advisoryUnlock, tryAdvisoryLock } from "../db/locks.js";
 import { entryHash } from "./audit.js";
 import {
   auditHead,
@@ -12,7 +13,6 @@ import {
   unlinkedAuditRows,
 } from "./audit-repo.js";
 import { chainExtends } from "./audit-verify.js";
-import { advisoryUnlock, tryAdvisoryLock } from "./db/locks.js";
 
 /**
  * The chainer: links committed audit entries into the hash chain, in seq order, after their

@@ -1,9 +1,9 @@
 import { createContextKey, type HandlerContext } from "@connectrpc/connect";
-import type { Principal } from "../shared/access-gate.js";
-import { AppError } from "../shared/errors.js";
+import type { Principal } from "../../shared/access-gate.js";
+import { AppError } from "../../shared/errors.js";
 
 /** Who is calling: set by the auth interceptor, read by handlers. */
-export type { Principal } from "../shared/access-gate.js";
+export type { Principal } from "../../shared/access-gate.js";
 
 /** The authenticated principal of a call (undefined only before auth has run). */
 export const principalKey = createContextKey<Principal | undefined>(undefined, {

@@ -9,7 +9,7 @@ import {
   toBinary,
 } from "@bufbuild/protobuf";
 import type { DatabasePool, DatabaseTransactionConnection } from "slonik";
-import { AppError } from "../shared/errors.js";
+import { AppError } from "../../shared/errors.js";
 import {
   claimIdempotencyKey,
   deleteIdempotencyKeysOlderThan,

@@ -1,16 +1,16 @@
 import type { Redis } from "ioredis";
 import type { DatabasePool } from "slonik";
-import type { Logger } from "../shared/log.js";
-import { connectRedis, createRateLimits, type RateLimits } from "../shared/rate-limit.js";
-import { createJwtVerifier } from "./auth/jwt-verify.js";
+import type { Logger } from "../../shared/log.js";
+import { connectRedis, createRateLimits, type RateLimits } from "../../shared/rate-limit.js";
+import type { CoreConfig } from "../app/config.js";
+import { createJwtVerifier } from "../auth/jwt-verify.js";
 import {
   MemoryRevocationList,
   RedisRevocationList,
   type RevocationList,
-} from "./auth/revocation.js";
-import { loadOrCreateSigningKey } from "./auth/signing-key.js";
-import { syncRevocations, type TokenSettings } from "./auth/tokens.js";
-import type { CoreConfig } from "./config.js";
+} from "../auth/revocation.js";
+import { loadOrCreateSigningKey } from "../auth/signing-key.js";
+import { syncRevocations, type TokenSettings } from "../auth/tokens.js";
 
 /** Everything access control needs at run time, built from config. */
 export interface Access {

@@ -1,5 +1,5 @@
 import type { CommonQueryMethods, DatabasePool, DatabasePoolConnection } from "slonik";
-import { type AuditCheckpoint, checkpointValid } from "../shared/audit-checkpoint.js";
+import { type AuditCheckpoint, checkpointValid } from "../../shared/audit-checkpoint.js";
 import { entryHash, GENESIS_HASH } from "./audit.js";
 import { auditHead, auditLogPage, checkpointPage, repeatableReadOnly } from "./audit-repo.js";
 

@@ -2,8 +2,8 @@ import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createLogger } from "../shared/log.js";
-import { NodeClient } from "./chain/node-client.js";
+import { createLogger } from "../../shared/log.js";
+import { NodeClient } from "../chain/node-client.js";
 import { createMetrics, nodeObserver } from "./metrics.js";
 import { cached } from "./metrics-scrape.js";
 

@@ -1,7 +1,7 @@
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { type CommonQueryMethods, type FragmentSqlToken, sql } from "slonik";
 import { z } from "zod";
-import type { AuditCheckpoint as SignedCheckpoint } from "../gen/tronpay/signer/v1/signer_pb.js";
+import type { AuditCheckpoint as SignedCheckpoint } from "../../gen/tronpay/signer/v1/signer_pb.js";
 
 /** The audit tables: audit_log (entries), audit_head (the chain's end), audit_checkpoints. */
 

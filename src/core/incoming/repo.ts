@@ -1,7 +1,7 @@
 import { type CommonQueryMethods, sql } from "slonik";
 import { z } from "zod";
 import type { ChainTransfer, TxInfo } from "../chain/types.js";
-import { emitEvent } from "../outbox.js";
+import { emitEvent } from "../kernel/outbox.js";
 
 const CURSOR = "solidified_blocks";
 

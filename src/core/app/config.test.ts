@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../shared/config.js";
-import { parseAmount } from "../shared/money.js";
-import { signerConfigSpec } from "../signer/config.js";
+import { loadConfig } from "../../shared/config.js";
+import { parseAmount } from "../../shared/money.js";
+import { signerConfigSpec } from "../../signer/config.js";
 import { coreConfigSpec } from "./config.js";
 
 describe("core's default limits against the signer's default caps", () => {

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { FORWARD_SECRET_MIN_LENGTH } from "../shared/client-origin.js";
-import { type ConfigSpec, zc } from "../shared/config.js";
+import { FORWARD_SECRET_MIN_LENGTH } from "../../shared/client-origin.js";
+import { type ConfigSpec, zc } from "../../shared/config.js";
 
 /** Core's one typed config (flag > env > file > default). Amounts are decimal strings. */
 export const coreConfigSpec = {

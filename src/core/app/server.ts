@@ -14,8 +14,8 @@ import {
   universalRequestFromNodeRequest,
   universalResponseToNodeResponse,
 } from "@connectrpc/connect-node";
-import type { Logger } from "../shared/log.js";
-import type { CoreTls } from "./auth/client-cert.js";
+import type { Logger } from "../../shared/log.js";
+import type { CoreTls } from "../auth/client-cert.js";
 import { fastPathCodec, serveGrpcUnary } from "./grpc-unary.js";
 
 /** A running core API server. */

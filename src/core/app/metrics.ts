@@ -1,8 +1,8 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { DatabasePool } from "slonik";
-import type { NodeObserver } from "./chain/node-client.js";
-import type { Balances } from "./chain/types.js";
+import type { NodeObserver } from "../chain/node-client.js";
+import type { Balances } from "../chain/types.js";
 import { registerScrapeGauges } from "./metrics-scrape.js";
 
 /** Core's Prometheus series, on their own registry (no global state between tests). */
