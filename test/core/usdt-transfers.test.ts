@@ -2,7 +2,7 @@ import { sql } from "slonik";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { approvePayout, cancelPayout } from "../../src/core/payouts/flows.js";
-import { payoutsToReconcile } from "../../src/core/payouts/reconcile.js";
+import { payoutsToReconcile } from "../../src/core/payouts/repo.js";
 import { retryPayout } from "../../src/core/payouts/retry.js";
 import { transferUsdt } from "../../src/core/usdt/flows.js";
 import { reasonOf } from "../../src/shared/errors.js";

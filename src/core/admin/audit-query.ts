@@ -1,8 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { Client } from "@connectrpc/connect";
-import { type CommonQueryMethods, type DatabasePool, sql } from "slonik";
-import { z } from "zod";
+import type { CommonQueryMethods, DatabasePool } from "slonik";
 import type { SignerService } from "../../gen/tronpay/signer/v1/signer_pb.js";
 import {
   type AuditEntry,
@@ -13,20 +12,10 @@ import {
 import { AppError } from "../../shared/errors.js";
 import type { ChainState } from "../kernel/audit-chain.js";
 import { catchUpAudit, signerAnchor } from "../kernel/audit-job.js";
+import { type AuditLogRow, queryAuditLogRows } from "../kernel/audit-repo.js";
 import { type AuditAnchor, verifyAuditConsistent } from "../kernel/audit-verify.js";
 
 /** Reading and checking the audit log for AdminService. */
-
-const ROW = z.object({
-  seq: z.bigint(),
-  time: z.number(),
-  actor: z.string(),
-  action: z.string(),
-  subject: z.string(),
-  details: z.unknown(),
-  prev_hash: z.string().nullable(),
-  hash: z.string().nullable(),
-});
 
 export interface AuditQuery {
   actor: string;
@@ -46,17 +35,15 @@ export async function queryAuditLog(
   q: AuditQuery,
 ): Promise<{ entries: AuditEntry[]; nextPageToken: string }> {
   const from = maxBigint(q.fromSeq, decodeSeqToken(q.pageToken));
-  const where = [sql.fragment`seq >= ${from}`];
-  if (q.actor !== "") where.push(sql.fragment`actor = ${q.actor}`);
-  if (q.action.endsWith(".")) where.push(sql.fragment`starts_with(action, ${q.action})`);
-  else if (q.action !== "") where.push(sql.fragment`action = ${q.action}`);
-  if (q.subject !== "") where.push(sql.fragment`subject = ${q.subject}`);
-  if (q.startMs !== undefined)
-    where.push(sql.fragment`time >= ${sql.timestamp(new Date(q.startMs))}`);
-  if (q.endMs !== undefined) where.push(sql.fragment`time < ${sql.timestamp(new Date(q.endMs))}`);
-  const rows = await db.any(sql.type(ROW)`
-    SELECT seq, time, actor, action, subject, details, prev_hash, hash FROM audit_log
-    WHERE ${sql.join(where, sql.fragment` AND `)} ORDER BY seq LIMIT ${q.pageSize + 1}`);
+  const rows = await queryAuditLogRows(db, {
+    fromSeq: from,
+    actor: q.actor,
+    action: q.action,
+    subject: q.subject,
+    startMs: q.startMs,
+    endMs: q.endMs,
+    limit: q.pageSize + 1,
+  });
   const next = rows[q.pageSize];
   return {
     entries: rows.slice(0, q.pageSize).map(toEntry),
@@ -117,7 +104,7 @@ export async function verifyAuditRange(
   });
 }
 
-function toEntry(r: z.infer<typeof ROW>): AuditEntry {
+function toEntry(r: AuditLogRow): AuditEntry {
   return create(AuditEntrySchema, {
     seq: r.seq,
     time: timestampFromMs(r.time),

@@ -1,11 +1,12 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { type CommonQueryMethods, sql } from "slonik";
+import type { CommonQueryMethods } from "slonik";
 import { z } from "zod";
 import { type PauseState, PauseStateSchema } from "../../gen/tronpay/v1/admin_pb.js";
 import { AppError } from "../../shared/errors.js";
 import { appendAudit } from "../kernel/audit.js";
 import { emitEvent } from "../kernel/outbox.js";
+import { ensureSetting, settingFlag, settingValue, updateSetting } from "./settings-repo.js";
 
 /**
  * The payout pause switch: settings row 'payouts_paused' holding
@@ -27,9 +28,7 @@ const NEVER_PAUSED: Value = VALUE.parse({ paused: false });
 
 /** True while payouts are paused; the engine checks it before accepting or signing. */
 export async function isPaused(db: CommonQueryMethods): Promise<boolean> {
-  const paused = await db.maybeOneFirst(sql.type(z.object({ paused: z.boolean().nullable() }))`
-    SELECT (value->>'paused')::boolean AS paused FROM settings WHERE key = ${KEY}`);
-  return paused === true;
+  return (await settingFlag(db, KEY, "paused")) === true;
 }
 
 /** The switch as the API shows it. */
@@ -91,21 +90,14 @@ export async function resumePayouts(
 async function readValue(db: CommonQueryMethods, forUpdate: boolean): Promise<Value> {
   if (forUpdate) {
     // Make sure the row exists so that FOR UPDATE serializes concurrent pauses and resumes.
-    await db.query(sql.unsafe`
-      INSERT INTO settings (key, value, updated_by) VALUES (${KEY}, ${sql.jsonb(NEVER_PAUSED)}, 'system')
-      ON CONFLICT (key) DO NOTHING`);
+    await ensureSetting(db, KEY, NEVER_PAUSED);
   }
-  const lock = forUpdate ? sql.fragment`FOR UPDATE` : sql.fragment``;
-  const value = await db.maybeOneFirst(sql.type(z.object({ value: z.unknown() }))`
-    SELECT value FROM settings WHERE key = ${KEY} ${lock}`);
+  const value = await settingValue(db, KEY, forUpdate);
   return value === null ? NEVER_PAUSED : VALUE.parse(value);
 }
 
 async function writeValue(db: CommonQueryMethods, value: Value, by: string, now: number) {
-  await db.query(sql.unsafe`
-    UPDATE settings SET value = ${sql.jsonb(value)}, updated_by = ${by},
-      updated_at = ${sql.timestamp(new Date(now))}
-    WHERE key = ${KEY}`);
+  await updateSetting(db, KEY, value, by, now);
 }
 
 function toPauseState(v: Value): PauseState {

@@ -1,7 +1,8 @@
 import { Gauge, type Registry } from "prom-client";
-import { type DatabasePool, sql } from "slonik";
-import { z } from "zod";
+import type { DatabasePool } from "slonik";
 import type { Balances } from "../chain/types.js";
+import { walletsOfPurposes } from "../wallets/repo.js";
+import { endpointHealth, operationQueue, payoutStateCounts } from "./metrics-repo.js";
 
 /**
  * Series read at scrape time from PostgreSQL and the TRON node. Every source is cached for a
@@ -47,37 +48,13 @@ export function cached<T>(ttlMs: number, load: () => Promise<T>, clock = Date.no
   };
 }
 
-const QueueRow = z.object({
-  kind: z.string(),
-  state: z.string(),
-  n: z.number(),
-  oldest: z.number(),
-});
-const StateCount = z.object({ state: z.string(), n: z.number() });
-const EndpointRow = z.object({ id: z.string(), failing: z.boolean() });
-const WalletRow = z.object({ id: z.string(), address: z.string(), purpose: z.string() });
-
 /** Registers the scrape-time gauges on `registry`. */
 export function registerScrapeGauges(registry: Registry, src: ScrapeSources): void {
   const { pool } = src;
   const dbMs = src.dbCacheMs ?? 10_000;
-  // updated_at moves on every state change, so now() − updated_at is the time in the state.
-  const queue = cached(dbMs, () =>
-    pool.any(sql.type(QueueRow)`
-      SELECT kind, state, count(*)::int AS n,
-             extract(epoch FROM now() - min(updated_at))::float8 AS oldest
-      FROM operations WHERE state = ANY(${sql.array([...LIVE_STATES], "text")})
-      GROUP BY kind, state`),
-  );
-  const payouts = cached(dbMs, () =>
-    pool.any(sql.type(StateCount)`
-      SELECT o.state, count(*)::int AS n FROM operations o JOIN payouts p ON p.id = o.id
-      GROUP BY o.state`),
-  );
-  const endpoints = cached(dbMs, () =>
-    pool.any(sql.type(EndpointRow)`
-      SELECT id, state = 'FAILING' AS failing FROM webhook_endpoints WHERE state <> 'DISABLED'`),
-  );
+  const queue = cached(dbMs, () => operationQueue(pool, LIVE_STATES));
+  const payouts = cached(dbMs, () => payoutStateCounts(pool));
+  const endpoints = cached(dbMs, () => endpointHealth(pool));
 
   gauge(
     registry,
@@ -132,10 +109,7 @@ function registerWalletGauges(
   cacheMs = 60_000,
 ): void {
   const wallets = cached(cacheMs, async () => {
-    const rows = await pool.any(sql.type(WalletRow)`
-      SELECT id, address, purpose FROM wallets
-      WHERE purpose = ANY(${sql.array([...PAYING_PURPOSES], "text")})
-      ORDER BY created_at LIMIT ${MAX_WALLETS}`);
+    const rows = await walletsOfPurposes(pool, PAYING_PURPOSES, MAX_WALLETS);
     // One wallet at a time: a scrape must not burst the node.
     const out: { labels: { wallet: string; role: string }; b: Balances }[] = [];
     for (const w of rows)

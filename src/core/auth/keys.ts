@@ -1,7 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { type CommonQueryMethods, type DatabasePool, sql } from "slonik";
-import { z } from "zod";
+import type { CommonQueryMethods, DatabasePool } from "slonik";
 import { type ApiKey, ApiKeySchema } from "../../gen/tronpay/v1/admin_pb.js";
 import { Role } from "../../gen/tronpay/v1/options_pb.js";
 import { parseKey, unauthenticated } from "../../shared/credentials.js";
@@ -9,6 +8,18 @@ import { AppError } from "../../shared/errors.js";
 import { appendAudit } from "../kernel/audit.js";
 import type { Principal } from "../kernel/context.js";
 import { ipAllowed, normalizeAllowedIps } from "./ip.js";
+import {
+  type ApiKeyRow,
+  findActiveApiKey,
+  findApiKey,
+  findApiKeyWithHash,
+  insertApiKey,
+  listApiKeyRows,
+  lockApiKey,
+  lockedHasApiKeys,
+  setApiKeyRevoked,
+  touchApiKey,
+} from "./keys-repo.js";
 import { normalizeRoles, roleFromDb, roleToDb } from "./roles.js";
 import { hashSecret, mintKey, sameHash } from "./secret.js";
 
@@ -16,23 +27,6 @@ import { hashSecret, mintKey, sameHash } from "./secret.js";
  * API keys: created (secret shown once, only its hash stored), listed, revoked, and verified
  * on every request. Every change is audited in the caller's transaction.
  */
-
-const ROW = z.object({
-  id: z.string(),
-  name: z.string(),
-  roles: z.array(z.string()),
-  owner: z.string(),
-  created_by: z.string(),
-  created_at: z.number(),
-  expires_at: z.number().nullable(),
-  revoked_at: z.number().nullable(),
-  allowed_ips: z.array(z.string()),
-  onion_only: z.boolean(),
-  last_used_at: z.number().nullable(),
-});
-type Row = z.infer<typeof ROW>;
-const COLUMNS = sql.fragment`id, name, roles, owner, created_by, created_at, expires_at,
-  revoked_at, allowed_ips, onion_only, last_used_at`;
 
 export interface NewApiKey {
   name: string;
@@ -75,13 +69,18 @@ export async function createApiKey(
   }
   const allowedIps = normalizeAllowedIps(input.allowedIps ?? []);
   const minted = mintKey();
-  const expires = input.expiresAt === undefined ? null : sql.timestamp(new Date(input.expiresAt));
-  const row = await tx.one(sql.type(ROW)`
-    INSERT INTO api_keys (id, name, secret_hash, roles, owner, created_by, created_at, expires_at, allowed_ips, onion_only)
-    VALUES (${minted.id}, ${name}, ${sql.binary(minted.secretHash)}, ${sql.array(roles, "text")},
-            ${owner}, ${input.createdBy}, ${sql.timestamp(new Date(input.now))}, ${expires},
-            ${sql.array(allowedIps, "text")}, ${input.onionOnly ?? false})
-    RETURNING ${COLUMNS}`);
+  const row = await insertApiKey(tx, {
+    id: minted.id,
+    name,
+    secretHash: minted.secretHash,
+    roles,
+    owner,
+    createdBy: input.createdBy,
+    now: input.now,
+    expiresAt: input.expiresAt,
+    allowedIps,
+    onionOnly: input.onionOnly ?? false,
+  });
   await appendAudit(tx, {
     actor: input.createdBy,
     action: "api_key.create",
@@ -103,18 +102,14 @@ export async function revokeApiKey(
   tx: CommonQueryMethods,
   input: { id: string; by: string; reason: string; now: number },
 ): Promise<ApiKey> {
-  const row = await tx.maybeOne(
-    sql.type(ROW)`SELECT ${COLUMNS} FROM api_keys WHERE id = ${input.id} FOR UPDATE`,
-  );
+  const row = await lockApiKey(tx, input.id);
   if (row === null) {
     throw new AppError("request.not_found", "no API key with that id", {
       metadata: { field: "id" },
     });
   }
   if (row.revoked_at !== null) return toApiKey(row);
-  const revoked = await tx.one(sql.type(ROW)`
-    UPDATE api_keys SET revoked_at = ${sql.timestamp(new Date(input.now))}
-    WHERE id = ${input.id} RETURNING ${COLUMNS}`);
+  const revoked = await setApiKeyRevoked(tx, input.id, input.now);
   await appendAudit(tx, {
     actor: input.by,
     action: "api_key.revoke",
@@ -129,22 +124,12 @@ export async function listApiKeys(
   db: CommonQueryMethods,
   input: { includeInactive: boolean; now: number; pageSize: number; pageToken: string },
 ): Promise<{ apiKeys: ApiKey[]; nextPageToken: string }> {
-  const cursor = decodeCursor(input.pageToken);
-  const now = sql.timestamp(new Date(input.now));
-  const conditions = [sql.fragment`TRUE`];
-  if (!input.includeInactive) {
-    conditions.push(
-      sql.fragment`revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ${now})`,
-    );
-  }
-  if (cursor) {
-    conditions.push(
-      sql.fragment`(created_at, id) < (${sql.timestamp(new Date(cursor.createdAt))}, ${cursor.id})`,
-    );
-  }
-  const rows = await db.any(sql.type(ROW)`
-    SELECT ${COLUMNS} FROM api_keys WHERE ${sql.join(conditions, sql.fragment` AND `)}
-    ORDER BY created_at DESC, id DESC LIMIT ${input.pageSize + 1}`);
+  const rows = await listApiKeyRows(db, {
+    includeInactive: input.includeInactive,
+    now: input.now,
+    after: decodeCursor(input.pageToken),
+    limit: input.pageSize + 1,
+  });
   const page = rows.slice(0, input.pageSize);
   const last = page.at(-1);
   const more = rows.length > input.pageSize && last !== undefined;
@@ -168,16 +153,6 @@ export { UNAUTHENTICATED_MESSAGE } from "../../shared/credentials.js";
 const DUMMY_HASH = Buffer.alloc(32);
 const LAST_USED_RESOLUTION_MS = 60_000;
 
-const AUTH_ROW = z.object({
-  secret_hash: z.instanceof(Buffer),
-  roles: z.array(z.string()),
-  expires_at: z.number().nullable(),
-  revoked_at: z.number().nullable(),
-  allowed_ips: z.array(z.string()),
-  onion_only: z.boolean(),
-  last_used_at: z.number().nullable(),
-});
-
 /**
  * Verifies a presented key and returns its principal (with the key's expiry, ms, when it has
  * one). Every failure is auth.unauthenticated with one client message; the specific cause
@@ -190,9 +165,7 @@ export async function verifyApiKey(
 ): Promise<Principal & { expiresAt?: number }> {
   const parsed = parseKey(presented);
   if (!parsed) throw unauthenticated("malformed key");
-  const row = await db.maybeOne(sql.type(AUTH_ROW)`
-    SELECT secret_hash, roles, expires_at, revoked_at, allowed_ips, onion_only, last_used_at
-    FROM api_keys WHERE id = ${parsed.id}`);
+  const row = await findApiKeyWithHash(db, parsed.id);
   const matches = sameHash(hashSecret(parsed.secret), row?.secret_hash ?? DUMMY_HASH);
   if (row === null) throw unauthenticated(`unknown key id ${parsed.id}`);
   if (!matches) throw unauthenticated(`wrong secret for key ${parsed.id}`);
@@ -208,14 +181,11 @@ export async function verifyApiKey(
   );
   if (row.last_used_at === null || from.now - row.last_used_at >= LAST_USED_RESOLUTION_MS) {
     // Coarse on purpose: one write per key per minute, not one per request.
-    await db.query(sql.unsafe`
-      UPDATE api_keys SET last_used_at = ${sql.timestamp(new Date(from.now))} WHERE id = ${parsed.id}`);
+    await touchApiKey(db, parsed.id, from.now);
   }
   const principal = { id: `key:${parsed.id}`, roles: row.roles.map(roleFromDb) };
   return row.expires_at === null ? principal : { ...principal, expiresAt: row.expires_at };
 }
-
-const ACTIVE_ROW = z.object({ roles: z.array(z.string()) });
 
 /**
  * The roles of API key `id` while it is active (not revoked, not expired at `now`); undefined
@@ -227,9 +197,7 @@ export async function activeKeyRoles(
   id: string,
   now: number,
 ): Promise<Role[] | undefined> {
-  const row = await db.maybeOne(sql.type(ACTIVE_ROW)`
-    SELECT roles FROM api_keys WHERE id = ${id} AND revoked_at IS NULL
-      AND (expires_at IS NULL OR expires_at > ${sql.timestamp(new Date(now))})`);
+  const row = await findActiveApiKey(db, id, now);
   return row?.roles.map(roleFromDb);
 }
 
@@ -274,13 +242,9 @@ export function checkOwner(owner: string): string {
 export async function ownerOf(db: CommonQueryMethods, principal: string): Promise<string> {
   const m = /^key:([0-9a-f]{24})$/.exec(principal);
   if (!m) return principal;
-  const owner = await db.maybeOneFirst(sql.type(z.object({ owner: z.string() }))`
-    SELECT owner FROM api_keys WHERE id = ${m[1] as string}`);
-  return owner ?? principal;
+  const key = await findApiKey(db, m[1] as string);
+  return key?.owner ?? principal;
 }
-
-// Arbitrary constant: serializes concurrent bootstraps (launcher and CLI, several replicas).
-const BOOTSTRAP_LOCK = 7_242_002;
 
 /** Creates an admin key when the database has no API key at all; undefined otherwise. */
 export async function bootstrapAdminKey(
@@ -289,9 +253,7 @@ export async function bootstrapAdminKey(
   now: number = Date.now(),
 ): Promise<{ id: string; key: string } | undefined> {
   return pool.transaction(async (tx) => {
-    await tx.query(sql.unsafe`SELECT pg_advisory_xact_lock(${BOOTSTRAP_LOCK})`);
-    const any = await tx.exists(sql.type(z.object({ x: z.number() }))`SELECT 1 AS x FROM api_keys`);
-    if (any) return undefined;
+    if (await lockedHasApiKeys(tx)) return undefined;
     const created = await createApiKey(tx, {
       name,
       roles: [Role.ADMIN],
@@ -304,7 +266,7 @@ export async function bootstrapAdminKey(
 }
 
 /** The API record of a row (never the secret, which is not stored). */
-function toApiKey(row: Row): ApiKey {
+function toApiKey(row: ApiKeyRow): ApiKey {
   return create(ApiKeySchema, {
     id: row.id,
     name: row.name,

@@ -1,14 +1,24 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { SignJWT } from "jose";
-import { type CommonQueryMethods, type DatabasePool, sql } from "slonik";
-import { z } from "zod";
+import type { CommonQueryMethods, DatabasePool } from "slonik";
 import type { Role } from "../../gen/tronpay/v1/options_pb.js";
 import { AppError } from "../../shared/errors.js";
 import { appendAudit } from "../kernel/audit.js";
 import { ACCESS_TOKEN_TYP } from "./jwt-verify.js";
+import { findApiKey } from "./keys-repo.js";
 import type { RevocationList } from "./revocation.js";
 import { normalizeRoles, roleFromDb, roleToDb } from "./roles.js";
 import type { SigningKey } from "./signing-key.js";
+import {
+  insertIssuedToken,
+  lockToken,
+  lockTokenWithKey,
+  revokeLiveTokensOfKey,
+  revokeTokensOfFamily,
+  setTokenRefreshed,
+  setTokenRevoked,
+  tokensRevokedSince,
+} from "./tokens-repo.js";
 
 /**
  * Tokens core issues: a short-lived EdDSA access JWT and an opaque single-use refresh token
@@ -73,20 +83,6 @@ export async function issueToken(
   return issued;
 }
 
-const REFRESH_ROW = z.object({
-  subject: z.string(),
-  api_key_id: z.string(),
-  roles: z.array(z.string()),
-  expires_at: z.number(),
-  refresh_hash: z.instanceof(Buffer),
-  refresh_expires_at: z.number(),
-  refreshed_at: z.number().nullable(),
-  revoked_at: z.number().nullable(),
-  family_id: z.string(),
-  key_roles: z.array(z.string()),
-  key_active: z.boolean(),
-});
-
 /**
  * A refresh token that was already exchanged came back: someone holds a copy (RFC 9700 §4.14).
  * Thrown inside the refresh transaction, which rolls back; the caller then revokes the family
@@ -114,13 +110,7 @@ export async function refreshToken(
   const m = REFRESH_FORMAT.exec(input.refreshToken);
   if (!m) throw refreshRefused();
   const [jti, secret] = [m[1] as string, Buffer.from(m[2] as string, "base64url")];
-  const now = sql.timestamp(new Date(input.now));
-  const row = await tx.maybeOne(sql.type(REFRESH_ROW)`
-    SELECT t.subject, t.api_key_id, t.roles, t.expires_at, t.refresh_hash, t.refresh_expires_at,
-           t.refreshed_at, t.revoked_at, t.family_id, k.roles AS key_roles,
-           (k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > ${now})) AS key_active
-    FROM issued_tokens t JOIN api_keys k ON k.id = t.api_key_id
-    WHERE t.jti = ${jti} FOR UPDATE OF t`);
+  const row = await lockTokenWithKey(tx, jti, input.now);
   const hash = createHash("sha256").update(secret).digest();
   if (!row || !timingSafeEqual(hash, row.refresh_hash)) throw refreshRefused();
   if (row.refreshed_at !== null) throw new RefreshTokenReused(row.family_id, row.subject);
@@ -129,7 +119,7 @@ export async function refreshToken(
   // The key's roles may have shrunk since; the new token gets only what both still allow.
   const roles = row.roles.filter((r) => row.key_roles.includes(r)).map(roleFromDb);
   if (roles.length === 0) throw refreshRefused();
-  await tx.query(sql.unsafe`UPDATE issued_tokens SET refreshed_at = ${now} WHERE jti = ${jti}`);
+  await setTokenRefreshed(tx, jti, input.now);
   const ttlMs = Math.min(s.defaultTtlMs, s.maxTtlMs);
   const issued = await mint(tx, s, {
     apiKeyId: row.api_key_id,
@@ -147,12 +137,6 @@ export async function refreshToken(
   return { issued, subject: row.subject };
 }
 
-const REVOKE_ROW = z.object({
-  subject: z.string(),
-  expires_at: z.number(),
-  revoked_at: z.number().nullable(),
-});
-
 /**
  * Revokes a token (and with it its refresh token) by jti; non-admins only their own. Returns
  * the time of the first revocation. Unknown or foreign jtis are request.not_found alike.
@@ -162,19 +146,14 @@ export async function revokeToken(
   list: RevocationList,
   input: { jti: string; by: string; isAdmin: boolean; reason: string; now: number },
 ): Promise<number> {
-  const row = /^[0-9a-f]{32}$/.test(input.jti)
-    ? await tx.maybeOne(sql.type(REVOKE_ROW)`
-        SELECT subject, expires_at, revoked_at FROM issued_tokens WHERE jti = ${input.jti} FOR UPDATE`)
-    : null;
+  const row = /^[0-9a-f]{32}$/.test(input.jti) ? await lockToken(tx, input.jti) : null;
   if (row === null || (!input.isAdmin && row.subject !== input.by)) {
     throw new AppError("request.not_found", "no token with that jti", {
       metadata: { field: "jti" },
     });
   }
   if (row.revoked_at !== null) return row.revoked_at;
-  await tx.query(sql.unsafe`
-    UPDATE issued_tokens SET revoked_at = ${sql.timestamp(new Date(input.now))}, revoked_reason = ${input.reason}
-    WHERE jti = ${input.jti}`);
+  await setTokenRevoked(tx, input.jti, input.now, input.reason);
   await appendAudit(tx, {
     actor: input.by,
     action: "token.revoke",
@@ -192,11 +171,7 @@ export async function revokeTokensOfKey(
   list: RevocationList,
   input: { apiKeyId: string; now: number },
 ): Promise<number> {
-  const rows = await tx.any(sql.type(z.object({ jti: z.string(), expires_at: z.number() }))`
-    UPDATE issued_tokens SET revoked_at = ${sql.timestamp(new Date(input.now))}, revoked_reason = 'api key revoked'
-    WHERE api_key_id = ${input.apiKeyId} AND revoked_at IS NULL
-      AND refresh_expires_at > ${sql.timestamp(new Date(input.now))}
-    RETURNING jti, expires_at`);
+  const rows = await revokeLiveTokensOfKey(tx, input.apiKeyId, input.now);
   for (const r of rows) await list.revoke(r.jti, r.expires_at);
   return rows.length;
 }
@@ -211,11 +186,7 @@ export async function revokeTokenFamily(
   input: { familyId: string; subject: string; now: number },
 ): Promise<number> {
   return pool.transaction(async (tx) => {
-    const rows = await tx.any(sql.type(z.object({ jti: z.string(), expires_at: z.number() }))`
-      UPDATE issued_tokens SET revoked_at = ${sql.timestamp(new Date(input.now))},
-        revoked_reason = 'refresh token reused'
-      WHERE family_id = ${input.familyId} AND revoked_at IS NULL
-      RETURNING jti, expires_at`);
+    const rows = await revokeTokensOfFamily(tx, input.familyId, input.now);
     await appendAudit(tx, {
       actor: input.subject,
       action: "token.family_revoke",
@@ -237,25 +208,14 @@ export async function syncRevocations(
   list: RevocationList,
   input: { sinceMs: number; now: number },
 ): Promise<number> {
-  const rows = await pool.any(sql.type(
-    z.object({ jti: z.string(), expires_at: z.number(), revoked_at: z.number() }),
-  )`
-    SELECT jti, expires_at, revoked_at FROM issued_tokens
-    WHERE revoked_at IS NOT NULL AND revoked_at >= ${sql.timestamp(new Date(input.sinceMs))}
-      AND expires_at > ${sql.timestamp(new Date(input.now))}`);
+  const rows = await tokensRevokedSince(pool, input.sinceMs, input.now);
   let newest = input.sinceMs;
   for (const r of rows) {
     await list.revoke(r.jti, r.expires_at);
-    newest = Math.max(newest, r.revoked_at);
+    newest = Math.max(newest, r.revoked_at ?? newest);
   }
   return newest;
 }
-
-const KEY_ROW = z.object({
-  allowed_ips: z.array(z.string()),
-  onion_only: z.boolean(),
-  expires_at: z.number().nullable(),
-});
 
 /**
  * Mints a token pair for a key, in `familyId`'s family (a new family, named by the new jti,
@@ -278,8 +238,7 @@ async function mint(
   const roles = input.roles.map(roleToDb);
   const seconds = (ms: number) => Math.floor(ms / 1000);
   // The key's address and onion bindings travel with its tokens (checked like the key's).
-  const key = await tx.maybeOne(sql.type(KEY_ROW)`
-    SELECT allowed_ips, onion_only, expires_at FROM api_keys WHERE id = ${input.apiKeyId}`);
+  const key = await findApiKey(tx, input.apiKeyId);
   const keyEnd = key?.expires_at ?? Number.POSITIVE_INFINITY;
   // Whole seconds (the JWT's exp), never past the key's end.
   const expiresAt = seconds(Math.min(input.now + input.ttlMs, keyEnd)) * 1000;
@@ -298,13 +257,17 @@ async function mint(
     .setNotBefore(seconds(input.now))
     .setExpirationTime(seconds(expiresAt))
     .sign(s.key.privateKey);
-  await tx.query(sql.unsafe`
-    INSERT INTO issued_tokens (jti, subject, api_key_id, roles, issued_at, expires_at, refresh_hash,
-                               refresh_expires_at, family_id)
-    VALUES (${jti}, ${subject}, ${input.apiKeyId}, ${sql.array(roles, "text")},
-            ${sql.timestamp(new Date(input.now))}, ${sql.timestamp(new Date(expiresAt))},
-            ${sql.binary(createHash("sha256").update(secret).digest())},
-            ${sql.timestamp(new Date(refreshExpiresAt))}, ${input.familyId ?? jti})`);
+  await insertIssuedToken(tx, {
+    jti,
+    subject,
+    apiKeyId: input.apiKeyId,
+    roles,
+    issuedAt: input.now,
+    expiresAt,
+    refreshHash: createHash("sha256").update(secret).digest(),
+    refreshExpiresAt,
+    familyId: input.familyId ?? jti,
+  });
   return {
     accessToken,
     jti,

@@ -52,7 +52,7 @@ export type AttemptRow = z.infer<typeof AttemptRow>;
 
 const OP_COLUMNS = sql.fragment`id, kind, state, asset, amount, wallet_id, owner_address, counterparty_address, resource,
   lock_period_blocks, memo, priority, hold_reason, next_run_at`;
-const ATTEMPT_COLUMNS = sql.fragment`id, operation_id, attempt_no, tx_id, raw_data, signature, expiration, fee_limit,
+export const ATTEMPT_COLUMNS = sql.fragment`id, operation_id, attempt_no, tx_id, raw_data, signature, expiration, fee_limit,
   state, broadcast_count, last_broadcast_at`;
 
 /**
@@ -250,6 +250,13 @@ const Changed = z.object({ age_s: z.number() });
 export async function reschedule(db: CommonQueryMethods, id: string, inMs: number): Promise<void> {
   await db.query(
     sql.unsafe`UPDATE operations SET next_run_at = now() + ${inMs} * interval '1 millisecond' WHERE id = ${id}`,
+  );
+}
+
+/** Sets the visible hold reason of an operation while it is still HELD. */
+export async function setHoldReason(db: CommonQueryMethods, id: string, reason: string) {
+  await db.query(
+    sql.unsafe`UPDATE operations SET hold_reason = ${reason} WHERE id = ${id} AND state = 'HELD'`,
   );
 }
 

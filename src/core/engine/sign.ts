@@ -1,6 +1,5 @@
 import { create } from "@bufbuild/protobuf";
 import { ConnectError } from "@connectrpc/connect";
-import { sql } from "slonik";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import {
   type SignIntent,
@@ -8,6 +7,7 @@ import {
   type SignTransactionResponse,
 } from "../../gen/tronpay/signer/v1/signer_pb.js";
 import { emitEvent } from "../kernel/outbox.js";
+import { attemptStored } from "./attempts-repo.js";
 import { planAttempt } from "./build.js";
 import { ENGINE_ACTOR, type EngineDeps } from "./deps.js";
 import { failpoint } from "./failpoints.js";
@@ -20,6 +20,7 @@ import {
   type OperationRow,
   reschedule,
   StateChanged,
+  setHoldReason,
   transition,
 } from "./repo.js";
 
@@ -163,9 +164,7 @@ export async function recheckHold(deps: EngineDeps, op: OperationRow): Promise<v
   if (hold) {
     if (hold !== op.hold_reason) {
       // A different shortage than before: keep the visible reason current.
-      await deps.pool.query(
-        sql.unsafe`UPDATE operations SET hold_reason = ${hold} WHERE id = ${op.id} AND state = 'HELD'`,
-      );
+      await setHoldReason(deps.pool, op.id, hold);
     }
     return reschedule(deps.pool, op.id, deps.settings.holdRecheckMs);
   }
@@ -197,10 +196,7 @@ async function signRecoveringOrphans(
     const replaceAfter = Number(info?.metadata.replace_after_ms);
     if (info?.reason !== "signer.replacement_refused" || !orphan || !Number.isFinite(replaceAfter))
       throw err;
-    const stored = await deps.pool.exists(
-      sql.unsafe`SELECT 1 FROM attempts WHERE tx_id = ${orphan}`,
-    );
-    if (stored) throw err;
+    if (await attemptStored(deps.pool, orphan)) throw err;
     deps.log.warn(
       { operationId: op.id, orphanTxId: orphan },
       "signature never stored (crash); replacing it once expired",

@@ -1,8 +1,9 @@
 import type { Client } from "@connectrpc/connect";
 import type { Redis } from "ioredis";
-import { type DatabasePool, sql } from "slonik";
+import type { DatabasePool } from "slonik";
 import type { SignerService } from "../../gen/tronpay/signer/v1/signer_pb.js";
 import type { Chain } from "../chain/types.js";
+import { pingDatabase } from "../db/locks.js";
 import type { Dependency, DependencyProbe } from "./monitor.js";
 
 const SIGNER_TIMEOUT_MS = 1_500;
@@ -19,7 +20,7 @@ export function dependencyProbes(deps: {
   chain: Chain;
 }): DependencyProbe[] {
   const probes: DependencyProbe[] = [
-    { name: "postgres", check: async () => void (await deps.pool.query(sql.unsafe`SELECT 1`)) },
+    { name: "postgres", check: () => pingDatabase(deps.pool) },
     {
       name: "signer",
       check: async () => void (await deps.signer.getPolicy({}, { timeoutMs: SIGNER_TIMEOUT_MS })),

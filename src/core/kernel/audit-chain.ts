@@ -1,9 +1,17 @@
-import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { Client } from "@connectrpc/connect";
-import { type CommonQueryMethods, type DatabasePool, sql } from "slonik";
-import { z } from "zod";
+import type { CommonQueryMethods, DatabasePool } from "slonik";
 import type { SignerService } from "../../gen/tronpay/signer/v1/signer_pb.js";
-import { entryHash, HASHED_COLUMNS, HashedRow } from "./audit.js";
+import { advisoryUnlock, tryAdvisoryLock } from "../db/locks.js";
+import { entryHash } from "./audit.js";
+import {
+  auditHead,
+  auditSeqSnapshot,
+  insertCheckpoint,
+  latestCheckpointSeq,
+  linkAuditRows,
+  setAuditHead,
+  unlinkedAuditRows,
+} from "./audit-repo.js";
 import { chainExtends } from "./audit-verify.js";
 
 /**
@@ -39,9 +47,6 @@ export function newChainState(): ChainState {
   return { settled: 0n };
 }
 
-const Snapshot = z.object({ allocated: z.bigint(), xmin: z.bigint(), xmax: z.bigint() });
-const Head = z.object({ seq: z.bigint(), hash: z.string() });
-
 /**
  * One pass: links every settled, unlinked entry, in batches of `batch` per transaction.
  * Returns how many it linked, or undefined when another replica's chainer holds the lock.
@@ -52,12 +57,7 @@ export async function chainAudit(
   batch = 1000,
 ): Promise<number | undefined> {
   return pool.connect(async (conn) => {
-    const locked = await conn.oneFirst(
-      sql.type(
-        z.object({ locked: z.boolean() }),
-      )`SELECT pg_try_advisory_lock(${CHAIN_LOCK}) AS locked`,
-    );
-    if (!locked) return undefined;
+    if (!(await tryAdvisoryLock(conn, CHAIN_LOCK))) return undefined;
     try {
       await advanceSettled(conn, state);
       let total = 0;
@@ -67,7 +67,7 @@ export async function chainAudit(
         if (linked < batch) return total;
       }
     } finally {
-      await conn.query(sql.unsafe`SELECT pg_advisory_unlock(${CHAIN_LOCK})`);
+      await advisoryUnlock(conn, CHAIN_LOCK);
     }
   });
 }
@@ -76,14 +76,7 @@ export async function chainAudit(
 async function advanceSettled(conn: CommonQueryMethods, state: ChainState): Promise<void> {
   // One statement, outside a transaction, so this session holds no transaction id: the number
   // is read first (the sequence is read as it is now, not as of a snapshot), then the snapshot.
-  const allocated = await conn.oneFirst(
-    sql.type(z.object({ n: z.bigint() }))`
-      SELECT COALESCE(pg_sequence_last_value('audit_log_seq'), 0) AS n`,
-  );
-  const snap = await conn.one(sql.type(Snapshot)`
-    SELECT ${allocated}::bigint AS allocated, pg_snapshot_xmin(s)::text::bigint AS xmin,
-           pg_snapshot_xmax(s)::text::bigint AS xmax
-    FROM pg_current_snapshot() AS s`);
+  const snap = await auditSeqSnapshot(conn);
   if (snap.xmin === snap.xmax) {
     // Nothing in flight: every number handed out before the snapshot is settled.
     if (snap.allocated > state.settled) state.settled = snap.allocated;
@@ -99,11 +92,8 @@ async function advanceSettled(conn: CommonQueryMethods, state: ChainState): Prom
 
 /** Links up to `batch` unlinked entries after the head, all at or below `settled`. */
 async function linkBatch(tx: CommonQueryMethods, settled: bigint, batch: number): Promise<number> {
-  const head = await tx.one(sql.type(Head)`SELECT seq, hash FROM audit_head FOR UPDATE`);
-  const rows = await tx.any(sql.type(HashedRow)`
-    SELECT ${HASHED_COLUMNS} FROM audit_log
-    WHERE hash IS NULL AND seq > ${head.seq} AND seq <= ${settled}
-    ORDER BY seq LIMIT ${batch}`);
+  const head = await auditHead(tx, true);
+  const rows = await unlinkedAuditRows(tx, head.seq, settled, batch);
   if (rows.length === 0) return 0;
   const seqs: bigint[] = [];
   const prevs: string[] = [];
@@ -116,12 +106,8 @@ async function linkBatch(tx: CommonQueryMethods, settled: bigint, batch: number)
     hashes.push(hash);
     prev = hash;
   }
-  await tx.query(sql.unsafe`
-    UPDATE audit_log AS a SET prev_hash = u.prev, hash = u.hash
-    FROM unnest(${sql.array(seqs, "int8")}, ${sql.array(prevs, "text")}, ${sql.array(hashes, "text")})
-      AS u(seq, prev, hash)
-    WHERE a.seq = u.seq AND a.hash IS NULL`);
-  await tx.query(sql.unsafe`UPDATE audit_head SET seq = ${seqs.at(-1) as bigint}, hash = ${prev}`);
+  await linkAuditRows(tx, seqs, prevs, hashes);
+  await setAuditHead(tx, { seq: seqs.at(-1) as bigint, hash: prev });
   return rows.length;
 }
 
@@ -138,16 +124,11 @@ export async function checkpointAudit(
   signer: Client<typeof SignerService>,
 ): Promise<bigint | undefined> {
   return pool.connect(async (conn) => {
-    const locked = await conn.oneFirst(
-      sql.type(
-        z.object({ locked: z.boolean() }),
-      )`SELECT pg_try_advisory_lock(${CHAIN_LOCK}) AS locked`,
-    );
-    if (!locked) return undefined;
+    if (!(await tryAdvisoryLock(conn, CHAIN_LOCK))) return undefined;
     try {
       return await signHead(conn, signer);
     } finally {
-      await conn.query(sql.unsafe`SELECT pg_advisory_unlock(${CHAIN_LOCK})`);
+      await advisoryUnlock(conn, CHAIN_LOCK);
     }
   });
 }
@@ -156,12 +137,9 @@ async function signHead(
   db: CommonQueryMethods,
   signer: Client<typeof SignerService>,
 ): Promise<bigint | undefined> {
-  const head = await db.one(sql.type(Head)`SELECT seq, hash FROM audit_head`);
+  const head = await auditHead(db);
   if (head.seq === 0n) return undefined;
-  const latest = await db.oneFirst(
-    sql.type(z.object({ seq: z.bigint() }))`
-      SELECT COALESCE(max(seq), 0) AS seq FROM audit_checkpoints`,
-  );
+  const latest = await latestCheckpointSeq(db);
   if (latest >= head.seq) return undefined;
   // Only a head that extends what the signer signed last is sent: a chain rewritten before
   // that checkpoint gets no new one. (A head below it is sent, and the signer refuses it.)
@@ -174,11 +152,6 @@ async function signHead(
   const res = await signer.signAuditCheckpoint({ seq: head.seq, hash: head.hash });
   const c = res.checkpoint;
   if (!c?.signedAt) throw new Error("the signer answered a checkpoint without its fields");
-  await db.query(sql.unsafe`
-    INSERT INTO audit_checkpoints (seq, hash, signed_at, signature, public_key)
-    VALUES (${c.seq}, ${c.hash},
-            'epoch'::timestamptz + ${timestampMs(c.signedAt)} * interval '1 millisecond',
-            ${Buffer.from(c.signature).toString("hex")}, ${Buffer.from(res.publicKey).toString("hex")})
-    ON CONFLICT (seq) DO NOTHING`);
+  await insertCheckpoint(db, { ...c, signedAt: c.signedAt }, res.publicKey);
   return c.seq;
 }

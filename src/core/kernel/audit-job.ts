@@ -1,7 +1,6 @@
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { Client } from "@connectrpc/connect";
-import { type DatabasePool, sql } from "slonik";
-import { z } from "zod";
+import type { DatabasePool } from "slonik";
 import type {
   AuditCheckpoint as ProtoCheckpoint,
   SignerService,
@@ -10,7 +9,9 @@ import type { AuditCheckpoint } from "../../shared/audit-checkpoint.js";
 import { type Clock, systemClock } from "../../shared/clock.js";
 import { reasonOf } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
+import { advisoryUnlock, tryAdvisoryLock } from "../db/locks.js";
 import { type ChainState, chainAudit, checkpointAudit, newChainState } from "./audit-chain.js";
+import { lastAllocatedAuditSeq } from "./audit-repo.js";
 import { type AuditAnchor, type AuditVerification, verifyAuditConsistent } from "./audit-verify.js";
 
 // Arbitrary constant: the advisory lock that keeps replicas from verifying together.
@@ -69,10 +70,7 @@ export async function catchUpAudit(
   state: ChainState,
   timeoutMs = 2000,
 ): Promise<void> {
-  const target = await pool.oneFirst(
-    sql.type(z.object({ n: z.bigint() }))`
-      SELECT COALESCE(pg_sequence_last_value('audit_log_seq'), 0) AS n`,
-  );
+  const target = await lastAllocatedAuditSeq(pool);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const linked = await chainAudit(pool, state);
@@ -91,11 +89,7 @@ export async function verifyAuditOnce(
 ): Promise<AuditVerification | undefined> {
   const anchor = await signerAnchor(deps.signer);
   return deps.pool.connect(async (conn) => {
-    const Locked = z.object({ locked: z.boolean() });
-    const locked = await conn.oneFirst(
-      sql.type(Locked)`SELECT pg_try_advisory_lock(${JOB_LOCK}) AS locked`,
-    );
-    if (!locked) return undefined;
+    if (!(await tryAdvisoryLock(conn, JOB_LOCK))) return undefined;
     try {
       const result = await verifyAuditConsistent(conn, { anchor });
       deps.onVerified(result.ok, (deps.clock ?? systemClock)());
@@ -113,7 +107,7 @@ export async function verifyAuditOnce(
         );
       return result;
     } finally {
-      await conn.query(sql.unsafe`SELECT pg_advisory_unlock(${JOB_LOCK})`);
+      await advisoryUnlock(conn, JOB_LOCK);
     }
   });
 }

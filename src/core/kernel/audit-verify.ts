@@ -1,12 +1,7 @@
-import {
-  type CommonQueryMethods,
-  type DatabasePool,
-  type DatabasePoolConnection,
-  sql,
-} from "slonik";
-import { z } from "zod";
+import type { CommonQueryMethods, DatabasePool, DatabasePoolConnection } from "slonik";
 import { type AuditCheckpoint, checkpointValid } from "../../shared/audit-checkpoint.js";
-import { entryHash, GENESIS_HASH, HASHED_COLUMNS, HashedRow } from "./audit.js";
+import { entryHash, GENESIS_HASH } from "./audit.js";
+import { auditHead, auditLogPage, checkpointPage, repeatableReadOnly } from "./audit-repo.js";
 
 /**
  * Verifying the audit log: streams the chain in pages (never the whole log in memory),
@@ -54,17 +49,6 @@ export interface VerifyOptions {
   pageSize?: number;
 }
 
-const Row = HashedRow.extend({
-  prev_hash: z.string().nullable(),
-  hash: z.string().nullable(),
-});
-const StoredCheckpoint = z.object({
-  seq: z.bigint(),
-  hash: z.string(),
-  signed_at: z.number(),
-  signature: z.string(),
-});
-
 class Broken extends Error {
   constructor(
     readonly seq: bigint,
@@ -83,7 +67,7 @@ export async function verifyAuditConsistent(
   opts: VerifyOptions = {},
 ): Promise<AuditVerification> {
   return db.transaction(async (tx) => {
-    await tx.query(sql.unsafe`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY`);
+    await repeatableReadOnly(tx);
     return verifyAudit(tx, opts);
   });
 }
@@ -146,9 +130,7 @@ export async function verifyAudit(
 }
 
 async function checkHead(db: CommonQueryMethods, lastSeq: bigint, lastHash: string) {
-  const head = await db.one(
-    sql.type(z.object({ seq: z.bigint(), hash: z.string() }))`SELECT seq, hash FROM audit_head`,
-  );
+  const head = await auditHead(db);
   if (head.seq !== lastSeq || (lastSeq > 0n && head.hash !== lastHash)) {
     throw new Broken(lastSeq + 1n, "head_mismatch");
   }
@@ -185,12 +167,11 @@ export async function chainExtends(
 async function* rowStream(db: CommonQueryMethods, toSeq: bigint, pageSize: number, from = 0n) {
   let after = from;
   for (;;) {
-    const page = await db.any(sql.type(Row)`
-      SELECT ${HASHED_COLUMNS}, prev_hash, hash FROM audit_log
-      WHERE seq > ${after} AND seq <= ${toSeq} ORDER BY seq LIMIT ${pageSize}`);
+    const page = await auditLogPage(db, after, toSeq, pageSize);
     yield* page;
-    if (page.length < pageSize) return;
-    after = (page.at(-1) as z.infer<typeof Row>).seq;
+    const last = page.at(-1);
+    if (page.length < pageSize || last === undefined) return;
+    after = last.seq;
   }
 }
 
@@ -253,10 +234,7 @@ async function* storedCheckpoints(
 ): AsyncGenerator<AuditCheckpoint> {
   let after = 0n;
   for (;;) {
-    const page = await db.any(sql.type(StoredCheckpoint)`
-      SELECT seq, hash, signed_at, signature FROM audit_checkpoints
-      WHERE seq > ${after} AND seq <= ${toSeq} AND public_key = ${publicKeyHex}
-      ORDER BY seq LIMIT ${pageSize}`);
+    const page = await checkpointPage(db, publicKeyHex, after, toSeq, pageSize);
     for (const s of page) {
       yield {
         seq: s.seq,
@@ -265,7 +243,8 @@ async function* storedCheckpoints(
         signature: Buffer.from(s.signature, "hex"),
       };
     }
-    if (page.length < pageSize) return;
-    after = (page.at(-1) as z.infer<typeof StoredCheckpoint>).seq;
+    const last = page.at(-1);
+    if (page.length < pageSize || last === undefined) return;
+    after = last.seq;
   }
 }

@@ -1,6 +1,4 @@
 import { createHash } from "node:crypto";
-import { type CommonQueryMethods, sql } from "slonik";
-import { z } from "zod";
 
 /**
  * The audit log: append-only (triggers refuse UPDATE, DELETE and TRUNCATE) and hash-chained.
@@ -9,36 +7,8 @@ import { z } from "zod";
  * checkpoints anchor the chain outside the database (audit-verify.ts, docs/audit.md).
  */
 
-export interface AuditEntry {
-  actor: string;
-  action: string;
-  subject: string;
-  details?: Record<string, unknown>;
-}
-
-/** Appends one entry inside the caller's transaction; it becomes part of the chain once it commits. */
-export async function appendAudit(tx: CommonQueryMethods, entry: AuditEntry): Promise<void> {
-  await tx.query(sql.unsafe`WITH ${auditAppendCtes(entry)} SELECT 1`);
-}
-
-/**
- * The common table expressions (audit_xact, audit_append) that append one entry, for a
- * statement that writes other rows too (one round trip instead of two); appendAudit is this
- * alone. At most one per statement.
- */
-export function auditAppendCtes(entry: AuditEntry) {
-  // Whole milliseconds, stored exactly (interval arithmetic, no float).
-  const time = Date.now();
-  // The transaction takes its id before its seq number (the materialized CTE runs first): the
-  // chainer's rule for when a number is settled relies on it (audit-chain.ts).
-  return sql.fragment`
-    audit_xact AS MATERIALIZED (SELECT pg_current_xact_id() AS id),
-    audit_append AS (
-      INSERT INTO audit_log (seq, time, actor, action, subject, details)
-      SELECT nextval('audit_log_seq'), 'epoch'::timestamptz + ${time} * interval '1 millisecond',
-             ${entry.actor}, ${entry.action}, ${entry.subject}, ${sql.jsonb((entry.details ?? {}) as never)}
-      FROM audit_xact)`;
-}
+export type { AuditEntry } from "./audit-repo.js";
+export { appendAudit, auditAppendCtes, HASHED_COLUMNS, HashedRow } from "./audit-repo.js";
 
 /** What an entry's hash covers, as read from the database (see HASHED_COLUMNS). */
 export interface HashedEntry {
@@ -56,24 +26,6 @@ export interface HashedEntry {
   /** details as PostgreSQL prints the stored jsonb (format 2). */
   detailsText: string;
 }
-
-/** The columns HashedEntry is read from. */
-export const HASHED_COLUMNS = sql.fragment`seq, format, time,
-  (extract(epoch FROM time) * 1000000)::numeric(30, 0)::text AS time_us, actor, action, subject,
-  details, details::text AS details_text`;
-
-/** The row HASHED_COLUMNS selects. */
-export const HashedRow = z.object({
-  seq: z.bigint(),
-  format: z.number(),
-  time: z.number(),
-  time_us: z.string(),
-  actor: z.string(),
-  action: z.string(),
-  subject: z.string(),
-  details: z.unknown(),
-  details_text: z.string(),
-});
 
 /** The hash that links an entry to `prev` in its format. */
 export function entryHash(e: HashedEntry, prev: string): string {

@@ -8,9 +8,14 @@ import {
   type MessageShape,
   toBinary,
 } from "@bufbuild/protobuf";
-import { type DatabasePool, type DatabaseTransactionConnection, sql } from "slonik";
-import { z } from "zod";
+import type { DatabasePool, DatabaseTransactionConnection } from "slonik";
 import { AppError } from "../../shared/errors.js";
+import {
+  claimIdempotencyKey,
+  deleteIdempotencyKeysOlderThan,
+  storedIdempotencyKey,
+  storeIdempotentResponse,
+} from "./idempotency-repo.js";
 
 /**
  * Idempotent writes, like Stripe's: the first answer for (principal, key) is stored in the same
@@ -60,20 +65,14 @@ export async function idempotent<Req extends DescMessage, Res extends DescMessag
   checkIdempotencyKey(key);
   const hash = requestHash(call.requestSchema, call.request);
   return pool.transaction(async (tx) => {
-    const claimed = await tx.maybeOneFirst(sql.type(z.object({ ok: z.number() }))`
-      INSERT INTO idempotency_keys (principal, key, method, request_hash, response)
-      VALUES (${call.principal}, ${key}, ${call.method}, ${sql.binary(hash)}, ${sql.binary(Buffer.alloc(0))})
-      ON CONFLICT (principal, key) DO NOTHING
-      RETURNING 1 AS ok`);
-    if (claimed === null) {
-      const stored = await tx.one(sql.type(
-        z.object({
-          method: z.string(),
-          request_hash: z.instanceof(Buffer),
-          response: z.instanceof(Buffer),
-        }),
-      )`
-        SELECT method, request_hash, response FROM idempotency_keys WHERE principal = ${call.principal} AND key = ${key}`);
+    const claimed = await claimIdempotencyKey(tx, {
+      principal: call.principal,
+      key,
+      method: call.method,
+      requestHash: hash,
+    });
+    if (!claimed) {
+      const stored = await storedIdempotencyKey(tx, call.principal, key);
       if (stored.method !== call.method || !stored.request_hash.equals(hash)) {
         throw new AppError(
           "request.idempotency_key_reused",
@@ -83,17 +82,12 @@ export async function idempotent<Req extends DescMessage, Res extends DescMessag
       return fromBinary(call.responseSchema, stored.response);
     }
     const response = create(call.responseSchema, await work(tx));
-    await tx.query(sql.unsafe`
-      UPDATE idempotency_keys SET response = ${sql.binary(Buffer.from(toBinary(call.responseSchema, response)))}
-      WHERE principal = ${call.principal} AND key = ${key}`);
+    await storeIdempotentResponse(tx, call.principal, key, toBinary(call.responseSchema, response));
     return response;
   });
 }
 
 /** Deletes idempotency records older than `days` (kept at least 7). */
 export async function purgeIdempotencyKeys(pool: DatabasePool, days = 8): Promise<number> {
-  const result = await pool.query(
-    sql.unsafe`DELETE FROM idempotency_keys WHERE created_at < now() - ${Math.max(days, 7)} * interval '1 day'`,
-  );
-  return result.rowCount;
+  return deleteIdempotencyKeysOlderThan(pool, Math.max(days, 7));
 }

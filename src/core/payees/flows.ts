@@ -4,10 +4,10 @@ import { AppError } from "../../shared/errors.js";
 import type { PayloadOf } from "../events/catalog.js";
 import { appendAudit } from "../kernel/audit.js";
 import { emitEvent } from "../kernel/outbox.js";
+import { isOwnWallet } from "../wallets/repo.js";
 import {
   findPayeeRow,
   insertPayeeRow,
-  isOwnWallet,
   type KycStatusName,
   type PayeeRow,
   softDeletePayeeRow,

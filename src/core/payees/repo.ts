@@ -114,10 +114,11 @@ export async function listPayeeRows(db: CommonQueryMethods, f: PayeeFilter): Pro
   return [...rows];
 }
 
-/** True when the address is one of our own wallets. */
-export async function isOwnWallet(db: CommonQueryMethods, address: string): Promise<boolean> {
-  const id = await db.maybeOneFirst(
-    sql.type(z.object({ id: z.string() }))`SELECT id FROM wallets WHERE address = ${address}`,
-  );
-  return id !== null;
+/** The live (not deleted) payees with that address, by tag. */
+export async function livePayeesAt(
+  db: CommonQueryMethods,
+  address: string,
+): Promise<readonly PayeeRow[]> {
+  return db.any(sql.type(PayeeRow)`
+    SELECT ${COLUMNS} FROM payees WHERE address = ${address} AND deleted_at IS NULL ORDER BY tag`);
 }

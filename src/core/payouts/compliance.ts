@@ -1,9 +1,9 @@
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { hex } from "@scure/base";
-import { type CommonQueryMethods, sql } from "slonik";
-import { z } from "zod";
+import type { CommonQueryMethods } from "slonik";
 import { AppError } from "../../shared/errors.js";
+import { insertComplianceApproval } from "./repo.js";
 
 /** The payout fields a compliance officer signs for a KYC payout. */
 export interface KycApproval {
@@ -152,13 +152,13 @@ export async function consumeCompliance(
   payoutId: string,
   field = "",
 ): Promise<void> {
-  const inserted = await tx.maybeOneFirst(sql.type(z.object({ ok: z.number() }))`
-    INSERT INTO compliance_approvals (digest, key_id, payout_id, expires_at)
-    VALUES (${sql.binary(Buffer.from(approval.digest))}, ${approval.keyId}, ${payoutId},
-            ${sql.timestamp(new Date(approval.expiresAt))})
-    ON CONFLICT (digest) DO NOTHING
-    RETURNING 1 AS ok`);
-  if (inserted === null) {
+  const inserted = await insertComplianceApproval(tx, {
+    digest: approval.digest,
+    keyId: approval.keyId,
+    payoutId,
+    expiresAt: approval.expiresAt,
+  });
+  if (!inserted) {
     throw new AppError(
       "payout.kyc_signature_reused",
       "this compliance signature was already used by another payout; each approval pays once",

@@ -4,7 +4,7 @@ import { PayoutSchema } from "../../gen/tronpay/v1/payout_pb.js";
 import { AppError } from "../../shared/errors.js";
 import { formatAmount } from "../../shared/money.js";
 import { payoutToProto } from "./convert.js";
-import { listPayoutRows } from "./list.js";
+import { listPayoutRows } from "./list-repo.js";
 import { attemptsOf, type PayoutAttemptRow, type PayoutRow } from "./repo.js";
 
 /** Which payouts to export, and how. Times are ms since the epoch. */

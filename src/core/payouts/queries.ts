@@ -11,7 +11,7 @@ import {
 import { AppError } from "../../shared/errors.js";
 import { batchCounts, findBatch } from "./batch-repo.js";
 import { batchToProto, payoutToProto } from "./convert.js";
-import { listPayoutRows } from "./list.js";
+import { listPayoutRows } from "./list-repo.js";
 import { attemptsOf } from "./repo.js";
 
 /** A page of payouts, newest first, with an opaque keyset cursor. */

@@ -1,9 +1,10 @@
-import { type DatabasePool, sql } from "slonik";
-import { z } from "zod";
+import type { DatabasePool } from "slonik";
 import type { Logger } from "../../shared/log.js";
 import type { Chain } from "../chain/types.js";
+import { advisoryUnlock, tryAdvisoryLock } from "../db/locks.js";
 import { StateChanged } from "../engine/repo.js";
-import { payoutsToReconcile, reconcilePayout } from "./reconcile.js";
+import { reconcilePayout } from "./reconcile.js";
+import { payoutsToReconcile } from "./repo.js";
 
 /** The actor the periodic job writes into the audit log. */
 export const RECONCILE_ACTOR = "system:reconcile";
@@ -25,11 +26,7 @@ export interface ReconcileJobDeps {
 /** One pass: reconciles in-flight and recently confirmed payouts; returns how many differed. */
 export async function reconcileOnce(deps: Omit<ReconcileJobDeps, "intervalMs">): Promise<number> {
   return deps.pool.connect(async (conn) => {
-    const Locked = z.object({ locked: z.boolean() });
-    const locked = await conn.oneFirst(
-      sql.type(Locked)`SELECT pg_try_advisory_lock(${JOB_LOCK}) AS locked`,
-    );
-    if (!locked) return 0; // another replica is on it
+    if (!(await tryAdvisoryLock(conn, JOB_LOCK))) return 0; // another replica is on it
     try {
       let differing = 0;
       for (const id of await payoutsToReconcile(conn, deps.recentMs, deps.batchSize)) {
@@ -53,7 +50,7 @@ export async function reconcileOnce(deps: Omit<ReconcileJobDeps, "intervalMs">):
       }
       return differing;
     } finally {
-      await conn.query(sql.unsafe`SELECT pg_advisory_unlock(${JOB_LOCK})`);
+      await advisoryUnlock(conn, JOB_LOCK);
     }
   });
 }

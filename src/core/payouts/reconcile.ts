@@ -1,13 +1,12 @@
 import type { CommonQueryMethods } from "slonik";
-import { sql } from "slonik";
-import { z } from "zod";
 import { formatAmount } from "../../shared/money.js";
 import type { Chain, TxInfo } from "../chain/types.js";
-import { AttemptRow, setAttemptState, transition } from "../engine/repo.js";
+import { attemptsOfOperation } from "../engine/attempts-repo.js";
+import { type AttemptRow, setAttemptState, transition } from "../engine/repo.js";
 import type { OperationState } from "../engine/state.js";
 import { appendAudit } from "../kernel/audit.js";
 import { emitEvent } from "../kernel/outbox.js";
-import { findPayout, lockPayout, PAYOUT_KINDS, type PayoutRow } from "./repo.js";
+import { findPayout, lockPayout, type PayoutRow } from "./repo.js";
 
 /** One difference between our records and the solidified chain. */
 export interface Discrepancy {
@@ -25,9 +24,6 @@ export interface Reconciliation {
   solidifiedBlock: bigint;
 }
 
-const ATTEMPT_COLUMNS = sql.fragment`id, operation_id, attempt_no, tx_id, raw_data, signature, expiration, fee_limit,
-  state, broadcast_count, last_broadcast_at`;
-
 /**
  * Re-checks one payout against the SOLIDIFIED chain, inside `tx` (which holds its row lock):
  * every attempt's receipt is read; the payout moves forward only where the chain proves it
@@ -41,8 +37,7 @@ export async function reconcilePayout(
   id: string,
 ): Promise<Reconciliation> {
   const payout = await lockPayout(tx, id);
-  const attempts = await tx.any(sql.type(AttemptRow)`
-    SELECT ${ATTEMPT_COLUMNS} FROM attempts WHERE operation_id = ${id} ORDER BY attempt_no`);
+  const attempts = await attemptsOfOperation(tx, id);
   // The solidified head first: anything absent below is absent from a state at least this new.
   const solid = await chain.solidified();
   const seen: { attempt: AttemptRow; info: TxInfo }[] = [];
@@ -168,18 +163,4 @@ async function raiseDiscrepancy(
   const details = { solidifiedBlock: solidifiedBlock.toString(), discrepancies: found };
   await appendAudit(tx, { actor, action: "reconcile.discrepancy", subject: id, details });
   await emitEvent(tx, "reconcile.discrepancy", { id, ...details });
-}
-
-/** Payouts the periodic job re-checks: in flight, or confirmed within `recentMs`. */
-export async function payoutsToReconcile(
-  db: CommonQueryMethods,
-  recentMs: number,
-  limit: number,
-): Promise<string[]> {
-  const rows = await db.anyFirst(sql.type(z.object({ id: z.string() }))`
-    SELECT id FROM operations
-    WHERE kind = ANY(${sql.array([...PAYOUT_KINDS], "text")}) AND (state IN ('SIGNED', 'BROADCAST')
-      OR (state = 'CONFIRMED' AND confirmed_at > now() - ${recentMs} * interval '1 millisecond'))
-    ORDER BY updated_at LIMIT ${limit}`);
-  return [...rows];
 }

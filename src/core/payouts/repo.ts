@@ -182,3 +182,34 @@ export async function attemptsOf(
     FROM attempts WHERE operation_id = ANY(${sql.array([...ids], "text")}) ORDER BY operation_id, attempt_no`);
   return [...rows];
 }
+
+/** Payouts the periodic reconcile job re-checks: in flight, or confirmed within `recentMs`. */
+export async function payoutsToReconcile(
+  db: CommonQueryMethods,
+  recentMs: number,
+  limit: number,
+): Promise<string[]> {
+  const rows = await db.anyFirst(sql.type(z.object({ id: z.string() }))`
+    SELECT id FROM operations
+    WHERE kind = ANY(${sql.array([...PAYOUT_KINDS], "text")}) AND (state IN ('SIGNED', 'BROADCAST')
+      OR (state = 'CONFIRMED' AND confirmed_at > now() - ${recentMs} * interval '1 millisecond'))
+    ORDER BY updated_at LIMIT ${limit}`);
+  return [...rows];
+}
+
+/**
+ * Records that payout `payoutId` used the compliance approval `digest`; false when a payout
+ * already did (the primary key on the digest holds across transactions and replicas).
+ */
+export async function insertComplianceApproval(
+  tx: CommonQueryMethods,
+  a: { digest: Uint8Array; keyId: string; payoutId: string; expiresAt: number },
+): Promise<boolean> {
+  const inserted = await tx.maybeOneFirst(sql.type(z.object({ ok: z.number() }))`
+    INSERT INTO compliance_approvals (digest, key_id, payout_id, expires_at)
+    VALUES (${sql.binary(Buffer.from(a.digest))}, ${a.keyId}, ${a.payoutId},
+            ${sql.timestamp(new Date(a.expiresAt))})
+    ON CONFLICT (digest) DO NOTHING
+    RETURNING 1 AS ok`);
+  return inserted !== null;
+}

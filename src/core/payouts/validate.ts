@@ -1,10 +1,11 @@
-import { type CommonQueryMethods, sql } from "slonik";
-import { z } from "zod";
+import type { CommonQueryMethods } from "slonik";
 import { BadRequestSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { normalizeAddress } from "../../shared/address.js";
 import { AppError } from "../../shared/errors.js";
 import { parsePositiveAmount } from "../../shared/money.js";
 import { refuseWhatSignerRefuses, type SignerPolicyView } from "../operations/signer-policy.js";
+import { findPayeeRow } from "../payees/repo.js";
+import { isOwnWallet, walletOrThrow } from "../wallets/repo.js";
 import { type ComplianceApproval, type ComplianceKeys, verifyCompliance } from "./compliance.js";
 
 /** Limits per route, in base units of the payout's asset. */
@@ -58,17 +59,6 @@ export interface ValidPayout {
   /** A KYC payout's verified approval, consumed when the payout is stored; null otherwise. */
   compliance: ComplianceApproval | null;
 }
-
-const Wallet = z.object({
-  id: z.string(),
-  address: z.string(),
-  recipient_is_own: z.boolean().nullable(),
-});
-const Payee = z.object({
-  address: z.string(),
-  allowlisted: z.boolean(),
-  address_usable_at: z.number(),
-});
 
 function invalid(field: string, message: string): AppError {
   return new AppError("request.invalid", message, { metadata: { field } });
@@ -189,22 +179,17 @@ export async function validatePayout(
   const { amount, asset, route, recipientAddress } = checkPayoutFields(input, field);
   const f = (name: string) => `${field}${name}`;
   // With a recipient address, whether it is one of our wallets comes with the wallet (one query).
-  const wallet = await db.maybeOne(sql.type(Wallet)`
-    SELECT id, address,
-           ${recipientAddress === null ? sql.fragment`NULL::boolean` : sql.fragment`EXISTS (SELECT 1 FROM wallets WHERE address = ${recipientAddress})`} AS recipient_is_own
-    FROM wallets WHERE id = ${input.walletId}`);
-  if (!wallet)
-    throw new AppError("request.not_found", "no wallet with that id", {
-      metadata: { field: f("wallet_id") },
-    });
+  const wallet = await walletOrThrow(db, input.walletId, {
+    field: f("wallet_id"),
+    reason: "request.not_found",
+    ownsAddress: recipientAddress,
+  });
 
   const { recipient, payeeTag } =
     recipientAddress !== null
       ? { recipient: recipientAddress, payeeTag: null }
       : await payeeRecipient(db, input.payeeTag, route, now, f);
-  const own =
-    wallet.recipient_is_own ??
-    (await db.exists(sql.unsafe`SELECT 1 FROM wallets WHERE address = ${recipient}`));
+  const own = wallet.owns_address ?? (await isOwnWallet(db, recipient));
   if (own) {
     throw new AppError(
       "payout.recipient_is_own_wallet",
@@ -283,8 +268,8 @@ async function payeeRecipient(
   now: number,
   f: (n: string) => string,
 ) {
-  const payee = await db.maybeOne(sql.type(Payee)`
-    SELECT address, allowlisted, address_usable_at FROM payees WHERE tag = ${tag} AND deleted_at IS NULL`);
+  const found = await findPayeeRow(db, tag);
+  const payee = found?.deleted_at === null ? found : null;
   if (!payee)
     throw new AppError("request.not_found", "no payee with that tag", {
       metadata: { field: f("payee_tag") },

@@ -1,5 +1,4 @@
-import { type DatabaseTransactionConnection, sql } from "slonik";
-import { z } from "zod";
+import type { DatabaseTransactionConnection } from "slonik";
 import { AppError } from "../../shared/errors.js";
 import { parsePositiveAmount } from "../../shared/money.js";
 import type { Chain, StakeResource } from "../chain/types.js";
@@ -7,6 +6,7 @@ import { insertOperation, type OperationView } from "../operations/repo.js";
 import { refuseWhatSignerRefuses, type SignerPolicyView } from "../operations/signer-policy.js";
 import { importedKeyCoolingOffMs, refuseCoolingOff } from "../wallets/cooling-off.js";
 import { findWalletByAddress, type WalletRow } from "../wallets/repo.js";
+import { queuedUnstakes } from "./repo.js";
 import {
   MAX_PENDING_UNFREEZES,
   needStake,
@@ -179,16 +179,6 @@ export async function withdrawUnstaked(
     resource: null,
   });
   return { operation, amount };
-}
-
-/** Unstake operations of a wallet that are not on chain yet. */
-async function queuedUnstakes(
-  tx: DatabaseTransactionConnection,
-  walletId: string,
-): Promise<number> {
-  return tx.oneFirst(sql.type(z.object({ n: z.number() }))`
-    SELECT count(*)::int AS n FROM operations
-    WHERE wallet_id = ${walletId} AND kind = 'UNSTAKE' AND state IN ('QUEUED', 'HELD', 'SIGNED', 'BROADCAST')`);
 }
 
 function common(principal: string, wallet: { id: string; address: string }) {

@@ -1,6 +1,3 @@
-import { type CommonQueryMethods, sql } from "slonik";
-import { z } from "zod";
-
 const DAY_MS = 86_400_000;
 const SUN_PER_TRX = 1_000_000n;
 
@@ -23,27 +20,6 @@ export interface EnergyPlan {
   burnedPerDaySun: bigint;
   trxToStakeSun: bigint;
   savingsPerDaySun: bigint;
-}
-
-const Usage = z.object({ energy: z.bigint(), burned: z.bigint() });
-
-/**
- * Energy the wallet's confirmed payouts and USDT transfers used over the lookback, and the sun
- * burned for it: per operation at most its fee and at most its energy at today's price, since
- * part of the energy may have come from stake.
- */
-export async function recentEnergyUse(
-  db: CommonQueryMethods,
-  walletId: string,
-  lookbackMs: number,
-  energyFeeSun: bigint,
-): Promise<{ energy: bigint; burned: bigint }> {
-  return db.one(sql.type(Usage)`
-    SELECT COALESCE(sum(energy_used), 0)::bigint AS energy,
-           COALESCE(sum(LEAST(fee_sun, energy_used * ${energyFeeSun})), 0)::bigint AS burned
-    FROM operations
-    WHERE wallet_id = ${walletId} AND kind IN ('PAYOUT', 'USDT_TRANSFER') AND state = 'CONFIRMED'
-      AND confirmed_at >= now() - ${lookbackMs} * interval '1 millisecond'`);
 }
 
 /**

@@ -20,7 +20,8 @@ import {
 import { formatAmount } from "../../shared/money.js";
 import type { Balances, Chain, Delegation, StakingState } from "../chain/types.js";
 import type { WalletRow } from "../wallets/repo.js";
-import { planEnergy, recentEnergyUse } from "./plan.js";
+import { planEnergy } from "./plan.js";
+import { recentEnergyUse } from "./repo.js";
 import type { TopUpSettings } from "./topup.js";
 import { latestTopUps, policyWallet, type TopUpRow } from "./topup-repo.js";
 

@@ -1,11 +1,9 @@
 import type { CommonQueryMethods } from "slonik";
-import { sql } from "slonik";
-import { z } from "zod";
 import { Resource } from "../../gen/tronpay/v1/common_pb.js";
 import { normalizeAddress } from "../../shared/address.js";
 import { AppError } from "../../shared/errors.js";
 import type { StakeResource } from "../chain/types.js";
-import { findWallet, type WalletRow } from "../wallets/repo.js";
+import { isOwnWallet, type WalletRow, walletOrThrow } from "../wallets/repo.js";
 
 /** The chain allows this many unfreezes pending at once (Stake 2.0). */
 export const MAX_PENDING_UNFREEZES = 32;
@@ -16,13 +14,7 @@ const BLOCK_MS = 3_000n;
 
 /** The wallet with that id; throws wallet.not_found. */
 export async function walletOf(db: CommonQueryMethods, id: string): Promise<WalletRow> {
-  const row = id === "" ? null : await findWallet(db, id);
-  if (!row) {
-    throw new AppError("wallet.not_found", "no tronpay wallet with that id", {
-      metadata: { field: "wallet_id" },
-    });
-  }
-  return row;
+  return walletOrThrow(db, id, { field: "wallet_id" });
 }
 
 /** The domain resource of a proto one; throws request.invalid when unspecified. */
@@ -44,10 +36,7 @@ export async function ownReceiver(
   text: string,
 ): Promise<string> {
   const receiver = normalizeAddress(text, "receiver_address");
-  const ours = await db.maybeOneFirst(
-    sql.type(z.object({ id: z.string() }))`SELECT id FROM wallets WHERE address = ${receiver}`,
-  );
-  if (ours === null || receiver === lender.address) {
+  if (!(await isOwnWallet(db, receiver)) || receiver === lender.address) {
     throw new AppError(
       "staking.receiver_not_own",
       "resources may be delegated only to another tronpay wallet",

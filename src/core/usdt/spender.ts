@@ -1,7 +1,7 @@
-import { type CommonQueryMethods, sql } from "slonik";
-import { z } from "zod";
+import type { CommonQueryMethods } from "slonik";
 import { AppError } from "../../shared/errors.js";
 import type { SignerPolicyView } from "../operations/signer-policy.js";
+import { livePayeesAt } from "../payees/repo.js";
 import { importedKeyCoolingOffMs, refuseCoolingOff } from "../wallets/cooling-off.js";
 import { findWalletByAddress, type WalletRow } from "../wallets/repo.js";
 
@@ -15,12 +15,6 @@ const SPENDING_PURPOSES: Readonly<Record<WalletRow["purpose"], boolean>> = {
   FEE: false,
   STAKING: false,
 };
-
-const Payee = z.object({
-  tag: z.string(),
-  allowlisted: z.boolean(),
-  address_usable_at: z.number(),
-});
 
 const notAllowed = (message: string) =>
   new AppError("usdt.spender_not_allowed", message, { metadata: { field: "spender_address" } });
@@ -46,9 +40,7 @@ export async function allowedSpender(
     refuseCoolingOff(wallet, now, await importedKeyCoolingOffMs(signerPolicy), "spender_address");
     return { payeeTag: null };
   }
-  const payees = await db.any(sql.type(Payee)`
-    SELECT tag, allowlisted, address_usable_at FROM payees
-    WHERE address = ${spender} AND deleted_at IS NULL ORDER BY tag`);
+  const payees = await livePayeesAt(db, spender);
   const usable = payees.find((p) => p.allowlisted && p.address_usable_at <= now);
   if (usable) return { payeeTag: usable.tag };
   if (payees.some((p) => p.allowlisted))

@@ -23,7 +23,7 @@ import { principalOf } from "../kernel/context.js";
 import { idempotent } from "../kernel/idempotency.js";
 import { newId } from "../kernel/ids.js";
 import { exportBackup } from "./backup.js";
-import { findWallet, insertWallet, listWalletRows, type WalletRow } from "./repo.js";
+import { insertWallet, listWalletRows, type WalletRow, walletOrThrow } from "./repo.js";
 import { walletTransactions } from "./transactions.js";
 
 export interface WalletHandlerDeps {
@@ -234,12 +234,7 @@ function checkLabel(label: string): void {
 }
 
 async function mustFind(pool: DatabasePool, id: string): Promise<WalletRow> {
-  const row = await findWallet(pool, id);
-  if (!row)
-    throw new AppError("request.not_found", "no wallet with that id", {
-      metadata: { field: "id" },
-    });
-  return row;
+  return walletOrThrow(pool, id, { field: "id", reason: "request.not_found" });
 }
 
 /** The proto Wallet for a stored wallet. */
