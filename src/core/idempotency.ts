@@ -48,6 +48,8 @@ export interface IdempotentCall<Req extends DescMessage, Res extends DescMessage
   requestSchema: Req;
   request: MessageShape<Req> & { idempotencyKey: string };
   responseSchema: Res;
+  /** The answer to store (and replay) in place of the one returned: e.g. without a secret. */
+  stored?: (answer: MessageShape<Res>) => MessageInitShape<Res>;
 }
 
 /** Runs `work` at most once per (principal, key), in one transaction with the stored answer. */
@@ -83,8 +85,9 @@ export async function idempotent<Req extends DescMessage, Res extends DescMessag
       return fromBinary(call.responseSchema, stored.response);
     }
     const response = create(call.responseSchema, await work(tx));
+    const kept = call.stored ? create(call.responseSchema, call.stored(response)) : response;
     await tx.query(sql.unsafe`
-      UPDATE idempotency_keys SET response = ${sql.binary(Buffer.from(toBinary(call.responseSchema, response)))}
+      UPDATE idempotency_keys SET response = ${sql.binary(Buffer.from(toBinary(call.responseSchema, kept)))}
       WHERE principal = ${call.principal} AND key = ${key}`);
     return response;
   });

@@ -8,13 +8,13 @@ import { decodeJwt } from "jose";
 import { sql } from "slonik";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { createAdminHandlers } from "../../src/core/admin/handlers.js";
 import { createJwtVerifier } from "../../src/core/auth/jwt-verify.js";
 import { createApiKey } from "../../src/core/auth/keys.js";
 import { MemoryRevocationList } from "../../src/core/auth/revocation.js";
 import { loadOrCreateSigningKey } from "../../src/core/auth/signing-key.js";
 import type { TokenSettings } from "../../src/core/auth/tokens.js";
 import { createAuthInterceptor } from "../../src/core/interceptors/auth.js";
+import { adminService } from "../../src/core/routes.js";
 import { type CoreServer, serveCore } from "../../src/core/server.js";
 import { AdminService } from "../../src/gen/tronpay/v1/admin_pb.js";
 import { Role } from "../../src/gen/tronpay/v1/options_pb.js";
@@ -61,7 +61,7 @@ beforeAll(async () => {
     routes: (router) =>
       router.service(
         AdminService,
-        createAdminHandlers({ pool: db.pool, clock: Date.now, tokens: { settings, revocations } }),
+        adminService({ pool: db.pool, clock: Date.now, tokens: { settings, revocations } }),
       ),
     interceptors: [
       errorInterceptor,
