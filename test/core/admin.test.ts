@@ -5,8 +5,8 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { sql } from "slonik";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { createAdminHandlers } from "../../src/core/admin/handlers.js";
 import { isPaused } from "../../src/core/admin/pause.js";
+import { adminService } from "../../src/core/app/routes.js";
 import { type CoreServer, serveCore } from "../../src/core/app/server.js";
 import { createApiKey } from "../../src/core/auth/keys.js";
 import { roleProtoName } from "../../src/core/auth/roles.js";
@@ -26,7 +26,7 @@ const log = createLogger({ name: "test", level: "silent" });
 let db: TestDatabase;
 let server: CoreServer;
 const keyOf = new Map<Role, { id: string; key: string }>();
-const handlers = () => createAdminHandlers({ pool: db.pool, clock: Date.now });
+const handlers = () => adminService({ pool: db.pool, clock: Date.now });
 
 /** A server; `seesPeer` lets it tell client addresses (as core's main does). */
 async function start(

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createAdminHandlers } from "../../src/core/admin/handlers.js";
+import { adminService } from "../../src/core/app/routes.js";
 import { type CoreServer, serveCore } from "../../src/core/app/server.js";
 import { createJwtVerifier } from "../../src/core/auth/jwt-verify.js";
 import { createApiKey } from "../../src/core/auth/keys.js";
@@ -88,7 +88,7 @@ async function start(global = GLOBAL): Promise<string> {
     routes: (router) =>
       router.service(
         AdminService,
-        createAdminHandlers({ pool: db.pool, clock: Date.now, tokens: { settings, revocations } }),
+        adminService({ pool: db.pool, clock: Date.now, tokens: { settings, revocations } }),
       ),
     interceptors: [
       errorInterceptor,

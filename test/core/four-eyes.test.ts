@@ -4,7 +4,7 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { sql } from "slonik";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { createAdminHandlers } from "../../src/core/admin/handlers.js";
+import { adminService } from "../../src/core/app/routes.js";
 import { type CoreServer, serveCore } from "../../src/core/app/server.js";
 import { bootstrapAdminKey } from "../../src/core/auth/keys.js";
 import { bundledMigrations, migrate } from "../../src/core/db/migrate.js";
@@ -41,7 +41,7 @@ beforeAll(async () => {
     host: "127.0.0.1",
     port: 0,
     routes: (router) =>
-      router.service(AdminService, createAdminHandlers({ pool: db.pool, clock: Date.now })),
+      router.service(AdminService, adminService({ pool: db.pool, clock: Date.now })),
     interceptors: [
       errorInterceptor,
       createAuthInterceptor({ pool: db.pool, log, clock: Date.now }),

@@ -1,7 +1,12 @@
 import { createClient, createRouterTransport } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { principalKey } from "../../src/core/kernel/context.js";
-import { createPayoutHandlers, type PayoutHandlerDeps } from "../../src/core/payouts/handlers.js";
+import { idempotentWrites } from "../../src/core/kernel/idempotent-writes.js";
+import {
+  createPayoutHandlers,
+  type PayoutHandlerDeps,
+  payoutWrites,
+} from "../../src/core/payouts/handlers.js";
 import { Asset } from "../../src/gen/tronpay/v1/common_pb.js";
 import { PayoutRoute, PayoutService } from "../../src/gen/tronpay/v1/payout_pb.js";
 import { systemClock } from "../../src/shared/clock.js";
@@ -37,7 +42,11 @@ describe("the accept path's log", () => {
       watchIntervalMs: 100,
     } as unknown as PayoutHandlerDeps;
     const transport = createRouterTransport(
-      (router) => router.service(PayoutService, createPayoutHandlers(deps)),
+      (router) =>
+        router.service(
+          PayoutService,
+          idempotentWrites(db.pool, PayoutService, createPayoutHandlers(deps), payoutWrites(log)),
+        ),
       {
         router: {
           interceptors: [

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { transition } from "../../src/core/engine/repo.js";
 import { principalKey } from "../../src/core/kernel/context.js";
-import { createOperationHandlers } from "../../src/core/operations/handlers.js";
+import { idempotentWrites } from "../../src/core/kernel/idempotent-writes.js";
+import { createOperationHandlers, operationWrites } from "../../src/core/operations/handlers.js";
 import { insertOperation } from "../../src/core/operations/repo.js";
 import { createBatch, createPayout } from "../../src/core/payouts/flows.js";
 import { retryPayout } from "../../src/core/payouts/retry.js";
@@ -213,7 +214,12 @@ describe("CancelOperation of an engine operation", () => {
           principal: alice.principal,
         }),
       );
-    const handlers = createOperationHandlers({ pool: db.pool, clock: () => Date.now() });
+    const handlers = idempotentWrites(
+      db.pool,
+      OperationService,
+      createOperationHandlers({ pool: db.pool, clock: () => Date.now() }),
+      operationWrites(db.pool),
+    );
     const values = createContextValues().set(principalKey, { id: alice.principal, roles: [] });
     const ctx = createHandlerContext({
       service: OperationService,

@@ -8,7 +8,7 @@ import { decodeJwt } from "jose";
 import { sql } from "slonik";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { createAdminHandlers } from "../../src/core/admin/handlers.js";
+import { adminService } from "../../src/core/app/routes.js";
 import { type CoreServer, serveCore } from "../../src/core/app/server.js";
 import { createJwtVerifier } from "../../src/core/auth/jwt-verify.js";
 import { createApiKey } from "../../src/core/auth/keys.js";
@@ -61,7 +61,7 @@ beforeAll(async () => {
     routes: (router) =>
       router.service(
         AdminService,
-        createAdminHandlers({ pool: db.pool, clock: Date.now, tokens: { settings, revocations } }),
+        adminService({ pool: db.pool, clock: Date.now, tokens: { settings, revocations } }),
       ),
     interceptors: [
       errorInterceptor,

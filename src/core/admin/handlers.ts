@@ -1,22 +1,14 @@
-import { create, type DescMethod } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
-import type { Client, HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import type { Client, ServiceImpl } from "@connectrpc/connect";
 import type { CommonQueryMethods, DatabasePool } from "slonik";
 import type { SignerService } from "../../gen/tronpay/signer/v1/signer_pb.js";
 import {
-  AdminService,
-  CreateApiKeyRequestSchema,
-  CreateApiKeyResponseSchema,
+  type AdminService,
   CredentialKind,
   GetPauseStateResponseSchema,
   ListApiKeysResponseSchema,
-  PausePayoutsRequestSchema,
-  PausePayoutsResponseSchema,
   QueryAuditLogResponseSchema,
-  ResumePayoutsRequestSchema,
-  ResumePayoutsResponseSchema,
-  RevokeApiKeyRequestSchema,
-  RevokeApiKeyResponseSchema,
   WhoAmIResponseSchema,
 } from "../../gen/tronpay/v1/admin_pb.js";
 import type { PageRequest } from "../../gen/tronpay/v1/common_pb.js";
@@ -26,11 +18,11 @@ import { createApiKey, listApiKeys, ownerOf, revokeApiKey } from "../auth/keys.j
 import { revokeTokensOfKey } from "../auth/tokens.js";
 import { credentialKey } from "../interceptors/auth.js";
 import { newChainState } from "../kernel/audit-chain.js";
-import { type Principal, principalKey } from "../kernel/context.js";
-import { idempotent } from "../kernel/idempotency.js";
+import { type Principal, principalOf } from "../kernel/context.js";
+import { type WriteOptions, writeTx } from "../kernel/idempotent-writes.js";
 import { queryAuditLog, verifyAuditRange } from "./audit-query.js";
 import { getPauseState, pausePayouts, resumePayouts } from "./pause.js";
-import { createTokenHandlers, type TokenHandlerDeps } from "./token-handlers.js";
+import { createTokenHandlers, type TokenHandlerDeps, tokenWrites } from "./token-handlers.js";
 
 export interface AdminDeps {
   pool: DatabasePool;
@@ -40,8 +32,6 @@ export interface AdminDeps {
   /** The signer, whose audit checkpoints VerifyAuditLog checks; without it nothing is proven. */
   signer?: Client<typeof SignerService>;
 }
-
-const methods = AdminService.method;
 
 /** How WhoAmI names the credential of the call. */
 const CREDENTIAL_KINDS = {
@@ -62,41 +52,18 @@ export function createAdminHandlers(deps: AdminDeps): Partial<ServiceImpl<typeof
     ...(tokens ? createTokenHandlers({ pool, clock, tokens }) : {}),
     async createApiKey(req, ctx) {
       const principal = principalOf(ctx);
-      if (req.onionClientAuthKey !== "") {
-        throw new AppError(
-          "request.unsupported",
-          "onion client authorization is not supported yet",
-          {
-            metadata: { field: "onion_client_auth_key" },
-          },
-        );
-      }
-      // The secret lives only in this closure: the stored (and replayed) answer has key "".
-      let secret = "";
-      const answer = await idempotent(
-        pool,
-        {
-          ...call(principal, methods.createApiKey),
-          requestSchema: CreateApiKeyRequestSchema,
-          request: req,
-          responseSchema: CreateApiKeyResponseSchema,
-        },
-        async (tx) => {
-          const created = await createApiKey(tx, {
-            name: req.name,
-            roles: req.roles,
-            owner: await newKeyOwner(tx, principal, req.owner),
-            createdBy: principal.id,
-            now: clock(),
-            expiresAt: req.expiresAt ? timestampMs(req.expiresAt) : undefined,
-            allowedIps: req.allowedIps,
-            onionOnly: req.onionOnly,
-          });
-          secret = created.key;
-          return create(CreateApiKeyResponseSchema, { apiKey: created.apiKey, key: "" });
-        },
-      );
-      return create(CreateApiKeyResponseSchema, { apiKey: answer.apiKey, key: secret });
+      const tx = writeTx(ctx);
+      const created = await createApiKey(tx, {
+        name: req.name,
+        roles: req.roles,
+        owner: await newKeyOwner(tx, principal, req.owner),
+        createdBy: principal.id,
+        now: clock(),
+        expiresAt: req.expiresAt ? timestampMs(req.expiresAt) : undefined,
+        allowedIps: req.allowedIps,
+        onionOnly: req.onionOnly,
+      });
+      return { apiKey: created.apiKey, key: created.key };
     },
 
     async listApiKeys(req) {
@@ -113,29 +80,17 @@ export function createAdminHandlers(deps: AdminDeps): Partial<ServiceImpl<typeof
 
     async revokeApiKey(req, ctx) {
       const principal = principalOf(ctx);
-      if (req.id === "") throw invalid("id", "id is required");
-      if (req.reason.length > 500) throw invalid("reason", "reason must be at most 500 characters");
-      return idempotent(
-        pool,
-        {
-          ...call(principal, methods.revokeApiKey),
-          requestSchema: RevokeApiKeyRequestSchema,
-          request: req,
-          responseSchema: RevokeApiKeyResponseSchema,
-        },
-        async (tx) => {
-          const apiKey = await revokeApiKey(tx, {
-            id: req.id,
-            by: principal.id,
-            reason: req.reason,
-            now: clock(),
-          });
-          // "Revokes an API key at once, and every token issued from it" (admin.proto).
-          if (tokens)
-            await revokeTokensOfKey(tx, tokens.revocations, { apiKeyId: req.id, now: clock() });
-          return create(RevokeApiKeyResponseSchema, { apiKey });
-        },
-      );
+      const tx = writeTx(ctx);
+      const apiKey = await revokeApiKey(tx, {
+        id: req.id,
+        by: principal.id,
+        reason: req.reason,
+        now: clock(),
+      });
+      // "Revokes an API key at once, and every token issued from it" (admin.proto).
+      if (tokens)
+        await revokeTokensOfKey(tx, tokens.revocations, { apiKeyId: req.id, now: clock() });
+      return { apiKey };
     },
 
     async queryAuditLog(req) {
@@ -159,41 +114,14 @@ export function createAdminHandlers(deps: AdminDeps): Partial<ServiceImpl<typeof
     },
 
     async pausePayouts(req, ctx) {
-      const principal = principalOf(ctx);
-      return idempotent(
-        pool,
-        {
-          ...call(principal, methods.pausePayouts),
-          requestSchema: PausePayoutsRequestSchema,
-          request: req,
-          responseSchema: PausePayoutsResponseSchema,
-        },
-        async (tx) => {
-          const state = await pausePayouts(tx, {
-            by: principal.id,
-            reason: req.reason,
-            now: clock(),
-          });
-          return create(PausePayoutsResponseSchema, { state });
-        },
-      );
+      const by = principalOf(ctx).id;
+      const state = await pausePayouts(writeTx(ctx), { by, reason: req.reason, now: clock() });
+      return { state };
     },
 
-    async resumePayouts(req, ctx) {
-      const principal = principalOf(ctx);
-      return idempotent(
-        pool,
-        {
-          ...call(principal, methods.resumePayouts),
-          requestSchema: ResumePayoutsRequestSchema,
-          request: req,
-          responseSchema: ResumePayoutsResponseSchema,
-        },
-        async (tx) => {
-          const state = await resumePayouts(tx, { by: principal.id, now: clock() });
-          return create(ResumePayoutsResponseSchema, { state });
-        },
-      );
+    async resumePayouts(_req, ctx) {
+      const by = principalOf(ctx).id;
+      return { state: await resumePayouts(writeTx(ctx), { by, now: clock() }) };
     },
 
     async getPauseState() {
@@ -215,6 +143,41 @@ export function createAdminHandlers(deps: AdminDeps): Partial<ServiceImpl<typeof
 }
 
 /**
+ * The hooks of AdminService's writes: request checks before the transaction, and answers
+ * stored without their secrets (a replay never shows a key or a token again).
+ */
+export function adminWrites(deps: {
+  pool: DatabasePool;
+  clock: () => number;
+  tokens?: TokenHandlerDeps["tokens"];
+}): WriteOptions<typeof AdminService> {
+  return {
+    ...(deps.tokens ? tokenWrites({ ...deps, tokens: deps.tokens }) : {}),
+    createApiKey: {
+      check(req) {
+        if (req.onionClientAuthKey !== "") {
+          throw new AppError(
+            "request.unsupported",
+            "onion client authorization is not supported yet",
+            {
+              metadata: { field: "onion_client_auth_key" },
+            },
+          );
+        }
+      },
+      stored: (answer) => ({ ...answer, key: "" }),
+    },
+    revokeApiKey: {
+      check(req) {
+        if (req.id === "") throw invalid("id", "id is required");
+        if (req.reason.length > 500)
+          throw invalid("reason", "reason must be at most 500 characters");
+      },
+    },
+  };
+}
+
+/**
  * The owner of a key `creator` makes: the creator's own owner unless `requested` names one;
  * naming another owner is for admins only (auth.permission_denied otherwise).
  */
@@ -231,17 +194,6 @@ async function newKeyOwner(
     });
   }
   return requested;
-}
-
-/** The caller; the auth interceptor always sets it, so its absence is a wiring bug. */
-function principalOf(ctx: HandlerContext): Principal {
-  const principal = ctx.values.get(principalKey);
-  if (!principal) throw new Error("no principal in context: is the auth interceptor installed?");
-  return principal;
-}
-
-function call(principal: Principal, method: DescMethod) {
-  return { principal: principal.id, method: `${method.parent.typeName}/${method.name}` };
 }
 
 /** Page size: 0 means 50, capped at 500 (common.proto). */

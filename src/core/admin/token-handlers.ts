@@ -6,12 +6,6 @@ import {
   type AdminService,
   type IssuedToken,
   IssuedTokenSchema,
-  IssueTokenRequestSchema,
-  IssueTokenResponseSchema,
-  RefreshTokenRequestSchema,
-  RefreshTokenResponseSchema,
-  RevokeTokenRequestSchema,
-  RevokeTokenResponseSchema,
 } from "../../gen/tronpay/v1/admin_pb.js";
 import { Role } from "../../gen/tronpay/v1/options_pb.js";
 import { unauthenticated } from "../../shared/credentials.js";
@@ -28,7 +22,7 @@ import {
 } from "../auth/tokens.js";
 import { credentialKey } from "../interceptors/auth.js";
 import { principalOf } from "../kernel/context.js";
-import { idempotent } from "../kernel/idempotency.js";
+import { type WriteOptions, writeTx } from "../kernel/idempotent-writes.js";
 
 export interface TokenHandlerDeps {
   pool: DatabasePool;
@@ -43,65 +37,72 @@ type TokenHandlers = Pick<
 
 /** IssueToken, RefreshToken and RevokeToken: idempotent, audited; tokens are never replayed. */
 export function createTokenHandlers(deps: TokenHandlerDeps): TokenHandlers {
-  const { pool, clock, tokens } = deps;
+  const { clock, tokens } = deps;
   return {
     async issueToken(req, ctx) {
       const principal = principalOf(ctx);
       const credential = ctx.values.get(credentialKey);
-      if (credential?.kind !== "api_key") {
-        throw new AppError(
-          "auth.permission_denied",
-          "IssueToken needs an API key; refresh tokens renew JWTs",
-        );
-      }
-      let issued: Issued | undefined;
-      const answer = await idempotent(
-        pool,
-        {
-          principal: principal.id,
-          method: "tronpay.v1.AdminService/IssueToken",
-          requestSchema: IssueTokenRequestSchema,
-          request: req,
-          responseSchema: IssueTokenResponseSchema,
-        },
-        async (tx) => {
-          issued = await issueToken(tx, tokens.settings, {
-            apiKeyId: credential.apiKeyId,
-            keyRoles: principal.roles,
-            roles: req.roles,
-            ttlMs: ttlOf(req.ttl),
-            now: clock(),
-          });
-          // The stored (replayable) answer carries no secrets.
-          return { token: withoutSecrets(issued) };
-        },
-      );
-      return issued ? create(IssueTokenResponseSchema, { token: toProto(issued) }) : answer;
+      const issued = await issueToken(writeTx(ctx), tokens.settings, {
+        apiKeyId: credential?.apiKeyId ?? "",
+        keyRoles: principal.roles,
+        roles: req.roles,
+        ttlMs: ttlOf(req.ttl),
+        now: clock(),
+      });
+      return { token: toProto(issued) };
     },
 
-    async refreshToken(req) {
+    async refreshToken(req, ctx) {
+      const refreshed = await refreshToken(writeTx(ctx), tokens.settings, {
+        refreshToken: req.refreshToken,
+        now: clock(),
+      });
+      return { token: toProto(refreshed.issued) };
+    },
+
+    async revokeToken(req, ctx) {
+      const principal = principalOf(ctx);
+      const at = await revokeToken(writeTx(ctx), tokens.revocations, {
+        jti: req.jti,
+        by: principal.id,
+        isAdmin: principal.roles.includes(Role.ADMIN),
+        reason: req.reason,
+        now: clock(),
+      });
+      return { revokedAt: timestampFromMs(at) };
+    },
+  };
+}
+
+/**
+ * The hooks of the token writes: IssueToken needs an API key, RefreshToken is keyed by its
+ * refresh token's id (no principal is authenticated) and revokes the family of a reused one
+ * once the refresh rolled back, and no stored (replayable) answer carries a token.
+ */
+export function tokenWrites(deps: TokenHandlerDeps): WriteOptions<typeof AdminService> {
+  const { pool, clock, tokens } = deps;
+  const stored = (answer: { token?: IssuedToken }) => ({
+    token:
+      answer.token &&
+      create(IssuedTokenSchema, { ...answer.token, accessToken: "", refreshToken: "" }),
+  });
+  return {
+    issueToken: {
+      check(_req, ctx) {
+        if (ctx.values.get(credentialKey)?.kind !== "api_key") {
+          throw new AppError(
+            "auth.permission_denied",
+            "IssueToken needs an API key; refresh tokens renew JWTs",
+          );
+        }
+      },
+      stored,
+    },
+    refreshToken: {
       // The refresh token is the credential; its id, not a header, names the principal.
-      const subject = `refresh:${req.refreshToken.slice(5, 37)}`;
-      let issued: Issued | undefined;
-      const answer = await idempotent(
-        pool,
-        {
-          principal: subject,
-          method: "tronpay.v1.AdminService/RefreshToken",
-          requestSchema: RefreshTokenRequestSchema,
-          request: req,
-          responseSchema: RefreshTokenResponseSchema,
-        },
-        async (tx) => {
-          issued = (
-            await refreshToken(tx, tokens.settings, {
-              refreshToken: req.refreshToken,
-              now: clock(),
-            })
-          ).issued;
-          return { token: withoutSecrets(issued) };
-        },
-      ).catch(async (err: unknown) => {
+      principal: (req) => `refresh:${req.refreshToken.slice(5, 37)}`,
+      stored,
+      async failed(err) {
         if (!(err instanceof RefreshTokenReused)) throw err;
         // The refresh rolled back; the revocation commits on its own, then the call is refused.
         await revokeTokenFamily(pool, tokens.revocations, {
@@ -110,37 +111,16 @@ export function createTokenHandlers(deps: TokenHandlerDeps): TokenHandlers {
           now: clock(),
         });
         throw unauthenticated(`refresh token reused; family ${err.familyId} revoked`);
-      });
-      return issued ? create(RefreshTokenResponseSchema, { token: toProto(issued) }) : answer;
+      },
     },
-
-    async revokeToken(req, ctx) {
-      const principal = principalOf(ctx);
-      if (req.reason.length > 500) {
-        throw new AppError("request.invalid", "reason must be at most 500 characters", {
-          metadata: { field: "reason" },
-        });
-      }
-      return idempotent(
-        pool,
-        {
-          principal: principal.id,
-          method: "tronpay.v1.AdminService/RevokeToken",
-          requestSchema: RevokeTokenRequestSchema,
-          request: req,
-          responseSchema: RevokeTokenResponseSchema,
-        },
-        async (tx) => {
-          const at = await revokeToken(tx, tokens.revocations, {
-            jti: req.jti,
-            by: principal.id,
-            isAdmin: principal.roles.includes(Role.ADMIN),
-            reason: req.reason,
-            now: clock(),
+    revokeToken: {
+      check(req) {
+        if (req.reason.length > 500) {
+          throw new AppError("request.invalid", "reason must be at most 500 characters", {
+            metadata: { field: "reason" },
           });
-          return { revokedAt: timestampFromMs(at) };
-        },
-      );
+        }
+      },
     },
   };
 }

@@ -1,4 +1,5 @@
-import type { ConnectRouter } from "@connectrpc/connect";
+import type { DescService } from "@bufbuild/protobuf";
+import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
 import { Health } from "../../gen/health/v1/health_pb.js";
 import { AdminService } from "../../gen/tronpay/v1/admin_pb.js";
 import { NetworkService } from "../../gen/tronpay/v1/network_pb.js";
@@ -9,17 +10,26 @@ import { StakingService } from "../../gen/tronpay/v1/staking_pb.js";
 import { UsdtService } from "../../gen/tronpay/v1/usdt_pb.js";
 import { WalletService } from "../../gen/tronpay/v1/wallet_pb.js";
 import { WebhookService } from "../../gen/tronpay/v1/webhook_pb.js";
-import { type AdminDeps, createAdminHandlers } from "../admin/handlers.js";
+import { type AdminDeps, adminWrites, createAdminHandlers } from "../admin/handlers.js";
 import { createHealthHandlers, type HealthMonitor } from "../health/index.js";
+import { idempotentWrites, type WriteOptions } from "../kernel/idempotent-writes.js";
 import { createNetworkHandlers, type NetworkHandlerDeps } from "../network/handlers.js";
-import { createOperationHandlers } from "../operations/handlers.js";
+import { createOperationHandlers, operationWrites } from "../operations/handlers.js";
 import { createPayeeHandlers, type PayeeHandlerDeps } from "../payees/handlers.js";
-import { createPayoutHandlers, type PayoutHandlerDeps } from "../payouts/handlers.js";
+import { createPayoutHandlers, type PayoutHandlerDeps, payoutWrites } from "../payouts/handlers.js";
 import { registerReflection } from "../reflection/service.js";
-import { createStakingHandlers, type StakingHandlerDeps } from "../staking/handlers.js";
-import { createUsdtHandlers, type UsdtHandlerDeps } from "../usdt/handlers.js";
-import { createWalletHandlers, type WalletHandlerDeps } from "../wallets/handlers.js";
-import { createWebhookHandlers, type WebhookHandlerDeps } from "../webhooks/handlers.js";
+import {
+  createStakingHandlers,
+  type StakingHandlerDeps,
+  stakingWrites,
+} from "../staking/handlers.js";
+import { createUsdtHandlers, type UsdtHandlerDeps, usdtWrites } from "../usdt/handlers.js";
+import { createWalletHandlers, type WalletHandlerDeps, walletWrites } from "../wallets/handlers.js";
+import {
+  createWebhookHandlers,
+  type WebhookHandlerDeps,
+  webhookWrites,
+} from "../webhooks/handlers.js";
 
 export type RouteDeps = PayoutHandlerDeps &
   WalletHandlerDeps &
@@ -30,21 +40,33 @@ export type RouteDeps = PayoutHandlerDeps &
   UsdtHandlerDeps &
   StakingHandlerDeps & { health: HealthMonitor };
 
+/** AdminService with its writes served idempotently (tests serve it on its own). */
+export function adminService(deps: AdminDeps) {
+  return idempotentWrites(deps.pool, AdminService, createAdminHandlers(deps), adminWrites(deps));
+}
+
 /**
  * Every service core serves, registered in one place. An RPC whose handler is not built yet is
- * absent from its handler object, and Connect answers it `unimplemented`.
+ * absent from its handler object, and Connect answers it `unimplemented`. Every RPC the protos
+ * mark as a write is served through idempotentWrites here, with the hooks its service declares.
  */
 export function registerRoutes(deps: RouteDeps): (router: ConnectRouter) => void {
+  const { pool } = deps;
   return (router) => {
-    router.service(PayoutService, createPayoutHandlers(deps));
-    router.service(WalletService, createWalletHandlers(deps));
-    router.service(UsdtService, createUsdtHandlers(deps));
-    router.service(StakingService, createStakingHandlers(deps));
-    router.service(OperationService, createOperationHandlers(deps));
-    router.service(NetworkService, createNetworkHandlers(deps));
-    router.service(AdminService, createAdminHandlers(deps));
-    router.service(PayeeService, createPayeeHandlers(deps));
-    router.service(WebhookService, createWebhookHandlers(deps));
+    const serve = <S extends DescService>(
+      service: S,
+      impl: Partial<ServiceImpl<S>>,
+      writes?: WriteOptions<S>,
+    ) => router.service(service, idempotentWrites(pool, service, impl, writes));
+    serve(PayoutService, createPayoutHandlers(deps), payoutWrites(deps.log));
+    serve(WalletService, createWalletHandlers(deps), walletWrites);
+    serve(UsdtService, createUsdtHandlers(deps), usdtWrites(pool));
+    serve(StakingService, createStakingHandlers(deps), stakingWrites(pool));
+    serve(OperationService, createOperationHandlers(deps), operationWrites(pool));
+    serve(NetworkService, createNetworkHandlers(deps));
+    router.service(AdminService, adminService(deps));
+    serve(PayeeService, createPayeeHandlers(deps));
+    serve(WebhookService, createWebhookHandlers(deps), webhookWrites(deps.webhookPolicy));
     // The standard gRPC services: health (probes), then reflection, which describes all above.
     router.service(Health, createHealthHandlers(deps.health));
     registerReflection(router);

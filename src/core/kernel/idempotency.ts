@@ -53,6 +53,8 @@ export interface IdempotentCall<Req extends DescMessage, Res extends DescMessage
   requestSchema: Req;
   request: MessageShape<Req> & { idempotencyKey: string };
   responseSchema: Res;
+  /** The answer to store (and replay) in place of the one returned: e.g. without a secret. */
+  stored?: (answer: MessageShape<Res>) => MessageInitShape<Res>;
 }
 
 /** Runs `work` at most once per (principal, key), in one transaction with the stored answer. */
@@ -82,7 +84,8 @@ export async function idempotent<Req extends DescMessage, Res extends DescMessag
       return fromBinary(call.responseSchema, stored.response);
     }
     const response = create(call.responseSchema, await work(tx));
-    await storeIdempotentResponse(tx, call.principal, key, toBinary(call.responseSchema, response));
+    const kept = call.stored ? create(call.responseSchema, call.stored(response)) : response;
+    await storeIdempotentResponse(tx, call.principal, key, toBinary(call.responseSchema, kept));
     return response;
   });
 }

@@ -1,18 +1,19 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import { type CommonQueryMethods, type DatabasePool, sql } from "slonik";
-import {
-  CancelOperationRequestSchema,
-  CancelOperationResponseSchema,
-  OperationService,
-} from "../../gen/tronpay/v1/operation_pb.js";
+import type { OperationService } from "../../gen/tronpay/v1/operation_pb.js";
 import { AppError } from "../../shared/errors.js";
 import { transition } from "../engine/repo.js";
 import { type OperationState, UNSIGNED_STATES } from "../engine/state.js";
 import { principalOf } from "../kernel/context.js";
-import { idempotent } from "../kernel/idempotency.js";
+import { type WriteOptions, writeTx } from "../kernel/idempotent-writes.js";
 import { cancelPayout } from "../payouts/flows.js";
 import { PAYOUT_KINDS } from "../payouts/repo.js";
-import { currentOperation, findOperation, type OperationView, operationToProto } from "./repo.js";
+import {
+  findOperation,
+  type OperationView,
+  operationToProto,
+  withCurrentOperation,
+} from "./repo.js";
 
 export interface OperationHandlerDeps {
   pool: DatabasePool;
@@ -70,25 +71,26 @@ export function createOperationHandlers(
     },
     async cancelOperation(req, ctx) {
       const principal = principalOf(ctx).id;
-      if (req.id === "")
-        throw new AppError("request.invalid", "id is required", { metadata: { field: "id" } });
-      if (req.reason.length > 500)
-        throw new AppError("request.invalid", "reason must be at most 500 characters", {
-          metadata: { field: "reason" },
-        });
-      const call = {
-        principal,
-        method: `${OperationService.typeName}/CancelOperation`,
-        request: req,
-        requestSchema: CancelOperationRequestSchema,
-        responseSchema: CancelOperationResponseSchema,
-      };
-      const answer = await idempotent(deps.pool, call, async (tx) => {
-        const op = await cancelOperation(tx, { principal, now: deps.clock() }, req.id, req.reason);
-        return { operation: operationToProto(op) };
-      });
-      answer.operation = await currentOperation(deps.pool, answer.operation);
-      return answer;
+      const caller = { principal, now: deps.clock() };
+      const op = await cancelOperation(writeTx(ctx), caller, req.id, req.reason);
+      return { operation: operationToProto(op) };
+    },
+  };
+}
+
+/** The hooks of CancelOperation: its checks, and the operation as it is now in every answer. */
+export function operationWrites(pool: DatabasePool): WriteOptions<typeof OperationService> {
+  return {
+    cancelOperation: {
+      check(req) {
+        if (req.id === "")
+          throw new AppError("request.invalid", "id is required", { metadata: { field: "id" } });
+        if (req.reason.length > 500)
+          throw new AppError("request.invalid", "reason must be at most 500 characters", {
+            metadata: { field: "reason" },
+          });
+      },
+      reply: withCurrentOperation(pool),
     },
   };
 }

@@ -161,3 +161,11 @@ export async function currentOperation(
   const row = await findOperation(db, op.id);
   return row ? operationToProto(row) : op;
 }
+
+/** A write's `reply` hook (idempotent-writes.ts): its answer with the operation as it is now. */
+export function withCurrentOperation(db: CommonQueryMethods) {
+  return async <A extends { operation?: Operation }>(answer: A): Promise<A> => {
+    answer.operation = await currentOperation(db, answer.operation);
+    return answer;
+  };
+}

@@ -3,21 +3,15 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { DatabasePool } from "slonik";
 import {
-  CreatePayeeRequestSchema,
-  CreatePayeeResponseSchema,
-  DeletePayeeRequestSchema,
-  DeletePayeeResponseSchema,
   KycStatus,
   type Payee,
   PayeeSchema,
-  PayeeService,
-  UpdatePayeeRequestSchema,
-  UpdatePayeeResponseSchema,
+  type PayeeService,
 } from "../../gen/tronpay/v1/payee_pb.js";
 import { normalizeAddress } from "../../shared/address.js";
 import { AppError } from "../../shared/errors.js";
 import { principalOf } from "../kernel/context.js";
-import { idempotent } from "../kernel/idempotency.js";
+import { writeTx } from "../kernel/idempotent-writes.js";
 import { createPayee, deletePayee, livePayee, type PayeeCaller, updatePayee } from "./flows.js";
 import { KYC_STATUSES, type KycStatusName, listPayeeRows, type PayeeRow } from "./repo.js";
 
@@ -32,7 +26,6 @@ type Impl = ServiceImpl<typeof PayeeService>;
 
 /** PayeeService: thin conversions around payees/flows.ts. */
 export function createPayeeHandlers(deps: PayeeHandlerDeps): Impl {
-  const method = (name: string) => `${PayeeService.typeName}/${name}`;
   const caller = (ctx: HandlerContext): PayeeCaller => ({
     principal: principalOf(ctx).id,
     now: deps.clock(),
@@ -40,24 +33,14 @@ export function createPayeeHandlers(deps: PayeeHandlerDeps): Impl {
   });
   return {
     async createPayee(req, ctx) {
-      const who = caller(ctx);
-      const call = {
-        principal: who.principal,
-        method: method("CreatePayee"),
-        requestSchema: CreatePayeeRequestSchema,
-        request: req,
-        responseSchema: CreatePayeeResponseSchema,
-      };
-      return idempotent(deps.pool, call, async (tx) => {
-        const row = await createPayee(tx, who, {
-          tag: req.tag,
-          displayName: req.displayName,
-          address: req.address,
-          kycStatus: kycName(req.kycStatus) ?? "NONE",
-          allowlisted: req.allowlisted,
-        });
-        return { payee: payeeToProto(row) };
+      const row = await createPayee(writeTx(ctx), caller(ctx), {
+        tag: req.tag,
+        displayName: req.displayName,
+        address: req.address,
+        kycStatus: kycName(req.kycStatus) ?? "NONE",
+        allowlisted: req.allowlisted,
       });
+      return { payee: payeeToProto(row) };
     },
     async getPayee(req) {
       return { payee: payeeToProto(await livePayee(deps.pool, req.tag)) };
@@ -81,43 +64,23 @@ export function createPayeeHandlers(deps: PayeeHandlerDeps): Impl {
       };
     },
     async updatePayee(req, ctx) {
-      const who = caller(ctx);
-      const call = {
-        principal: who.principal,
-        method: method("UpdatePayee"),
-        requestSchema: UpdatePayeeRequestSchema,
-        request: req,
-        responseSchema: UpdatePayeeResponseSchema,
-      };
-      return idempotent(deps.pool, call, async (tx) => {
-        const kyc = req.kycStatus === undefined ? undefined : kycName(req.kycStatus);
-        if (req.kycStatus !== undefined && kyc === undefined) {
-          throw new AppError("request.invalid", "kyc_status is not a known status", {
-            metadata: { field: "kyc_status" },
-          });
-        }
-        const row = await updatePayee(tx, who, req.tag, {
-          displayName: req.displayName,
-          address: req.address,
-          kycStatus: kyc,
-          allowlisted: req.allowlisted,
+      const kyc = req.kycStatus === undefined ? undefined : kycName(req.kycStatus);
+      if (req.kycStatus !== undefined && kyc === undefined) {
+        throw new AppError("request.invalid", "kyc_status is not a known status", {
+          metadata: { field: "kyc_status" },
         });
-        return { payee: payeeToProto(row) };
+      }
+      const row = await updatePayee(writeTx(ctx), caller(ctx), req.tag, {
+        displayName: req.displayName,
+        address: req.address,
+        kycStatus: kyc,
+        allowlisted: req.allowlisted,
       });
+      return { payee: payeeToProto(row) };
     },
     async deletePayee(req, ctx) {
-      const who = caller(ctx);
-      const call = {
-        principal: who.principal,
-        method: method("DeletePayee"),
-        requestSchema: DeletePayeeRequestSchema,
-        request: req,
-        responseSchema: DeletePayeeResponseSchema,
-      };
-      return idempotent(deps.pool, call, async (tx) => {
-        await deletePayee(tx, who, req.tag);
-        return {};
-      });
+      await deletePayee(writeTx(ctx), caller(ctx), req.tag);
+      return {};
     },
     async resolvePayee(req) {
       const row = await livePayee(deps.pool, req.tag);

@@ -3,23 +3,16 @@ import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { DatabasePool } from "slonik";
 import { BadRequestSchema } from "../../gen/google/rpc/error_details_pb.js";
 import {
-  ApprovePayoutRequestSchema,
-  ApprovePayoutResponseSchema,
-  CancelPayoutRequestSchema,
-  CancelPayoutResponseSchema,
-  CreatePayoutBatchRequestSchema,
-  CreatePayoutBatchResponseSchema,
+  type CreatePayoutBatchRequest,
   type CreatePayoutRequest,
-  CreatePayoutRequestSchema,
-  CreatePayoutResponseSchema,
   type PayoutBatchItem,
   PayoutBatchItemErrorsSchema,
-  PayoutService,
+  type PayoutService,
 } from "../../gen/tronpay/v1/payout_pb.js";
 import { AppError } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import { principalOf } from "../kernel/context.js";
-import { idempotent } from "../kernel/idempotency.js";
+import { type WriteOptions, writeTx } from "../kernel/idempotent-writes.js";
 import { checkBatchItems } from "./batch-check.js";
 import { assetOf, payoutToProto, routeOf } from "./convert.js";
 import {
@@ -49,7 +42,6 @@ type Impl = ServiceImpl<typeof PayoutService>;
 
 /** PayoutService: thin conversions around flows.ts and queries.ts. RPCs not built yet are left out. */
 export function createPayoutHandlers(deps: PayoutHandlerDeps): Partial<Impl> {
-  const method = (name: string) => `${PayoutService.typeName}/${name}`;
   const caller = (ctx: HandlerContext): Caller => ({
     principal: principalOf(ctx).id,
     now: deps.clock(),
@@ -57,28 +49,14 @@ export function createPayoutHandlers(deps: PayoutHandlerDeps): Partial<Impl> {
   return {
     async createPayout(req, ctx) {
       const who = caller(ctx);
-      const input = payoutInput(req);
-      checkPayoutFields(input); // before the transaction opens
-      const answer = await idempotent(
-        deps.pool,
-        {
-          principal: who.principal,
-          method: method("CreatePayout"),
-          requestSchema: CreatePayoutRequestSchema,
-          request: req,
-          responseSchema: CreatePayoutResponseSchema,
-        },
-        async (tx) => {
-          const row = await createPayout(tx, deps.rules, who, req.idempotencyKey, input);
-          return { payout: payoutToProto(row, []) };
-        },
+      const row = await createPayout(
+        writeTx(ctx),
+        deps.rules,
+        who,
+        req.idempotencyKey,
+        payoutInput(req),
       );
-      // After the commit (a replay of the same key logs the same id again).
-      deps.log.info(
-        { payoutId: answer.payout?.id, principal: who.principal, walletId: input.walletId },
-        "payout accepted",
-      );
-      return answer;
+      return { payout: payoutToProto(row, []) };
     },
     async getPayout(req) {
       const row = await findPayout(deps.pool, req.id);
@@ -90,70 +68,27 @@ export function createPayoutHandlers(deps: PayoutHandlerDeps): Partial<Impl> {
     },
     listPayouts: (req) => listPayouts(deps.pool, req),
     async cancelPayout(req, ctx) {
-      const who = caller(ctx);
-      return idempotent(
-        deps.pool,
-        {
-          principal: who.principal,
-          method: method("CancelPayout"),
-          requestSchema: CancelPayoutRequestSchema,
-          request: req,
-          responseSchema: CancelPayoutResponseSchema,
-        },
-        async (tx) => {
-          const row = await cancelPayout(tx, who, req.id, req.reason);
-          return { payout: payoutToProto(row, await attemptsOf(tx, [row.id])) };
-        },
-      );
+      const tx = writeTx(ctx);
+      const row = await cancelPayout(tx, caller(ctx), req.id, req.reason);
+      return { payout: payoutToProto(row, await attemptsOf(tx, [row.id])) };
     },
     async approvePayout(req, ctx) {
-      const who = caller(ctx);
-      return idempotent(
-        deps.pool,
-        {
-          principal: who.principal,
-          method: method("ApprovePayout"),
-          requestSchema: ApprovePayoutRequestSchema,
-          request: req,
-          responseSchema: ApprovePayoutResponseSchema,
-        },
-        async (tx) => {
-          const row = await approvePayout(tx, who, req.id, req.comment);
-          return { payout: payoutToProto(row, []) };
-        },
-      );
+      const row = await approvePayout(writeTx(ctx), caller(ctx), req.id, req.comment);
+      return { payout: payoutToProto(row, []) };
     },
     async createPayoutBatch(req, ctx) {
-      const who = caller(ctx);
-      const items = req.items.map((item) => ({
-        reference: item.itemReference,
-        input: payoutInput(item),
-      }));
-      // What needs no database is checked before the transaction opens.
-      batchErrors(() => checkBatchItems(items));
-      return idempotent(
-        deps.pool,
-        {
-          principal: who.principal,
-          method: method("CreatePayoutBatch"),
-          requestSchema: CreatePayoutBatchRequestSchema,
-          request: req,
-          responseSchema: CreatePayoutBatchResponseSchema,
-        },
-        async (tx) => {
-          const { batchId, payoutIds } = await batchErrors(() =>
-            createBatch(tx, deps.rules, who, req.idempotencyKey, items),
-          );
-          const batch = await getBatch(tx, batchId);
-          return {
-            batch,
-            items: payoutIds.map((payoutId, i) => ({
-              itemReference: req.items[i]?.itemReference ?? "",
-              payoutId,
-            })),
-          };
-        },
+      const tx = writeTx(ctx);
+      const { batchId, payoutIds } = await batchErrors(() =>
+        createBatch(tx, deps.rules, caller(ctx), req.idempotencyKey, batchItems(req)),
       );
+      const batch = await getBatch(tx, batchId);
+      return {
+        batch,
+        items: payoutIds.map((payoutId, i) => ({
+          itemReference: req.items[i]?.itemReference ?? "",
+          payoutId,
+        })),
+      };
     },
     async getPayoutBatch(req) {
       return { batch: await getBatch(deps.pool, req.id) };
@@ -161,6 +96,27 @@ export function createPayoutHandlers(deps: PayoutHandlerDeps): Partial<Impl> {
     watchPayoutBatch: (req, ctx) => watchBatch(deps.pool, req.id, deps.watchIntervalMs, ctx.signal),
     ...createMorePayoutHandlers(deps),
   };
+}
+
+/** The hooks of PayoutService's writes: what needs no database is checked before the transaction. */
+export function payoutWrites(log: Logger): WriteOptions<typeof PayoutService> {
+  return {
+    createPayout: {
+      check: (req) => checkPayoutFields(payoutInput(req)),
+      // After the commit (a replay of the same key logs the same id again).
+      reply: async (answer, req, ctx) => {
+        const fields = { payoutId: answer.payout?.id, walletId: req.walletId };
+        log.info({ ...fields, principal: principalOf(ctx).id }, "payout accepted");
+        return answer;
+      },
+    },
+    createPayoutBatch: { check: (req) => batchErrors(() => checkBatchItems(batchItems(req))) },
+  };
+}
+
+/** A batch's items as domain input. */
+function batchItems(req: CreatePayoutBatchRequest) {
+  return req.items.map((item) => ({ reference: item.itemReference, input: payoutInput(item) }));
 }
 
 /**

@@ -8,10 +8,6 @@ import {
   PayoutRoute,
   type PayoutService,
   PayoutState,
-  ReconcilePayoutRequestSchema,
-  ReconcilePayoutResponseSchema,
-  RetryPayoutRequestSchema,
-  RetryPayoutResponseSchema,
   StatsGranularity,
 } from "../../gen/tronpay/v1/payout_pb.js";
 import { normalizeAddress } from "../../shared/address.js";
@@ -19,7 +15,7 @@ import { AppError } from "../../shared/errors.js";
 import { formatAmount, parsePositiveAmount } from "../../shared/money.js";
 import type { Chain } from "../chain/types.js";
 import { principalOf } from "../kernel/context.js";
-import { idempotent } from "../kernel/idempotency.js";
+import { writeTx } from "../kernel/idempotent-writes.js";
 import { livePayee } from "../payees/flows.js";
 import { assetOf, payoutToProto } from "./convert.js";
 import { exportPayouts } from "./export.js";
@@ -42,7 +38,6 @@ export interface MorePayoutDeps {
 }
 
 type Impl = ServiceImpl<typeof PayoutService>;
-const method = (name: string) => `tronpay.v1.PayoutService/${name}`;
 
 function range(r: { startTime?: unknown; endTime?: unknown } | undefined, field: string) {
   const t = r as {
@@ -152,40 +147,23 @@ export function createMorePayoutHandlers(deps: MorePayoutDeps): Partial<Impl> {
       });
     },
     async retryPayout(req, ctx) {
-      const caller = who(ctx);
-      const call = {
-        principal: caller.principal,
-        method: method("RetryPayout"),
-        requestSchema: RetryPayoutRequestSchema,
-        request: req,
-        responseSchema: RetryPayoutResponseSchema,
-      };
-      return idempotent(deps.pool, call, async (tx) => {
-        const row = await retryPayout(tx, deps.rules, caller, req.id);
-        return { payout: payoutToProto(row, await attemptsOf(tx, [row.id])) };
-      });
+      const tx = writeTx(ctx);
+      const row = await retryPayout(tx, deps.rules, who(ctx), req.id);
+      return { payout: payoutToProto(row, await attemptsOf(tx, [row.id])) };
     },
     async reconcilePayout(req, ctx) {
+      const tx = writeTx(ctx);
       const caller = who(ctx);
-      const call = {
-        principal: caller.principal,
-        method: method("ReconcilePayout"),
-        requestSchema: ReconcilePayoutRequestSchema,
-        request: req,
-        responseSchema: ReconcilePayoutResponseSchema,
+      const r = await reconcilePayout(tx, deps.chain, caller.principal, req.id);
+      return {
+        payout: payoutToProto(r.payout, await attemptsOf(tx, [r.payout.id])),
+        discrepancies: r.discrepancies.map((d) => ({
+          ...d,
+          kind: PayoutDiscrepancyKind[d.kind],
+        })),
+        solidifiedBlockNumber: r.solidifiedBlock,
+        checkedAt: timestampFromMs(caller.now),
       };
-      return idempotent(deps.pool, call, async (tx) => {
-        const r = await reconcilePayout(tx, deps.chain, caller.principal, req.id);
-        return {
-          payout: payoutToProto(r.payout, await attemptsOf(tx, [r.payout.id])),
-          discrepancies: r.discrepancies.map((d) => ({
-            ...d,
-            kind: PayoutDiscrepancyKind[d.kind],
-          })),
-          solidifiedBlockNumber: r.solidifiedBlock,
-          checkedAt: timestampFromMs(caller.now),
-        };
-      });
     },
   };
 }

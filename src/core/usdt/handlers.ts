@@ -3,19 +3,13 @@ import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { DatabasePool } from "slonik";
 import type { Operation } from "../../gen/tronpay/v1/common_pb.js";
 import type { Payout } from "../../gen/tronpay/v1/payout_pb.js";
-import {
-  ApproveRequestSchema,
-  ApproveResponseSchema,
-  TransferRequestSchema,
-  TransferResponseSchema,
-  UsdtService,
-} from "../../gen/tronpay/v1/usdt_pb.js";
+import type { UsdtService } from "../../gen/tronpay/v1/usdt_pb.js";
 import { normalizeAddress } from "../../shared/address.js";
 import { formatAmount, parseAmount } from "../../shared/money.js";
 import type { Chain } from "../chain/types.js";
 import { listTransferPage } from "../incoming/queries.js";
 import { principalOf } from "../kernel/context.js";
-import { idempotent } from "../kernel/idempotency.js";
+import { type WriteOptions, writeTx } from "../kernel/idempotent-writes.js";
 import {
   currentOperation,
   findOperation,
@@ -36,12 +30,8 @@ export interface UsdtHandlerDeps {
 
 type Impl = ServiceImpl<typeof UsdtService>;
 
-/** UsdtService: transfers and approves are engine operations; reads go to the chain or follower. */
-export function createUsdtHandlers(deps: UsdtHandlerDeps): Partial<Impl> {
-  const { pool, chain } = deps;
-  const method = (name: string) => `${UsdtService.typeName}/${name}`;
-  const caller = (ctx: HandlerContext) => ({ principal: principalOf(ctx).id, now: deps.clock() });
-  // A replayed answer shows the operation and payout as they are now, not as first stored.
+/** The hooks of UsdtService's writes: a replayed answer shows the operation and payout as they are now. */
+export function usdtWrites(pool: DatabasePool): WriteOptions<typeof UsdtService> {
   const current = async <A extends { operation?: Operation; payout?: Payout }>(answer: A) => {
     answer.operation = await currentOperation(pool, answer.operation);
     if (answer.payout) {
@@ -50,6 +40,13 @@ export function createUsdtHandlers(deps: UsdtHandlerDeps): Partial<Impl> {
     }
     return answer;
   };
+  return { transfer: { reply: current }, approve: { reply: current } };
+}
+
+/** UsdtService: transfers and approves are engine operations; reads go to the chain or follower. */
+export function createUsdtHandlers(deps: UsdtHandlerDeps): Partial<Impl> {
+  const { pool, chain } = deps;
+  const caller = (ctx: HandlerContext) => ({ principal: principalOf(ctx).id, now: deps.clock() });
   return {
     async getBalance(req) {
       const address = normalizeAddress(req.address);
@@ -57,46 +54,29 @@ export function createUsdtHandlers(deps: UsdtHandlerDeps): Partial<Impl> {
       return { address, balance: formatAmount(balance), blockNumber: head.number };
     },
     async transfer(req, ctx) {
-      const who = caller(ctx);
-      const call = { principal: who.principal, method: method("Transfer"), request: req };
-      const schemas = {
-        requestSchema: TransferRequestSchema,
-        responseSchema: TransferResponseSchema,
-      };
-      const answer = await idempotent(pool, { ...call, ...schemas }, async (tx) => {
-        const payout = await transferUsdt(tx, deps.rules, who, req.idempotencyKey, {
-          walletId: req.walletId,
-          recipientAddress: req.toAddress,
-          amount: req.amount,
-          route: routeOf(req.route),
-          priority: req.priority,
-          memo: req.memo ?? "",
-          clientReference: req.clientReference,
-        });
-        const op = (await findOperation(tx, payout.id)) as OperationView;
-        return { operation: operationToProto(op), payout: payoutToProto(payout, []) };
+      const tx = writeTx(ctx);
+      const payout = await transferUsdt(tx, deps.rules, caller(ctx), req.idempotencyKey, {
+        walletId: req.walletId,
+        recipientAddress: req.toAddress,
+        amount: req.amount,
+        route: routeOf(req.route),
+        priority: req.priority,
+        memo: req.memo ?? "",
+        clientReference: req.clientReference,
       });
-      return current(answer);
+      const op = (await findOperation(tx, payout.id)) as OperationView;
+      return { operation: operationToProto(op), payout: payoutToProto(payout, []) };
     },
     async approve(req, ctx) {
-      const who = caller(ctx);
-      const call = { principal: who.principal, method: method("Approve"), request: req };
-      const schemas = {
-        requestSchema: ApproveRequestSchema,
-        responseSchema: ApproveResponseSchema,
-      };
-      const answer = await idempotent(pool, { ...call, ...schemas }, async (tx) => {
-        const stored = await approveUsdt(tx, deps.rules, who, req.idempotencyKey, {
-          walletId: req.walletId,
-          spender: req.spenderAddress,
-          amount: req.amount,
-        });
-        return {
-          operation: operationToProto(stored.operation),
-          payout: stored.payout ? payoutToProto(stored.payout, []) : undefined,
-        };
+      const stored = await approveUsdt(writeTx(ctx), deps.rules, caller(ctx), req.idempotencyKey, {
+        walletId: req.walletId,
+        spender: req.spenderAddress,
+        amount: req.amount,
       });
-      return current(answer);
+      return {
+        operation: operationToProto(stored.operation),
+        payout: stored.payout ? payoutToProto(stored.payout, []) : undefined,
+      };
     },
     async getAllowance(req) {
       const owner = normalizeAddress(req.ownerAddress, "owner_address");

@@ -4,12 +4,6 @@ import type { Client, ServiceImpl } from "@connectrpc/connect";
 import type { DatabasePool } from "slonik";
 import type { SignerService } from "../../gen/tronpay/signer/v1/signer_pb.js";
 import {
-  CreateWalletRequestSchema,
-  CreateWalletResponseSchema,
-  ImportWalletRequestSchema,
-  ImportWalletResponseSchema,
-  RestoreWalletsRequestSchema,
-  RestoreWalletsResponseSchema,
   type Wallet,
   WalletPurpose,
   WalletSchema,
@@ -20,7 +14,7 @@ import { formatAmount } from "../../shared/money.js";
 import type { Chain } from "../chain/types.js";
 import { appendAudit } from "../kernel/audit.js";
 import { principalOf } from "../kernel/context.js";
-import { idempotent } from "../kernel/idempotency.js";
+import { type WriteOptions, writeTx } from "../kernel/idempotent-writes.js";
 import { newId } from "../kernel/ids.js";
 import { exportBackup } from "./backup.js";
 import { insertWallet, listWalletRows, type WalletRow, walletOrThrow } from "./repo.js";
@@ -44,85 +38,52 @@ export function createWalletHandlers(
   return {
     async createWallet(req, ctx) {
       const principal = principalOf(ctx).id;
-      const purpose = WalletPurpose[req.purpose] as WalletRow["purpose"] | "UNSPECIFIED";
-      if (req.purpose === WalletPurpose.UNSPECIFIED || purpose === undefined) {
-        throw new AppError("request.invalid", "purpose is required", {
-          metadata: { field: "purpose" },
-        });
-      }
-      if (req.label.length > 100)
-        throw new AppError("request.invalid", "label must be at most 100 characters", {
-          metadata: { field: "label" },
-        });
-      return idempotent(
-        deps.pool,
-        {
-          principal,
-          method: "tronpay.v1.WalletService/CreateWallet",
-          requestSchema: CreateWalletRequestSchema,
-          request: req,
-          responseSchema: CreateWalletResponseSchema,
-        },
-        async (tx) => {
-          const id = newId("wal");
-          // The wallet id is the signer's label: a retried derive returns the same key.
-          const key = await deps.signer.deriveKey({
-            account: req.account,
-            label: signerLabel(id, purpose),
-          });
-          const row = await insertWallet(tx, {
-            id,
-            address: key.address,
-            label: req.label,
-            purpose: purpose as WalletRow["purpose"],
-            derivation_path: key.derivationPath,
-            imported: false,
-            created_by: principal,
-          });
-          return { wallet: walletToProto(row) };
-        },
-      );
+      const purpose = purposeOf(req.purpose);
+      const id = newId("wal");
+      // The wallet id is the signer's label: a retried derive returns the same key.
+      const key = await deps.signer.deriveKey({
+        account: req.account,
+        label: signerLabel(id, purpose),
+      });
+      const row = await insertWallet(writeTx(ctx), {
+        id,
+        address: key.address,
+        label: req.label,
+        purpose,
+        derivation_path: key.derivationPath,
+        imported: false,
+        created_by: principal,
+      });
+      return { wallet: walletToProto(row) };
     },
     async importWallet(req, ctx) {
       const principal = principalOf(ctx).id;
+      const tx = writeTx(ctx);
       const purpose = purposeOf(req.purpose);
-      checkLabel(req.label);
-      if (req.encryptedKey.length === 0 || req.encryptedKey.length > 4096) {
-        throw new AppError("request.invalid", "encrypted_key must be 1 byte to 4 KiB", {
-          metadata: { field: "encrypted_key" },
-        });
-      }
-      const call = { principal, method: "tronpay.v1.WalletService/ImportWallet", request: req };
-      const schemas = {
-        requestSchema: ImportWalletRequestSchema,
-        responseSchema: ImportWalletResponseSchema,
-      };
-      return idempotent(deps.pool, { ...call, ...schemas }, async (tx) => {
-        const id = newId("wal");
-        // Only the signer decrypts the key; core passes the ciphertext through and logs none of it.
-        const key = await deps.signer.importKey({
-          encryptedKey: req.encryptedKey,
-          label: signerLabel(id, purpose),
-        });
-        const row = await insertWallet(tx, {
-          id,
-          address: key.address,
-          label: req.label,
-          purpose,
-          derivation_path: "",
-          imported: true,
-          created_by: principal,
-        });
-        // A key someone outside the signer knows is a key event, audited apart from wallet
-        // creation so a review of who brought keys in does not have to infer it.
-        await appendAudit(tx, {
-          actor: principal,
-          action: "wallet.key_imported",
-          subject: row.id,
-          details: { address: row.address, purpose: row.purpose, alreadyHeld: key.existing },
-        });
-        return { wallet: walletToProto(row) };
+      const id = newId("wal");
+      // Only the signer decrypts the key; core passes the ciphertext through and logs none of it.
+      const key = await deps.signer.importKey({
+        encryptedKey: req.encryptedKey,
+        label: signerLabel(id, purpose),
       });
+      const row = await insertWallet(tx, {
+        id,
+        address: key.address,
+        label: req.label,
+        purpose,
+        derivation_path: "",
+        imported: true,
+        created_by: principal,
+      });
+      // A key someone outside the signer knows is a key event, audited apart from wallet
+      // creation so a review of who brought keys in does not have to infer it.
+      await appendAudit(tx, {
+        actor: principal,
+        action: "wallet.key_imported",
+        subject: row.id,
+        details: { address: row.address, purpose: row.purpose, alreadyHeld: key.existing },
+      });
+      return { wallet: walletToProto(row) };
     },
     async listWalletTransactions(req) {
       const wallet = await mustFind(deps.pool, req.id);
@@ -139,39 +100,28 @@ export function createWalletHandlers(
     backupWallets: (_req, ctx) => exportBackup(deps.pool, deps.signer, principalOf(ctx).id),
     async restoreWallets(req, ctx) {
       const principal = principalOf(ctx).id;
-      if (req.backup.length === 0 || req.backup.length > 16 * 1024 * 1024) {
-        throw new AppError("request.invalid", "backup must be 1 byte to 16 MiB", {
-          metadata: { field: "backup" },
-        });
+      const tx = writeTx(ctx);
+      const restored = await deps.signer.restoreBackup({ backup: req.backup });
+      const wallets = [];
+      for (const key of restored.keys) {
+        const { id, purpose } = parseSignerLabel(key.label);
+        wallets.push(
+          await insertWallet(tx, {
+            id: id ?? newId("wal"),
+            address: key.address,
+            label: "restored",
+            purpose,
+            derivation_path: key.derivationPath,
+            imported: key.imported,
+            created_by: principal,
+          }),
+        );
       }
-      const call = { principal, method: "tronpay.v1.WalletService/RestoreWallets", request: req };
-      const schemas = {
-        requestSchema: RestoreWalletsRequestSchema,
-        responseSchema: RestoreWalletsResponseSchema,
+      return {
+        wallets: wallets.map(walletToProto),
+        addedCount: restored.addedCount,
+        presentCount: restored.presentCount,
       };
-      return idempotent(deps.pool, { ...call, ...schemas }, async (tx) => {
-        const restored = await deps.signer.restoreBackup({ backup: req.backup });
-        const wallets = [];
-        for (const key of restored.keys) {
-          const { id, purpose } = parseSignerLabel(key.label);
-          wallets.push(
-            await insertWallet(tx, {
-              id: id ?? newId("wal"),
-              address: key.address,
-              label: "restored",
-              purpose,
-              derivation_path: key.derivationPath,
-              imported: key.imported,
-              created_by: principal,
-            }),
-          );
-        }
-        return {
-          wallets: wallets.map(walletToProto),
-          addedCount: restored.addedCount,
-          presentCount: restored.presentCount,
-        };
-      });
     },
     async getWallet(req) {
       return { wallet: walletToProto(await mustFind(deps.pool, req.id)) };
@@ -215,6 +165,36 @@ export function createWalletHandlers(
     },
   };
 }
+
+/** The checks of WalletService's writes, made before the transaction opens. */
+export const walletWrites: WriteOptions<typeof WalletService> = {
+  createWallet: {
+    check(req) {
+      purposeOf(req.purpose);
+      checkLabel(req.label);
+    },
+  },
+  importWallet: {
+    check(req) {
+      purposeOf(req.purpose);
+      checkLabel(req.label);
+      if (req.encryptedKey.length === 0 || req.encryptedKey.length > 4096) {
+        throw new AppError("request.invalid", "encrypted_key must be 1 byte to 4 KiB", {
+          metadata: { field: "encrypted_key" },
+        });
+      }
+    },
+  },
+  restoreWallets: {
+    check(req) {
+      if (req.backup.length === 0 || req.backup.length > 16 * 1024 * 1024) {
+        throw new AppError("request.invalid", "backup must be 1 byte to 16 MiB", {
+          metadata: { field: "backup" },
+        });
+      }
+    },
+  },
+};
 
 function purposeOf(p: WalletPurpose): WalletRow["purpose"] {
   const name = WalletPurpose[p] as WalletRow["purpose"] | "UNSPECIFIED" | undefined;

@@ -1,27 +1,17 @@
-import { create, type DescMethod } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import { durationMs, timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { DatabasePool } from "slonik";
 import {
-  CreateWebhookEndpointRequestSchema,
-  CreateWebhookEndpointResponseSchema,
-  DeleteWebhookEndpointRequestSchema,
-  DeleteWebhookEndpointResponseSchema,
   GetWebhookEndpointResponseSchema,
   ListWebhookDeliveriesResponseSchema,
   ListWebhookEndpointsResponseSchema,
   type RedeliverWebhookRequest,
-  RedeliverWebhookRequestSchema,
-  RedeliverWebhookResponseSchema,
-  RotateWebhookSecretRequestSchema,
-  RotateWebhookSecretResponseSchema,
-  UpdateWebhookEndpointRequestSchema,
-  UpdateWebhookEndpointResponseSchema,
-  WebhookService,
+  type WebhookService,
 } from "../../gen/tronpay/v1/webhook_pb.js";
 import { AppError } from "../../shared/errors.js";
 import { principalOf } from "../kernel/context.js";
-import { idempotent } from "../kernel/idempotency.js";
+import { type WriteOptions, writeTx } from "../kernel/idempotent-writes.js";
 import {
   deliveryStatusesOf,
   deliveryToProto,
@@ -54,41 +44,21 @@ export interface WebhookHandlerDeps {
   webhookPolicy: DestinationPolicy;
 }
 
-const methods = WebhookService.method;
-
 /** WebhookService: endpoints, secrets and deliveries. Writes are idempotent and audited. */
 export function createWebhookHandlers(
   deps: WebhookHandlerDeps,
 ): ServiceImpl<typeof WebhookService> {
   const { pool, clock } = deps;
   const flow = { box: deps.webhookBox };
-  const call = (ctx: Parameters<typeof principalOf>[0], m: DescMethod) => ({
-    principal: principalOf(ctx).id,
-    method: `${m.parent.typeName}/${m.name}`,
-  });
   return {
     async createWebhookEndpoint(req, ctx) {
-      const by = principalOf(ctx).id;
-      const url = await checkDestination(req.url, deps.webhookPolicy);
-      const eventTypes = eventTypeNames(req.eventTypes, true);
-      const description = checkDescription(req.description);
-      // The secret lives only in this closure: the stored (and replayed) answer has secret "".
-      let secret = "";
-      const answer = await idempotent(
-        pool,
-        {
-          ...call(ctx, methods.createWebhookEndpoint),
-          requestSchema: CreateWebhookEndpointRequestSchema,
-          request: req,
-          responseSchema: CreateWebhookEndpointResponseSchema,
-        },
-        async (tx) => {
-          const made = await createEndpoint(tx, flow, { url, eventTypes, description, by });
-          secret = made.secret;
-          return { endpoint: endpointToProto(made.endpoint), secret: "" };
-        },
-      );
-      return create(CreateWebhookEndpointResponseSchema, { endpoint: answer.endpoint, secret });
+      const made = await createEndpoint(writeTx(ctx), flow, {
+        url: req.url,
+        eventTypes: eventTypeNames(req.eventTypes, true),
+        description: req.description,
+        by: principalOf(ctx).id,
+      });
+      return { endpoint: endpointToProto(made.endpoint), secret: made.secret };
     },
 
     async getWebhookEndpoint(req) {
@@ -110,13 +80,10 @@ export function createWebhookHandlers(
     },
 
     async updateWebhookEndpoint(req, ctx) {
-      const by = principalOf(ctx).id;
-      const id = requireId(req.id);
       const patch = {
-        url:
-          req.url === undefined ? undefined : await checkDestination(req.url, deps.webhookPolicy),
+        url: req.url,
         eventTypes: req.eventTypes.length > 0 ? eventTypeNames(req.eventTypes, true) : undefined,
-        description: req.description === undefined ? undefined : checkDescription(req.description),
+        description: req.description,
         state:
           req.enabled === undefined
             ? undefined
@@ -124,60 +91,30 @@ export function createWebhookHandlers(
               ? ("ACTIVE" as const)
               : ("DISABLED" as const),
       };
-      return idempotent(
-        pool,
-        {
-          ...call(ctx, methods.updateWebhookEndpoint),
-          requestSchema: UpdateWebhookEndpointRequestSchema,
-          request: req,
-          responseSchema: UpdateWebhookEndpointResponseSchema,
-        },
-        async (tx) => ({ endpoint: endpointToProto(await changeEndpoint(tx, id, patch, by)) }),
-      );
+      const by = principalOf(ctx).id;
+      const row = await changeEndpoint(writeTx(ctx), req.id, patch, by);
+      return { endpoint: endpointToProto(row) };
     },
 
     async deleteWebhookEndpoint(req, ctx) {
-      const by = principalOf(ctx).id;
-      const id = requireId(req.id);
-      return idempotent(
-        pool,
-        {
-          ...call(ctx, methods.deleteWebhookEndpoint),
-          requestSchema: DeleteWebhookEndpointRequestSchema,
-          request: req,
-          responseSchema: DeleteWebhookEndpointResponseSchema,
-        },
-        async (tx) => {
-          await removeEndpoint(tx, id, by);
-          return {};
-        },
-      );
+      await removeEndpoint(writeTx(ctx), req.id, principalOf(ctx).id);
+      return {};
     },
 
     async rotateWebhookSecret(req, ctx) {
-      const by = principalOf(ctx).id;
-      const id = requireId(req.id);
       const overlapMs = req.overlap ? durationMs(req.overlap) : 0;
-      let secret = "";
-      const answer = await idempotent(
-        pool,
-        {
-          ...call(ctx, methods.rotateWebhookSecret),
-          requestSchema: RotateWebhookSecretRequestSchema,
-          request: req,
-          responseSchema: RotateWebhookSecretResponseSchema,
-        },
-        async (tx) => {
-          const r = await rotateEndpointSecret(tx, flow, { id, overlapMs, now: clock(), by });
-          secret = r.secret;
-          return {
-            secret: "",
-            previousSecretExpiresAt: timestampFromMs(r.previousExpiresAt),
-            endpoint: endpointToProto(r.endpoint),
-          };
-        },
-      );
-      return create(RotateWebhookSecretResponseSchema, { ...answer, secret });
+      const by = principalOf(ctx).id;
+      const r = await rotateEndpointSecret(writeTx(ctx), flow, {
+        id: req.id,
+        overlapMs,
+        now: clock(),
+        by,
+      });
+      return {
+        secret: r.secret,
+        previousSecretExpiresAt: timestampFromMs(r.previousExpiresAt),
+        endpoint: endpointToProto(r.endpoint),
+      };
     },
 
     async listWebhookDeliveries(req) {
@@ -197,19 +134,38 @@ export function createWebhookHandlers(
     },
 
     async redeliverWebhook(req, ctx) {
-      const by = principalOf(ctx).id;
       const target = targetOf(req.target);
-      return idempotent(
-        pool,
-        {
-          ...call(ctx, methods.redeliverWebhook),
-          requestSchema: RedeliverWebhookRequestSchema,
-          request: req,
-          responseSchema: RedeliverWebhookResponseSchema,
-        },
-        async (tx) => ({ scheduledCount: await redeliver(tx, target, by) }),
-      );
+      return { scheduledCount: await redeliver(writeTx(ctx), target, principalOf(ctx).id) };
     },
+  };
+}
+
+/**
+ * The hooks of WebhookService's writes: the request checks (a destination's addresses are
+ * resolved) come before any transaction, and stored answers carry no secret.
+ */
+export function webhookWrites(policy: DestinationPolicy): WriteOptions<typeof WebhookService> {
+  const withoutSecret = <A extends { secret: string }>(answer: A): A => ({ ...answer, secret: "" });
+  return {
+    createWebhookEndpoint: {
+      async check(req) {
+        await checkDestination(req.url, policy);
+        eventTypeNames(req.eventTypes, true);
+        checkDescription(req.description);
+      },
+      stored: withoutSecret,
+    },
+    updateWebhookEndpoint: {
+      async check(req) {
+        requireId(req.id);
+        if (req.url !== undefined) await checkDestination(req.url, policy);
+        if (req.eventTypes.length > 0) eventTypeNames(req.eventTypes, true);
+        if (req.description !== undefined) checkDescription(req.description);
+      },
+    },
+    deleteWebhookEndpoint: { check: (req) => requireId(req.id) },
+    rotateWebhookSecret: { check: (req) => requireId(req.id), stored: withoutSecret },
+    redeliverWebhook: { check: (req) => targetOf(req.target) },
   };
 }
 
