@@ -2,6 +2,7 @@ import { Gauge, type Registry } from "prom-client";
 import { type DatabasePool, sql } from "slonik";
 import { z } from "zod";
 import type { Balances } from "./chain/types.js";
+import { KINDS, OPERATION_KINDS } from "./operations/kinds.js";
 
 /**
  * Series read at scrape time from PostgreSQL and the TRON node. Every source is cached for a
@@ -23,8 +24,6 @@ export interface ScrapeSources {
 
 /** States in which an operation is still waiting for something. */
 const LIVE_STATES = ["QUEUED", "AWAITING_APPROVAL", "HELD", "SIGNED", "BROADCAST"] as const;
-/** Operation kinds that are payouts (a USDT transfer is a payout too, same id). */
-const PAYOUT_KINDS = new Set(["PAYOUT", "USDT_TRANSFER"]);
 /** Wallets that pay (payouts or fees); staking wallets keep their TRX frozen on purpose. */
 const PAYING_PURPOSES = ["HOT", "PAYOUT", "FEE"] as const;
 const MAX_WALLETS = 50;
@@ -48,7 +47,7 @@ export function cached<T>(ttlMs: number, load: () => Promise<T>, clock = Date.no
 }
 
 const QueueRow = z.object({
-  kind: z.string(),
+  kind: z.enum(OPERATION_KINDS),
   state: z.string(),
   n: z.number(),
   oldest: z.number(),
@@ -107,7 +106,7 @@ export function registerScrapeGauges(registry: Registry, src: ScrapeSources): vo
     queue,
     (g, rows) => {
       const oldest = new Map<string, number>();
-      for (const r of rows.filter((r) => PAYOUT_KINDS.has(r.kind)))
+      for (const r of rows.filter((r) => KINDS[r.kind].pays))
         oldest.set(r.state, Math.max(oldest.get(r.state) ?? 0, r.oldest));
       for (const state of LIVE_STATES) g.set({ state }, oldest.get(state) ?? 0);
     },

@@ -2,6 +2,8 @@ import { type CommonQueryMethods, type DatabasePool, sql } from "slonik";
 import { z } from "zod";
 import { appendAudit } from "../audit.js";
 import type { TxInfo } from "../chain/types.js";
+import { eventPrefix, type OperationKind } from "../operations/kinds.js";
+import { OperationRecord } from "../operations/row.js";
 import { emitEvent } from "../outbox.js";
 import { closeBatchIfDone } from "../payouts/batch-repo.js";
 import {
@@ -13,21 +15,21 @@ import {
 } from "./state.js";
 
 /** An operation row as the engine sees it. */
-export const OperationRow = z.object({
-  id: z.string(),
-  kind: z.string(),
-  state: z.string() as unknown as z.ZodType<OperationState>,
-  asset: z.enum(["TRX", "USDT"]),
-  amount: z.bigint(),
-  wallet_id: z.string(),
-  owner_address: z.string(),
-  counterparty_address: z.string(),
-  resource: z.string().nullable(),
-  lock_period_blocks: z.bigint(),
-  memo: z.string(),
-  priority: z.number(),
-  hold_reason: z.string().nullable(),
-  next_run_at: z.number(),
+export const OperationRow = OperationRecord.pick({
+  id: true,
+  kind: true,
+  state: true,
+  asset: true,
+  amount: true,
+  wallet_id: true,
+  owner_address: true,
+  counterparty_address: true,
+  resource: true,
+  lock_period_blocks: true,
+  memo: true,
+  priority: true,
+  hold_reason: true,
+  next_run_at: true,
 });
 export type OperationRow = z.infer<typeof OperationRow>;
 
@@ -190,7 +192,7 @@ export interface TransitionPatch {
  */
 export async function transition(
   tx: CommonQueryMethods,
-  op: { id: string; kind: string },
+  op: { id: string; kind: OperationKind },
   from: OperationState,
   to: OperationState,
   patch: TransitionPatch,
@@ -217,8 +219,7 @@ export async function transition(
   if (result.rowCount !== 1 || !changed)
     throw new StateChanged(`operation ${op.id} is no longer ${from}`);
   // A USDT transfer is a payout too (same id): its events are payout events.
-  const prefix = op.kind === "PAYOUT" || op.kind === "USDT_TRANSFER" ? "payout" : "operation";
-  const action = `${prefix}.${to.toLowerCase()}`;
+  const action = `${eventPrefix(op.kind)}.${to.toLowerCase()}`;
   await appendAudit(tx, { actor, action, subject: op.id, details: { from, to, ...details } });
   await emitEvent(tx, {
     type: action,

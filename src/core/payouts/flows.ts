@@ -7,12 +7,13 @@ import { ownerOf } from "../auth/keys.js";
 import { transition } from "../engine/repo.js";
 import { type OperationState, UNSIGNED_STATES } from "../engine/state.js";
 import { newId } from "../ids.js";
+import type { PayoutKind } from "../operations/kinds.js";
 import { emitEvent } from "../outbox.js";
 import { BatchInvalid, type BatchItemError, checkBatchItems, itemError } from "./batch-check.js";
 import { insertBatch } from "./batch-repo.js";
 import { type ComplianceApproval, consumeCompliance } from "./compliance.js";
 import { checkDailyLimit } from "./limits.js";
-import { findPayout, insertPayout, lockPayout, type PayoutKind, type PayoutRow } from "./repo.js";
+import { findPayout, insertPayout, lockPayout, type PayoutRow } from "./repo.js";
 import {
   type PayoutInput,
   type PayoutRules,

@@ -6,8 +6,9 @@ import { appendAudit } from "../audit.js";
 import type { Chain, TxInfo } from "../chain/types.js";
 import { AttemptRow, setAttemptState, transition } from "../engine/repo.js";
 import type { OperationState } from "../engine/state.js";
+import { PAYOUT_KINDS } from "../operations/kinds.js";
 import { emitEvent } from "../outbox.js";
-import { findPayout, lockPayout, PAYOUT_KINDS, type PayoutRow } from "./repo.js";
+import { findPayout, lockPayout, type PayoutRow } from "./repo.js";
 
 /** One difference between our records and the solidified chain. */
 export interface Discrepancy {
