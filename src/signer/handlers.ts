@@ -19,7 +19,7 @@ import {
   signTransaction,
   signTransactions,
 } from "./flows.js";
-import type { IntentKind as DomainKind, Intent } from "./policy.js";
+import { type IntentKind as DomainKind, type Intent, isIntentKind } from "./policy.js";
 
 /** What the handlers need beyond the signing flow's dependencies. */
 export interface SignerHandlerDeps extends SignerDeps {
@@ -177,16 +177,19 @@ export function createSignerHandlers(deps: SignerHandlerDeps): ServiceImpl<typeo
   };
 }
 
-const KINDS: Readonly<Partial<Record<IntentKind, DomainKind>>> = {
-  [IntentKind.TRX_TRANSFER]: "TRX_TRANSFER",
-  [IntentKind.USDT_TRANSFER]: "USDT_TRANSFER",
-  [IntentKind.USDT_APPROVE]: "USDT_APPROVE",
-  [IntentKind.FREEZE]: "FREEZE",
-  [IntentKind.UNFREEZE]: "UNFREEZE",
-  [IntentKind.DELEGATE]: "DELEGATE",
-  [IntentKind.UNDELEGATE]: "UNDELEGATE",
-  [IntentKind.WITHDRAW_UNSTAKED]: "WITHDRAW_UNSTAKED",
-};
+type ProtoIntentName = Exclude<keyof typeof IntentKind, "UNSPECIFIED">;
+// The proto and the policy name the same intent kinds: this fails to compile when either has
+// a kind the other lacks.
+const SAME_KINDS: [ProtoIntentName, DomainKind] extends [DomainKind, ProtoIntentName]
+  ? true
+  : never = true;
+void SAME_KINDS;
+
+/** The policy's kind of a proto intent kind; undefined for UNSPECIFIED or an unknown number. */
+function kindOf(kind: IntentKind): DomainKind | undefined {
+  const name = IntentKind[kind];
+  return kind !== IntentKind.UNSPECIFIED && isIntentKind(name) ? name : undefined;
+}
 
 /** Validates and converts a proto intent; throws `request.invalid` naming the field. */
 export function intentFromProto(p: SignIntent | undefined): Intent {
@@ -194,7 +197,7 @@ export function intentFromProto(p: SignIntent | undefined): Intent {
   if (!OPERATION_ID.test(p.operationId)) {
     throw invalid("intent.operation_id", "operation_id must be 1–128 printable ASCII characters");
   }
-  const kind = KINDS[p.kind];
+  const kind = kindOf(p.kind);
   if (!kind) throw invalid("intent.kind", "intent kind is required");
   if (p.asset !== Asset.TRX && p.asset !== Asset.USDT)
     throw invalid("intent.asset", "asset must be TRX or USDT");

@@ -10,7 +10,7 @@ import { CheckpointJournal } from "./audit-checkpoints.js";
 import { type SignerConfig, signerConfigSpec } from "./config.js";
 import { Journal } from "./journal.js";
 import { Keystore, type KeystoreCredential } from "./keystore.js";
-import type { Policy } from "./policy.js";
+import { INTENT_CONTRACT_TYPES, type Policy } from "./policy.js";
 import { serveSigner } from "./server.js";
 
 /** Resolved file locations of a signer. */
@@ -54,15 +54,7 @@ export function policyOf(config: SignerConfig): Policy {
     );
   }
   return {
-    allowedContracts: [
-      "TransferContract",
-      "TriggerSmartContract",
-      "FreezeBalanceV2Contract",
-      "UnfreezeBalanceV2Contract",
-      "WithdrawExpireUnfreezeContract",
-      "DelegateResourceContract",
-      "UnDelegateResourceContract",
-    ],
+    allowedContracts: INTENT_CONTRACT_TYPES,
     usdtContract: toBase58(parseAddress(config.usdtContract, "usdtContract")),
     maxPerTx: { TRX: parseAmount(config.maxPerTxTrx), USDT: parseAmount(config.maxPerTxUsdt) },
     maxPer24h: { TRX: parseAmount(config.maxPer24hTrx), USDT: parseAmount(config.maxPer24hUsdt) },

@@ -10,16 +10,32 @@ import { decodeCall, type Trc20Call } from "../tron/trc20.js";
  * transaction per operation) are applied in flows.ts.
  */
 
-/** What the core says it means to do. */
-export type IntentKind =
-  | "TRX_TRANSFER"
-  | "USDT_TRANSFER"
-  | "USDT_APPROVE"
-  | "FREEZE"
-  | "UNFREEZE"
-  | "DELEGATE"
-  | "UNDELEGATE"
-  | "WITHDRAW_UNSTAKED";
+/**
+ * What the core says it means to do, and the one contract type each intent may be. The policy's
+ * allowed contract types are these (main.ts); the proto's IntentKind names the same kinds
+ * (handlers.ts fails to compile when one has a kind the other lacks).
+ */
+export const INTENT_CONTRACTS = {
+  TRX_TRANSFER: "TransferContract",
+  USDT_TRANSFER: "TriggerSmartContract",
+  USDT_APPROVE: "TriggerSmartContract",
+  FREEZE: "FreezeBalanceV2Contract",
+  UNFREEZE: "UnfreezeBalanceV2Contract",
+  WITHDRAW_UNSTAKED: "WithdrawExpireUnfreezeContract",
+  DELEGATE: "DelegateResourceContract",
+  UNDELEGATE: "UnDelegateResourceContract",
+} as const satisfies Readonly<Record<string, ContractType>>;
+export type IntentKind = keyof typeof INTENT_CONTRACTS;
+
+/** Whether a name is an intent kind of the policy. */
+export function isIntentKind(name: string | undefined): name is IntentKind {
+  return name !== undefined && Object.hasOwn(INTENT_CONTRACTS, name);
+}
+
+/** Every contract type some intent kind may be, each once. */
+export const INTENT_CONTRACT_TYPES: readonly ContractType[] = [
+  ...new Set(Object.values(INTENT_CONTRACTS)),
+];
 
 /** A signing intent in domain types (converted from the proto by the handler). */
 export interface Intent {
@@ -88,17 +104,6 @@ export type DeclaredPolicy = Pick<
   | "importedKeyCoolingOffMs"
 >;
 
-const KIND_CONTRACT: Readonly<Record<IntentKind, ContractType>> = {
-  TRX_TRANSFER: "TransferContract",
-  USDT_TRANSFER: "TriggerSmartContract",
-  USDT_APPROVE: "TriggerSmartContract",
-  FREEZE: "FreezeBalanceV2Contract",
-  UNFREEZE: "UnfreezeBalanceV2Contract",
-  DELEGATE: "DelegateResourceContract",
-  UNDELEGATE: "UnDelegateResourceContract",
-  WITHDRAW_UNSTAKED: "WithdrawExpireUnfreezeContract",
-};
-
 /** The cap asset of an intent kind. */
 export function capAssetOf(kind: IntentKind): CapAsset {
   if (kind === "TRX_TRANSFER") return "TRX";
@@ -131,7 +136,7 @@ export function checkAgainstPolicy(
   if (!policy.allowedContracts.includes(c.type)) {
     throw deny("contract_type", `contract type ${c.type} is not allowed by policy`);
   }
-  if (KIND_CONTRACT[intent.kind] !== c.type) {
+  if (INTENT_CONTRACTS[intent.kind] !== c.type) {
     throw mismatch("kind", `intent ${intent.kind} does not match a ${c.type}`);
   }
   if (toBase58(c.owner) !== intent.owner)

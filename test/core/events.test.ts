@@ -142,7 +142,7 @@ describe("events (real flows, real Postgres, devnet chain)", () => {
     const ending = (end: "CONFIRMED" | "FAILED") =>
       end === "CONFIRMED" ? { confirmed: true, cost } : { cost, failureReason: "chain.revert" };
     for (const [i, id] of payoutIds.entries()) {
-      const op = { id, kind: "PAYOUT" };
+      const op = { id, kind: "PAYOUT" as const };
       await db.pool.transaction(async (tx) => {
         await transition(tx, op, "QUEUED", "SIGNED", {}, "t", { txId: `tx${i}` });
         await transition(tx, op, "SIGNED", "BROADCAST", {}, "t", { txId: `tx${i}` });

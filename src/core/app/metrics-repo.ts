@@ -1,10 +1,11 @@
 import { type CommonQueryMethods, sql } from "slonik";
 import { z } from "zod";
+import { OPERATION_KINDS } from "../operations/kinds.js";
 
 /** The aggregates the scrape-time series read (metrics-scrape.ts); none locks anything. */
 
 const QueueRow = z.object({
-  kind: z.string(),
+  kind: z.enum(OPERATION_KINDS),
   state: z.string(),
   n: z.number(),
   oldest: z.number(),

@@ -1,6 +1,7 @@
 import { Gauge, type Registry } from "prom-client";
 import type { DatabasePool } from "slonik";
 import type { Balances } from "../chain/types.js";
+import { KINDS } from "../operations/kinds.js";
 import { walletsOfPurposes } from "../wallets/repo.js";
 import { endpointHealth, operationQueue, payoutStateCounts } from "./metrics-repo.js";
 
@@ -24,8 +25,6 @@ export interface ScrapeSources {
 
 /** States in which an operation is still waiting for something. */
 const LIVE_STATES = ["QUEUED", "AWAITING_APPROVAL", "HELD", "SIGNED", "BROADCAST"] as const;
-/** Operation kinds that are payouts (a USDT transfer is a payout too, same id). */
-const PAYOUT_KINDS = new Set(["PAYOUT", "USDT_TRANSFER"]);
 /** Wallets that pay (payouts or fees); staking wallets keep their TRX frozen on purpose. */
 const PAYING_PURPOSES = ["HOT", "PAYOUT", "FEE"] as const;
 const MAX_WALLETS = 50;
@@ -84,7 +83,7 @@ export function registerScrapeGauges(registry: Registry, src: ScrapeSources): vo
     queue,
     (g, rows) => {
       const oldest = new Map<string, number>();
-      for (const r of rows.filter((r) => PAYOUT_KINDS.has(r.kind)))
+      for (const r of rows.filter((r) => KINDS[r.kind].pays))
         oldest.set(r.state, Math.max(oldest.get(r.state) ?? 0, r.oldest));
       for (const state of LIVE_STATES) g.set({ state }, oldest.get(state) ?? 0);
     },

@@ -5,7 +5,8 @@ import {
   SignIntentSchema,
 } from "../../gen/tronpay/signer/v1/signer_pb.js";
 import { Asset, Resource } from "../../gen/tronpay/v1/common_pb.js";
-import type { BuiltTx, Chain, StakeRequest, StakeResource } from "../chain/types.js";
+import type { BuiltTx, Chain } from "../chain/types.js";
+import { type IntentName, KINDS } from "../operations/kinds.js";
 import type { EngineSettings } from "./deps.js";
 import type { OperationRow } from "./repo.js";
 
@@ -15,23 +16,10 @@ export interface PlannedAttempt {
   intent: SignIntent;
 }
 
-type StakeKind = "FREEZE" | "UNFREEZE" | "DELEGATE" | "UNDELEGATE" | "WITHDRAW_UNSTAKED";
-
-// Operation kinds that are Stake 2.0 contracts, by the signer's intent kind.
-const STAKE_KINDS: Readonly<Record<string, StakeKind>> = {
-  STAKE: "FREEZE",
-  UNSTAKE: "UNFREEZE",
-  DELEGATE: "DELEGATE",
-  UNDELEGATE: "UNDELEGATE",
-  WITHDRAW_UNSTAKED: "WITHDRAW_UNSTAKED",
-};
-
-/** The intent kind of an operation: payouts by asset, the rest by operation kind. */
-export function intentKindOf(op: OperationRow): keyof typeof IntentKind {
-  const stake = STAKE_KINDS[op.kind];
-  if (stake) return stake;
-  if (op.kind === "USDT_APPROVE") return "USDT_APPROVE";
-  return op.asset === "USDT" ? "USDT_TRANSFER" : "TRX_TRANSFER";
+/** The intent kind of an operation, from the kind registry (payouts by asset). */
+export function intentKindOf(op: OperationRow): IntentName {
+  const plan = KINDS[op.kind].plan;
+  return plan.via === "transfer" ? plan.intent(op.asset) : plan.intent;
 }
 
 /**
@@ -45,14 +33,11 @@ export async function planAttempt(
   op: OperationRow,
   previousTxId: string | undefined,
 ): Promise<PlannedAttempt> {
-  const kind = intentKindOf(op);
-  const base = {
-    operationId: op.id,
-    kind: IntentKind[kind],
-    ownerAddress: op.owner_address,
-    previousTxId,
-  };
-  if (kind === "TRX_TRANSFER" || kind === "USDT_TRANSFER" || kind === "USDT_APPROVE") {
+  const spec = KINDS[op.kind];
+  const plan = spec.plan;
+  const base = { operationId: op.id, ownerAddress: op.owner_address, previousTxId };
+  if (plan.via === "transfer") {
+    const kind = plan.intent(op.asset);
     const built = await chain.buildTransfer({
       kind,
       owner: op.owner_address,
@@ -64,6 +49,7 @@ export async function planAttempt(
     });
     const intent = create(SignIntentSchema, {
       ...base,
+      kind: IntentKind[kind],
       counterpartyAddress: op.counterparty_address,
       asset: op.asset === "USDT" ? Asset.USDT : Asset.TRX,
       amount: op.amount.toString(),
@@ -71,38 +57,23 @@ export async function planAttempt(
     });
     return { built, intent };
   }
-  const built = await chain.buildStake(stakeRequestOf(op, kind as StakeKind, settings.lifetimeMs));
-  const resource = resourceOf(op);
-  const locked = kind === "DELEGATE" && op.lock_period_blocks > 0n;
+  const request = plan.request(op);
+  const built = await chain.buildStake({
+    ...request,
+    owner: op.owner_address,
+    lifetimeMs: settings.lifetimeMs,
+  });
+  const lockPeriod = request.kind === "DELEGATE" ? request.lockPeriod : undefined;
   const intent = create(SignIntentSchema, {
     ...base,
-    counterpartyAddress:
-      kind === "DELEGATE" || kind === "UNDELEGATE" ? op.counterparty_address : "",
-    // The signer wants TRX for every non-USDT kind; a withdrawal states no amount.
+    kind: IntentKind[plan.intent],
+    counterpartyAddress: plan.counterparty ? op.counterparty_address : "",
+    // The signer wants TRX for every non-USDT kind; a contract without an amount states 0.
     asset: Asset.TRX,
-    amount: kind === "WITHDRAW_UNSTAKED" ? "0" : op.amount.toString(),
-    resource: resource === undefined ? Resource.UNSPECIFIED : Resource[resource],
-    lock: locked,
-    lockPeriodBlocks: locked ? op.lock_period_blocks : 0n,
+    amount: spec.amountOnChain ? op.amount.toString() : "0",
+    resource: op.resource === null ? Resource.UNSPECIFIED : Resource[op.resource],
+    lock: lockPeriod !== undefined,
+    lockPeriodBlocks: lockPeriod ?? 0n,
   });
   return { built, intent };
-}
-
-function resourceOf(op: OperationRow): StakeResource | undefined {
-  if (op.resource === "BANDWIDTH" || op.resource === "ENERGY") return op.resource;
-  return undefined;
-}
-
-function stakeRequestOf(op: OperationRow, kind: StakeKind, lifetimeMs: number): StakeRequest {
-  const owner = op.owner_address;
-  if (kind === "WITHDRAW_UNSTAKED") return { kind: "WITHDRAW_EXPIRE_UNFREEZE", owner, lifetimeMs };
-  const resource = resourceOf(op);
-  if (!resource) throw new Error(`operation ${op.id} of kind ${op.kind} has no resource`);
-  const amount = op.amount;
-  if (kind === "FREEZE" || kind === "UNFREEZE")
-    return { kind, owner, lifetimeMs, amount, resource };
-  const receiver = op.counterparty_address;
-  if (kind === "UNDELEGATE") return { kind, owner, lifetimeMs, amount, resource, receiver };
-  const lockPeriod = op.lock_period_blocks > 0n ? op.lock_period_blocks : undefined;
-  return { kind, owner, lifetimeMs, amount, resource, receiver, lockPeriod };
 }

@@ -1,4 +1,5 @@
 import type { TxInfo } from "../chain/types.js";
+import { KINDS } from "../operations/kinds.js";
 import { ENGINE_ACTOR, type EngineDeps } from "./deps.js";
 import { failpoint } from "./failpoints.js";
 import {
@@ -127,7 +128,7 @@ async function settle(
   const ok = info.result === "SUCCESS";
   const cost = { feeSun: info.feeSun, energyUsed: info.energyUsed, bandwidthUsed: info.netUsed };
   // A USDT transfer is a payout too (same id); its time to confirm is measured for metrics.
-  const timed = deps.onPayoutConfirmed && (op.kind === "PAYOUT" || op.kind === "USDT_TRANSFER");
+  const timed = deps.onPayoutConfirmed && KINDS[op.kind].pays;
   const acceptedToConfirmed = await deps.pool.transaction(async (tx) => {
     await setAttemptState(tx, attempt, ok ? "INCLUDED" : "FAILED", {
       blockNumber: info.blockNumber,

@@ -1,4 +1,5 @@
-import type { Chain, StakeResource } from "../chain/types.js";
+import type { Chain } from "../chain/types.js";
+import { type FundCheck, KINDS } from "../operations/kinds.js";
 import type { OperationRow } from "./repo.js";
 
 // Margin of TRX kept for bandwidth and activation on a TRX transfer: 1 TRX activation fee,
@@ -19,15 +20,12 @@ export async function holdReasonFor(
   op: OperationRow,
   feeLimitSun: bigint,
 ): Promise<string | undefined> {
-  switch (op.kind) {
-    case "STAKE":
-    case "UNSTAKE":
-    case "DELEGATE":
-    case "UNDELEGATE":
-    case "WITHDRAW_UNSTAKED":
-      return stakeHold(chain, op);
-    default:
+  const funds = KINDS[op.kind].funds;
+  switch (funds.check) {
+    case "transfer":
       return transferHold(chain, op, feeLimitSun);
+    case "stake":
+      return stakeHold(chain, op, funds);
   }
 }
 
@@ -50,18 +48,25 @@ async function transferHold(
   return undefined;
 }
 
-async function stakeHold(chain: Chain, op: OperationRow): Promise<string | undefined> {
+async function stakeHold(
+  chain: Chain,
+  op: OperationRow,
+  funds: Extract<FundCheck, { check: "stake" }>,
+): Promise<string | undefined> {
   const s = await chain.stakingState(op.owner_address);
-  const resource = op.resource as StakeResource;
-  if (s.balance < STAKE_OVERHEAD_SUN + (op.kind === "STAKE" ? op.amount : 0n))
+  if (s.balance < STAKE_OVERHEAD_SUN + (funds.spends ? op.amount : 0n))
     return "wallet.insufficient_trx";
-  if (op.kind === "UNSTAKE" || op.kind === "DELEGATE") {
-    if (s.frozen[resource] < op.amount) return "staking.insufficient_stake";
+  switch (funds.needs) {
+    case "nothing":
+      return undefined;
+    case "frozen":
+      return op.resource === null || s.frozen[op.resource] < op.amount
+        ? "staking.insufficient_stake"
+        : undefined;
+    case "delegation": {
+      const { out } = await chain.delegations(op.owner_address);
+      const lent = out.find((d) => d.to === op.counterparty_address && d.resource === op.resource);
+      return !lent || lent.amount < op.amount ? "staking.insufficient_delegation" : undefined;
+    }
   }
-  if (op.kind === "UNDELEGATE") {
-    const { out } = await chain.delegations(op.owner_address);
-    const lent = out.find((d) => d.to === op.counterparty_address && d.resource === resource);
-    if (!lent || lent.amount < op.amount) return "staking.insufficient_delegation";
-  }
-  return undefined;
 }

@@ -6,6 +6,8 @@ import { stateEventType } from "../events/catalog.js";
 import type { StateChange } from "../events/fields.js";
 import { appendAudit } from "../kernel/audit.js";
 import { emitEvent } from "../kernel/outbox.js";
+import { eventPrefix, type OperationKind } from "../operations/kinds.js";
+import { OperationRecord } from "../operations/row.js";
 import { closeBatchIfDone, reopenBatchOf } from "../payouts/batch-repo.js";
 import {
   type AttemptState,
@@ -17,21 +19,21 @@ import {
 } from "./state.js";
 
 /** An operation row as the engine sees it. */
-export const OperationRow = z.object({
-  id: z.string(),
-  kind: z.string(),
-  state: z.string() as unknown as z.ZodType<OperationState>,
-  asset: z.enum(["TRX", "USDT"]),
-  amount: z.bigint(),
-  wallet_id: z.string(),
-  owner_address: z.string(),
-  counterparty_address: z.string(),
-  resource: z.string().nullable(),
-  lock_period_blocks: z.bigint(),
-  memo: z.string(),
-  priority: z.number(),
-  hold_reason: z.string().nullable(),
-  next_run_at: z.number(),
+export const OperationRow = OperationRecord.pick({
+  id: true,
+  kind: true,
+  state: true,
+  asset: true,
+  amount: true,
+  wallet_id: true,
+  owner_address: true,
+  counterparty_address: true,
+  resource: true,
+  lock_period_blocks: true,
+  memo: true,
+  priority: true,
+  hold_reason: true,
+  next_run_at: true,
 });
 export type OperationRow = z.infer<typeof OperationRow>;
 
@@ -203,7 +205,7 @@ export type TransitionDetails = Omit<StateChange, "id" | "kind" | "from" | "to" 
  */
 export async function transition(
   tx: CommonQueryMethods,
-  op: { id: string; kind: string },
+  op: { id: string; kind: OperationKind },
   from: OperationState,
   to: OperationState,
   patch: TransitionPatch,
@@ -230,9 +232,8 @@ export async function transition(
   const changed = result.rows[0];
   if (result.rowCount !== 1 || !changed)
     throw new StateChanged(`operation ${op.id} is no longer ${from}`);
-  // A USDT transfer is a payout too (same id): its events are payout events.
-  const family = op.kind === "PAYOUT" || op.kind === "USDT_TRANSFER" ? "payout" : "operation";
-  const type = stateEventType(family, to);
+  // A kind that pays (a USDT transfer is a payout too, same id) has payout events.
+  const type = stateEventType(eventPrefix(op.kind), to);
   await appendAudit(tx, { actor, action: type, subject: op.id, details: { from, to, ...details } });
   // The audit row keeps the fee in sun as it always has; receivers get TRX, as the API shows it.
   const { feeSun: _, ...shown } = details;

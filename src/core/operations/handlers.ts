@@ -7,13 +7,14 @@ import { type OperationState, UNSIGNED_STATES } from "../engine/state.js";
 import { principalOf } from "../kernel/context.js";
 import { type WriteOptions, writeTx } from "../kernel/idempotent-writes.js";
 import { cancelPayout } from "../payouts/flows.js";
-import { PAYOUT_KINDS } from "../payouts/repo.js";
+import { isPayoutKind } from "./kinds.js";
 import {
   findOperation,
   type OperationView,
   operationToProto,
   withCurrentOperation,
 } from "./repo.js";
+import { OperationRecord } from "./row.js";
 
 export interface OperationHandlerDeps {
   pool: DatabasePool;
@@ -41,10 +42,12 @@ async function cancelOperation(
   reason: string,
 ): Promise<OperationView> {
   const locked = await tx.maybeOne(
-    sql.unsafe`SELECT kind FROM operations WHERE id = ${id} FOR UPDATE`,
+    sql.type(
+      OperationRecord.pick({ kind: true }),
+    )`SELECT kind FROM operations WHERE id = ${id} FOR UPDATE`,
   );
   if (!locked) throw notFound();
-  if ((PAYOUT_KINDS as readonly string[]).includes(String(locked.kind))) {
+  if (isPayoutKind(locked.kind)) {
     await cancelPayout(tx, caller, id, reason);
     return mustFind(tx, id);
   }

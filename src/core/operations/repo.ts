@@ -5,7 +5,6 @@ import { z } from "zod";
 import {
   Asset,
   type Operation,
-  OperationKind,
   OperationSchema,
   OperationState,
 } from "../../gen/tronpay/v1/common_pb.js";
@@ -13,20 +12,13 @@ import { formatAmount } from "../../shared/money.js";
 import { appendAudit } from "../kernel/audit.js";
 import { newId } from "../kernel/ids.js";
 import { emitEvent } from "../kernel/outbox.js";
-
-/** Operation kinds created outside PayoutService. */
-export type OperationKindName =
-  | "USDT_TRANSFER"
-  | "USDT_APPROVE"
-  | "STAKE"
-  | "UNSTAKE"
-  | "DELEGATE"
-  | "UNDELEGATE"
-  | "WITHDRAW_UNSTAKED";
+import { KINDS, type OperationKind } from "./kinds.js";
+import { OperationRecord } from "./row.js";
 
 /** A validated operation, ready to store. */
 export interface NewOperation {
-  kind: OperationKindName;
+  /** Payouts are stored by payouts/repo.ts with their payout row. */
+  kind: Exclude<OperationKind, "PAYOUT">;
   asset: "TRX" | "USDT";
   amount: bigint;
   walletId: string;
@@ -37,28 +29,29 @@ export interface NewOperation {
   principal: string;
 }
 
-export const OperationView = z.object({
-  id: z.string(),
-  kind: z.string(),
-  state: z.string(),
-  asset: z.enum(["TRX", "USDT"]),
-  amount: z.bigint(),
-  wallet_id: z.string(),
-  owner_address: z.string(),
-  counterparty_address: z.string(),
-  resource: z.string().nullable(),
-  hold_reason: z.string().nullable(),
-  failure_reason: z.string().nullable(),
-  failure_detail: z.string().nullable(),
-  fee_sun: z.bigint().nullable(),
-  energy_used: z.bigint().nullable(),
-  bandwidth_used: z.bigint().nullable(),
-  activated_recipient: z.boolean().nullable(),
-  created_at: z.number(),
-  updated_at: z.number(),
+export const OperationView = OperationRecord.pick({
+  id: true,
+  kind: true,
+  state: true,
+  asset: true,
+  amount: true,
+  wallet_id: true,
+  owner_address: true,
+  counterparty_address: true,
+  resource: true,
+  hold_reason: true,
+  failure_reason: true,
+  failure_detail: true,
+  fee_sun: true,
+  energy_used: true,
+  bandwidth_used: true,
+  activated_recipient: true,
+  created_at: true,
+  updated_at: true,
+  confirmed_at: true,
+}).extend({
   tx_ids: z.array(z.string()),
   block_number: z.bigint().nullable(),
-  confirmed_at: z.number().nullable(),
 });
 export type OperationView = z.infer<typeof OperationView>;
 
@@ -123,14 +116,16 @@ export async function walletOperations(
 
 /** The proto Operation of a stored one. */
 export function operationToProto(row: OperationView): Operation {
-  const withdraw = row.kind === "WITHDRAW_UNSTAKED";
+  const spec = KINDS[row.kind];
   return create(OperationSchema, {
     id: row.id,
-    kind: OperationKind[row.kind as keyof typeof OperationKind],
-    state: OperationState[row.state as keyof typeof OperationState],
+    kind: spec.proto,
+    state: OperationState[row.state],
     walletId: row.wallet_id,
     ownerAddress: row.owner_address,
-    amount: withdraw ? undefined : { asset: Asset[row.asset], value: formatAmount(row.amount) },
+    amount: !spec.amountOnChain
+      ? undefined
+      : { asset: Asset[row.asset], value: formatAmount(row.amount) },
     txIds: row.tx_ids,
     networkCost:
       row.fee_sun === null

@@ -8,11 +8,12 @@ import { type OperationState, UNSIGNED_STATES } from "../engine/state.js";
 import { appendAudit } from "../kernel/audit.js";
 import { newId } from "../kernel/ids.js";
 import { emitEvent } from "../kernel/outbox.js";
+import type { PayoutKind } from "../operations/kinds.js";
 import { BatchInvalid, type BatchItemError, checkBatchItems, itemError } from "./batch-check.js";
 import { insertBatch } from "./batch-repo.js";
 import { type ComplianceApproval, consumeCompliance } from "./compliance.js";
 import { checkDailyLimit } from "./limits.js";
-import { findPayout, insertPayout, lockPayout, type PayoutKind, type PayoutRow } from "./repo.js";
+import { findPayout, insertPayout, lockPayout, type PayoutRow } from "./repo.js";
 import {
   type PayoutInput,
   type PayoutRules,

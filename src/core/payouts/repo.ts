@@ -4,37 +4,33 @@ import { AppError } from "../../shared/errors.js";
 import { formatAmount } from "../../shared/money.js";
 import { auditAppendCtes } from "../kernel/audit.js";
 import { eventCte, type OutboxEvent } from "../kernel/outbox.js";
-
-/**
- * Operation kinds that are payouts: a USDT transfer through UsdtService is a payout too, and so
- * is a USDT allowance above 0 (the spender can move it without us).
- */
-export const PAYOUT_KINDS = ["PAYOUT", "USDT_TRANSFER", "USDT_APPROVE"] as const;
-export type PayoutKind = (typeof PAYOUT_KINDS)[number];
+import { isPayoutKind, PAYOUT_KINDS, type PayoutKind } from "../operations/kinds.js";
+import { OperationRecord } from "../operations/row.js";
 
 /** A payout as stored: its operation, its payout details and its attempts. */
-export const PayoutRow = z.object({
-  id: z.string(),
-  kind: z.enum(PAYOUT_KINDS),
-  state: z.string(),
-  asset: z.enum(["TRX", "USDT"]),
-  amount: z.bigint(),
-  wallet_id: z.string(),
-  owner_address: z.string(),
-  counterparty_address: z.string(),
-  memo: z.string(),
-  priority: z.number(),
-  hold_reason: z.string().nullable(),
-  failure_reason: z.string().nullable(),
-  failure_detail: z.string().nullable(),
-  created_by: z.string(),
-  created_at: z.number(),
-  updated_at: z.number(),
-  confirmed_at: z.number().nullable(),
-  fee_sun: z.bigint().nullable(),
-  energy_used: z.bigint().nullable(),
-  bandwidth_used: z.bigint().nullable(),
-  activated_recipient: z.boolean().nullable(),
+export const PayoutRow = OperationRecord.pick({
+  id: true,
+  state: true,
+  asset: true,
+  amount: true,
+  wallet_id: true,
+  owner_address: true,
+  counterparty_address: true,
+  memo: true,
+  priority: true,
+  hold_reason: true,
+  failure_reason: true,
+  failure_detail: true,
+  created_by: true,
+  created_at: true,
+  updated_at: true,
+  confirmed_at: true,
+  fee_sun: true,
+  energy_used: true,
+  bandwidth_used: true,
+  activated_recipient: true,
+}).extend({
+  kind: OperationRecord.shape.kind.refine(isPayoutKind, "not a payout kind"),
   route: z.enum(["V0", "KYC", "DIRECT"]),
   payee_tag: z.string().nullable(),
   client_reference: z.string(),

@@ -1,5 +1,6 @@
 import { type CommonQueryMethods, sql } from "slonik";
 import { z } from "zod";
+import { PAYING_KINDS } from "../operations/kinds.js";
 
 /** What staking reads of the operations table: counts and sums over a wallet's operations. */
 
@@ -25,6 +26,6 @@ export async function recentEnergyUse(
     SELECT COALESCE(sum(energy_used), 0)::bigint AS energy,
            COALESCE(sum(LEAST(fee_sun, energy_used * ${energyFeeSun})), 0)::bigint AS burned
     FROM operations
-    WHERE wallet_id = ${walletId} AND kind IN ('PAYOUT', 'USDT_TRANSFER') AND state = 'CONFIRMED'
+    WHERE wallet_id = ${walletId} AND kind = ANY(${sql.array([...PAYING_KINDS], "text")}) AND state = 'CONFIRMED'
       AND confirmed_at >= now() - ${lookbackMs} * interval '1 millisecond'`);
 }

@@ -10,6 +10,7 @@ import {
 import { AppError } from "../../shared/errors.js";
 import { formatAmount } from "../../shared/money.js";
 import { listTransfers, type TransferRow } from "../incoming/repo.js";
+import { KINDS } from "../operations/kinds.js";
 import { type OperationView, walletOperations } from "../operations/repo.js";
 import type { WalletRow } from "./repo.js";
 
@@ -23,15 +24,6 @@ export interface WalletTxQuery {
   /** ms: only items strictly older than this (the previous page's last time). */
   pageToken: string;
 }
-
-const KIND_OF_OPERATION: Readonly<Record<string, WalletTransactionKind>> = {
-  USDT_APPROVE: WalletTransactionKind.USDT_APPROVE,
-  STAKE: WalletTransactionKind.STAKE,
-  UNSTAKE: WalletTransactionKind.UNSTAKE,
-  DELEGATE: WalletTransactionKind.DELEGATE,
-  UNDELEGATE: WalletTransactionKind.UNDELEGATE,
-  WITHDRAW_UNSTAKED: WalletTransactionKind.WITHDRAW_UNSTAKED,
-};
 
 type Item = { time: number; tx: WalletTransaction };
 
@@ -64,12 +56,9 @@ function fromTransfer(t: TransferRow, wallet: WalletRow, op: OperationView | und
 }
 
 function fromOperation(op: OperationView): Item {
-  const transfer = op.kind === "PAYOUT" || op.kind === "USDT_TRANSFER";
-  const kind = transfer
-    ? op.asset === "USDT"
-      ? WalletTransactionKind.USDT_TRANSFER
-      : WalletTransactionKind.TRX_TRANSFER
-    : (KIND_OF_OPERATION[op.kind] ?? WalletTransactionKind.OTHER);
+  const spec = KINDS[op.kind];
+  const transfer = spec.pays;
+  const kind = spec.walletTransaction(op.asset);
   const time = op.confirmed_at ?? op.created_at;
   const tx = create(WalletTransactionSchema, {
     txId: op.tx_ids.at(-1) ?? "",
