@@ -8,10 +8,10 @@ import {
 } from "../../gen/tronpay/signer/v1/signer_pb.js";
 import { emitEvent } from "../kernel/outbox.js";
 import { attemptStored } from "./attempts-repo.js";
+import { broadcastAttempt } from "./broadcast.js";
 import { planAttempt } from "./build.js";
 import { ENGINE_ACTOR, type EngineDeps } from "./deps.js";
 import { failpoint } from "./failpoints.js";
-import { broadcastAttempt } from "./follow.js";
 import { holdReasonFor } from "./funds.js";
 import {
   type AttemptRow,

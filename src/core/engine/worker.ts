@@ -2,9 +2,9 @@ import { reasonOf } from "../../shared/errors.js";
 import { sharedRead } from "../chain/cache.js";
 import { emitEvent } from "../kernel/outbox.js";
 import type { EngineDeps } from "./deps.js";
-import { follow } from "./follow.js";
 import { watchNodeGate } from "./node-gate.js";
 import { claimDue, type OperationRow, reschedule, StateChanged } from "./repo.js";
+import { settleAttempt } from "./settle.js";
 import { recheckHold, signAndSend } from "./sign.js";
 
 /** While signing is paused for the node, how often the engine reads the head as a probe (ms). */
@@ -26,7 +26,7 @@ export async function step(deps: EngineDeps, op: OperationRow): Promise<void> {
       return recheckHold(deps, op);
     case "SIGNED":
     case "BROADCAST":
-      return follow(deps, op);
+      return settleAttempt(deps, op);
     default:
       return;
   }

@@ -23,12 +23,13 @@ import {
   createBatch,
   createPayout,
 } from "./flows.js";
-import { createMorePayoutHandlers, type MorePayoutDeps } from "./more-handlers.js";
 import { getBatch, listPayouts, watchBatch } from "./queries.js";
+import { createPayoutRepairHandlers, type RepairPayoutDeps } from "./repair-handlers.js";
 import { attemptsOf, findPayout } from "./repo.js";
+import { createPayoutReportHandlers, type ReportPayoutDeps } from "./report-handlers.js";
 import { checkPayoutFields, type PayoutInput, type PayoutRules } from "./validate.js";
 
-export interface PayoutHandlerDeps extends MorePayoutDeps {
+export interface PayoutHandlerDeps extends ReportPayoutDeps, RepairPayoutDeps {
   pool: DatabasePool;
   rules: PayoutRules;
   clock: () => number;
@@ -94,7 +95,8 @@ export function createPayoutHandlers(deps: PayoutHandlerDeps): Partial<Impl> {
       return { batch: await getBatch(deps.pool, req.id) };
     },
     watchPayoutBatch: (req, ctx) => watchBatch(deps.pool, req.id, deps.watchIntervalMs, ctx.signal),
-    ...createMorePayoutHandlers(deps),
+    ...createPayoutReportHandlers(deps),
+    ...createPayoutRepairHandlers(deps),
   };
 }
 

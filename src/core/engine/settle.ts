@@ -1,66 +1,17 @@
 import type { TxInfo } from "../chain/types.js";
 import { KINDS } from "../operations/kinds.js";
+import { broadcastAttempt } from "./broadcast.js";
 import { ENGINE_ACTOR, type EngineDeps } from "./deps.js";
 import { failpoint } from "./failpoints.js";
 import {
   type AttemptRow,
   followFacts,
-  liveAttempt,
   type OperationRow,
-  recordBroadcast,
   reschedule,
   StateChanged,
   setAttemptState,
   transition,
 } from "./repo.js";
-import type { OperationState } from "./state.js";
-
-/**
- * Sends the stored bytes of the live attempt (the same bytes every time). An "unknown" outcome
- * counts as maybe sent; only a solidified chain past the expiration ever proves "not sent".
- */
-export async function broadcastAttempt(
-  deps: EngineDeps,
-  op: OperationRow,
-  state: OperationState,
-  /** The live attempt when the caller has just read or stored it. */
-  live?: AttemptRow,
-): Promise<void> {
-  const attempt = live ?? (await liveAttempt(deps.pool, op.id));
-  if (!attempt) throw new Error(`operation ${op.id} is ${state} without a live attempt`);
-  const result = await deps.chain.broadcast(attempt.raw_data, attempt.signature);
-  failpoint("after_broadcast");
-  const error =
-    result.outcome === "rejected"
-      ? `${result.code}: ${result.message}`
-      : result.outcome === "unknown"
-        ? `unknown: ${result.detail}`
-        : null;
-  await deps.pool.transaction(async (tx) => {
-    const maybeSent = result.outcome !== "rejected";
-    await recordBroadcast(tx, attempt, error, maybeSent);
-    if (maybeSent && state === "SIGNED") {
-      await transition(
-        tx,
-        op,
-        "SIGNED",
-        "BROADCAST",
-        { nextRunInMs: deps.settings.rebroadcastMs },
-        ENGINE_ACTOR,
-        {
-          txId: attempt.tx_id,
-        },
-      );
-    } else {
-      await reschedule(tx, op.id, maybeSent ? deps.settings.rebroadcastMs : deps.settings.followMs);
-    }
-  });
-  if (error)
-    deps.log.warn(
-      { operationId: op.id, txId: attempt.tx_id, outcome: result.outcome, error },
-      "broadcast not accepted",
-    );
-}
 
 /** How long the follower's cursor may stand still before the engine asks the node itself (ms). */
 const FOLLOWER_STALE_MS = 30_000;
@@ -77,12 +28,12 @@ const IN_BLOCK_WAIT_INTERVALS = 4;
  * rebroadcast the same bytes when due, unless the head already has them in a block, and look
  * again (the follower wakes the operation as soon as it records the receipt).
  */
-export async function follow(deps: EngineDeps, op: OperationRow): Promise<void> {
+export async function settleAttempt(deps: EngineDeps, op: OperationRow): Promise<void> {
   const { pool, chain, settings } = deps;
   const facts = await followFacts(pool, op.id);
   const attempt = facts.attempt;
   if (!attempt) throw new Error(`operation ${op.id} is ${op.state} without a live attempt`);
-  if (facts.receipt) return settle(deps, op, attempt, facts.receipt);
+  if (facts.receipt) return settleIncluded(deps, op, attempt, facts.receipt);
   const pastExpiry = (t: number) => t > attempt.expiration + settings.expiryMarginMs;
   const followerLive = facts.cursorTime !== null && facts.cursorAgeMs < FOLLOWER_STALE_MS;
   if (!followerLive || pastExpiry(facts.cursorTime ?? 0)) {
@@ -92,7 +43,7 @@ export async function follow(deps: EngineDeps, op: OperationRow): Promise<void> 
     // found here.)
     const solid = await chain.solidified();
     const info = await chain.transactionInfo(attempt.tx_id, "solidified");
-    if (info) return settle(deps, op, attempt, info);
+    if (info) return settleIncluded(deps, op, attempt, info);
     if (pastExpiry(solid.timestamp)) return expire(deps, op, attempt);
   }
   const sinceSent =
@@ -118,7 +69,7 @@ export async function follow(deps: EngineDeps, op: OperationRow): Promise<void> 
   );
 }
 
-async function settle(
+async function settleIncluded(
   deps: EngineDeps,
   op: OperationRow,
   attempt: AttemptRow,

@@ -1,10 +1,9 @@
 import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
-import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import type { ServiceImpl } from "@connectrpc/connect";
 import type { DatabasePool } from "slonik";
 import { Asset } from "../../gen/tronpay/v1/common_pb.js";
 import {
   ExportFormat,
-  PayoutDiscrepancyKind,
   PayoutRoute,
   type PayoutService,
   PayoutState,
@@ -14,21 +13,16 @@ import { normalizeAddress } from "../../shared/address.js";
 import { AppError } from "../../shared/errors.js";
 import { formatAmount, parsePositiveAmount } from "../../shared/money.js";
 import type { Chain } from "../chain/types.js";
-import { principalOf } from "../kernel/context.js";
-import { writeTx } from "../kernel/idempotent-writes.js";
 import { livePayee } from "../payees/flows.js";
-import { assetOf, payoutToProto } from "./convert.js";
+import { assetOf } from "./convert.js";
 import { exportPayouts } from "./export.js";
 import { routeLimits } from "./limits.js";
 import { quoteFee } from "./quote.js";
-import { reconcilePayout } from "./reconcile.js";
-import { attemptsOf } from "./repo.js";
-import { retryPayout } from "./retry.js";
 import { type Granularity, payoutStats } from "./stats.js";
 import type { PayoutRules } from "./validate.js";
 import { walletAddress } from "./wallet.js";
 
-export interface MorePayoutDeps {
+export interface ReportPayoutDeps {
   pool: DatabasePool;
   chain: Chain;
   rules: PayoutRules;
@@ -51,9 +45,8 @@ function range(r: { startTime?: unknown; endTime?: unknown } | undefined, field:
   return { from: timestampMs(t.startTime), to: timestampMs(t.endTime) };
 }
 
-/** Stats, limits, quotes, export, retry and reconcile: thin conversions around their modules. */
-export function createMorePayoutHandlers(deps: MorePayoutDeps): Partial<Impl> {
-  const who = (ctx: HandlerContext) => ({ principal: principalOf(ctx).id, now: deps.clock() });
+/** Stats, limits, fee quotes and export: read-only views of payouts, thin around their modules. */
+export function createPayoutReportHandlers(deps: ReportPayoutDeps): Partial<Impl> {
   return {
     async getPayoutStats(req) {
       const granularity = StatsGranularity[req.granularity]?.toLowerCase() as
@@ -145,25 +138,6 @@ export function createMorePayoutHandlers(deps: MorePayoutDeps): Partial<Impl> {
         states: req.states.map((s) => PayoutState[s]),
         routes: req.routes.map((r) => PayoutRoute[r]),
       });
-    },
-    async retryPayout(req, ctx) {
-      const tx = writeTx(ctx);
-      const row = await retryPayout(tx, deps.rules, who(ctx), req.id);
-      return { payout: payoutToProto(row, await attemptsOf(tx, [row.id])) };
-    },
-    async reconcilePayout(req, ctx) {
-      const tx = writeTx(ctx);
-      const caller = who(ctx);
-      const r = await reconcilePayout(tx, deps.chain, caller.principal, req.id);
-      return {
-        payout: payoutToProto(r.payout, await attemptsOf(tx, [r.payout.id])),
-        discrepancies: r.discrepancies.map((d) => ({
-          ...d,
-          kind: PayoutDiscrepancyKind[d.kind],
-        })),
-        solidifiedBlockNumber: r.solidifiedBlock,
-        checkedAt: timestampFromMs(caller.now),
-      };
     },
   };
 }
