@@ -12,12 +12,11 @@ import {
 import { AppError } from "../../shared/errors.js";
 import { formatAmount } from "../../shared/money.js";
 import type { Chain } from "../chain/types.js";
-import { appendAudit } from "../kernel/audit.js";
 import { principalOf } from "../kernel/context.js";
 import { type WriteOptions, writeTx } from "../kernel/idempotent-writes.js";
-import { newId } from "../kernel/ids.js";
 import { exportBackup } from "./backup.js";
-import { insertWallet, listWalletRows, type WalletRow, walletOrThrow } from "./repo.js";
+import { createWallet, importWallet, restoreWallets } from "./flows.js";
+import { listWalletRows, type WalletRow, walletOrThrow } from "./repo.js";
 import { walletTransactions } from "./transactions.js";
 
 export interface WalletHandlerDeps {
@@ -28,62 +27,32 @@ export interface WalletHandlerDeps {
 }
 
 /**
- * WalletService: CreateWallet and ImportWallet have the signer derive or import a key and store
- * only its public side; RestoreWallets hands a backup to the signer and stores the wallets back.
- * The signer's label of a key is "<wallet id>/<purpose>", so a restore knows both.
+ * WalletService: proto ↔ domain around the wallet flows (flows.ts: derive, import, restore
+ * through the signer, storing only public sides), listings, balances and backups.
  */
 export function createWalletHandlers(
   deps: WalletHandlerDeps,
 ): Partial<ServiceImpl<typeof WalletService>> {
   return {
     async createWallet(req, ctx) {
-      const principal = principalOf(ctx).id;
-      const purpose = purposeOf(req.purpose);
-      const id = newId("wal");
-      // The wallet id is the signer's label: a retried derive returns the same key.
-      const key = await deps.signer.deriveKey({
-        account: req.account,
-        label: signerLabel(id, purpose),
-      });
-      const row = await insertWallet(writeTx(ctx), {
-        id,
-        address: key.address,
-        label: req.label,
-        purpose,
-        derivation_path: key.derivationPath,
-        imported: false,
-        created_by: principal,
-      });
-      return { wallet: walletToProto(row) };
+      const w = { account: req.account, label: req.label, purpose: purposeOf(req.purpose) };
+      return {
+        wallet: walletToProto(
+          await createWallet(writeTx(ctx), deps.signer, principalOf(ctx).id, w),
+        ),
+      };
     },
     async importWallet(req, ctx) {
-      const principal = principalOf(ctx).id;
-      const tx = writeTx(ctx);
-      const purpose = purposeOf(req.purpose);
-      const id = newId("wal");
-      // Only the signer decrypts the key; core passes the ciphertext through and logs none of it.
-      const key = await deps.signer.importKey({
+      const w = {
         encryptedKey: req.encryptedKey,
-        label: signerLabel(id, purpose),
-      });
-      const row = await insertWallet(tx, {
-        id,
-        address: key.address,
         label: req.label,
-        purpose,
-        derivation_path: "",
-        imported: true,
-        created_by: principal,
-      });
-      // A key someone outside the signer knows is a key event, audited apart from wallet
-      // creation so a review of who brought keys in does not have to infer it.
-      await appendAudit(tx, {
-        actor: principal,
-        action: "wallet.key_imported",
-        subject: row.id,
-        details: { address: row.address, purpose: row.purpose, alreadyHeld: key.existing },
-      });
-      return { wallet: walletToProto(row) };
+        purpose: purposeOf(req.purpose),
+      };
+      return {
+        wallet: walletToProto(
+          await importWallet(writeTx(ctx), deps.signer, principalOf(ctx).id, w),
+        ),
+      };
     },
     async listWalletTransactions(req) {
       const wallet = await mustFind(deps.pool, req.id);
@@ -99,29 +68,8 @@ export function createWalletHandlers(
     },
     backupWallets: (_req, ctx) => exportBackup(deps.pool, deps.signer, principalOf(ctx).id),
     async restoreWallets(req, ctx) {
-      const principal = principalOf(ctx).id;
-      const tx = writeTx(ctx);
-      const restored = await deps.signer.restoreBackup({ backup: req.backup });
-      const wallets = [];
-      for (const key of restored.keys) {
-        const { id, purpose } = parseSignerLabel(key.label);
-        wallets.push(
-          await insertWallet(tx, {
-            id: id ?? newId("wal"),
-            address: key.address,
-            label: "restored",
-            purpose,
-            derivation_path: key.derivationPath,
-            imported: key.imported,
-            created_by: principal,
-          }),
-        );
-      }
-      return {
-        wallets: wallets.map(walletToProto),
-        addedCount: restored.addedCount,
-        presentCount: restored.presentCount,
-      };
+      const r = await restoreWallets(writeTx(ctx), deps.signer, principalOf(ctx).id, req.backup);
+      return { ...r, wallets: r.wallets.map(walletToProto) };
     },
     async getWallet(req) {
       return { wallet: walletToProto(await mustFind(deps.pool, req.id)) };
@@ -229,15 +177,4 @@ export function walletToProto(row: WalletRow): Wallet {
     createdBy: row.created_by,
     createdAt: timestampFromMs(row.created_at),
   });
-}
-
-/** The signer's label for a wallet's key: its id and purpose, so a restore can rebuild both. */
-function signerLabel(id: string, purpose: string): string {
-  return `${id}/${purpose}`;
-}
-
-/** Reads a signer label back; keys labelled otherwise get a new id and purpose HOT. */
-function parseSignerLabel(label: string): { id?: string; purpose: WalletRow["purpose"] } {
-  const m = /^(wal_[a-z2-7]{26})(?:\/(HOT|PAYOUT|FEE|STAKING))?$/.exec(label);
-  return { id: m?.[1], purpose: (m?.[2] as WalletRow["purpose"] | undefined) ?? "HOT" };
 }
