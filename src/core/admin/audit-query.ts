@@ -14,6 +14,7 @@ import type { ChainState } from "../kernel/audit-chain.js";
 import { catchUpAudit, signerAnchor } from "../kernel/audit-job.js";
 import { type AuditLogRow, queryAuditLogRows } from "../kernel/audit-repo.js";
 import { type AuditAnchor, verifyAuditConsistent } from "../kernel/audit-verify.js";
+import { decodePageToken } from "../kernel/page.js";
 
 /** Reading and checking the audit log for AdminService. */
 
@@ -119,14 +120,8 @@ function toEntry(r: AuditLogRow): AuditEntry {
 }
 
 function decodeSeqToken(token: string): bigint {
-  if (token === "") return 0n;
-  const text = Buffer.from(token, "base64url").toString();
-  if (!/^[1-9]\d{0,18}$/.test(text)) {
-    throw new AppError("request.invalid", "page_token is not valid", {
-      metadata: { field: "page.page_token" },
-    });
-  }
-  return BigInt(text);
+  const parts = decodePageToken(token, /^([1-9]\d{0,18})$/);
+  return parts ? BigInt(parts[0] ?? "0") : 0n;
 }
 
 function maxBigint(a: bigint, b: bigint): bigint {

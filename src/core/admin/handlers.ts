@@ -20,6 +20,7 @@ import { credentialKey } from "../interceptors/auth.js";
 import { newChainState } from "../kernel/audit-chain.js";
 import { type Principal, principalOf } from "../kernel/context.js";
 import { type WriteOptions, writeTx } from "../kernel/idempotent-writes.js";
+import { pageSizeOf } from "../kernel/page.js";
 import { queryAuditLog, verifyAuditRange } from "./audit-query.js";
 import { getPauseState, pausePayouts, resumePayouts } from "./pause.js";
 import { createTokenHandlers, type TokenHandlerDeps, tokenWrites } from "./token-handlers.js";
@@ -198,8 +199,7 @@ async function newKeyOwner(
 
 /** Page size: 0 means 50, capped at 500 (common.proto). */
 function pageOf(page: PageRequest | undefined): { pageSize: number; pageToken: string } {
-  const size = page?.pageSize ?? 0;
-  return { pageSize: size === 0 ? 50 : Math.min(size, 500), pageToken: page?.pageToken ?? "" };
+  return { pageSize: pageSizeOf(page?.pageSize), pageToken: page?.pageToken ?? "" };
 }
 
 function invalid(field: string, message: string): AppError {

@@ -7,6 +7,7 @@ import { parseKey, unauthenticated } from "../../shared/credentials.js";
 import { AppError } from "../../shared/errors.js";
 import { appendAudit } from "../kernel/audit.js";
 import type { Principal } from "../kernel/context.js";
+import { decodePageToken, encodePageToken } from "../kernel/page.js";
 import { ipAllowed, normalizeAllowedIps } from "./ip.js";
 import {
   type ApiKeyRow,
@@ -283,16 +284,10 @@ function toApiKey(row: ApiKeyRow): ApiKey {
 }
 
 function encodeCursor(createdAt: number, id: string): string {
-  return Buffer.from(`${createdAt}:${id}`).toString("base64url");
+  return encodePageToken([createdAt, id]);
 }
 
 function decodeCursor(token: string): { createdAt: number; id: string } | undefined {
-  if (token === "") return undefined;
-  const m = /^(\d{1,15}):([0-9a-f]{24})$/.exec(Buffer.from(token, "base64url").toString());
-  if (!m) {
-    throw new AppError("request.invalid", "page_token is not valid", {
-      metadata: { field: "page.page_token" },
-    });
-  }
-  return { createdAt: Number(m[1]), id: m[2] as string };
+  const parts = decodePageToken(token, /^(\d{1,15}):([0-9a-f]{24})$/);
+  return parts && { createdAt: Number(parts[0]), id: parts[1] ?? "" };
 }

@@ -1,7 +1,7 @@
 import type { CommonQueryMethods } from "slonik";
 import { TransferDirection } from "../../gen/tronpay/v1/common_pb.js";
 import { normalizeAddress } from "../../shared/address.js";
-import { AppError } from "../../shared/errors.js";
+import { invalidPageToken, pageSizeOf } from "../kernel/page.js";
 import { listTransfers, type TransferRow, walletAddresses } from "./repo.js";
 
 /** A list request in domain terms; an empty address means every tronpay wallet. */
@@ -23,11 +23,9 @@ export async function listTransferPage(
   const addresses =
     q.address === "" ? [...(await walletAddresses(db))] : [normalizeAddress(q.address)];
   if (q.pageToken !== "" && !/^[0-9]{1,19}$/.test(q.pageToken)) {
-    throw new AppError("request.invalid", "page_token is not one this server gave", {
-      metadata: { field: "page.page_token" },
-    });
+    throw invalidPageToken("page_token is not one this server gave");
   }
-  const limit = Math.min(q.pageSize || 50, 500);
+  const limit = pageSizeOf(q.pageSize);
   const rows = await listTransfers(db, {
     assets: q.assets,
     addresses,

@@ -12,6 +12,7 @@ import { normalizeAddress } from "../../shared/address.js";
 import { AppError } from "../../shared/errors.js";
 import { principalOf } from "../kernel/context.js";
 import { writeTx } from "../kernel/idempotent-writes.js";
+import { decodePageToken, pageSizeOf } from "../kernel/page.js";
 import { createPayee, deletePayee, livePayee, type PayeeCaller, updatePayee } from "./flows.js";
 import { KYC_STATUSES, type KycStatusName, listPayeeRows, type PayeeRow } from "./repo.js";
 
@@ -46,7 +47,7 @@ export function createPayeeHandlers(deps: PayeeHandlerDeps): Impl {
       return { payee: payeeToProto(await livePayee(deps.pool, req.tag)) };
     },
     async listPayees(req) {
-      const limit = Math.min(req.page?.pageSize || 50, 500);
+      const limit = pageSizeOf(req.page?.pageSize);
       const rows = await listPayeeRows(deps.pool, {
         kycStatuses: req.kycStatuses.map((s) => kycName(s)).filter((s) => s !== undefined),
         allowlisted: req.allowlisted,
@@ -117,12 +118,5 @@ export function payeeToProto(row: PayeeRow): Payee {
 }
 
 function decodeCursor(token: string): string {
-  if (token === "") return "";
-  const tag = Buffer.from(token, "base64url").toString("utf8");
-  if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(tag)) {
-    throw new AppError("request.invalid", "page_token is not valid", {
-      metadata: { field: "page.page_token" },
-    });
-  }
-  return tag;
+  return decodePageToken(token, /^([a-z0-9][a-z0-9._-]{0,63})$/)?.[0] ?? "";
 }

@@ -9,6 +9,7 @@ import {
   type WatchPayoutBatchResponse,
 } from "../../gen/tronpay/v1/payout_pb.js";
 import { AppError } from "../../shared/errors.js";
+import { invalidPageToken, pageSizeOf } from "../kernel/page.js";
 import { batchCounts, findBatch } from "./batch-repo.js";
 import { batchToProto, payoutToProto } from "./convert.js";
 import { listPayoutRows } from "./list-repo.js";
@@ -19,7 +20,7 @@ export async function listPayouts(
   db: CommonQueryMethods,
   req: ListPayoutsRequest,
 ): Promise<ListPayoutsResponse> {
-  const limit = Math.min(req.page?.pageSize || 50, 500);
+  const limit = pageSizeOf(req.page?.pageSize);
   const rows = await listPayoutRows(db, {
     states: req.states.map((s) => PayoutState[s]),
     routes: req.routes.map((r) => PayoutRoute[r]),
@@ -108,7 +109,5 @@ function decodeCursor(token: string): { createdUs: bigint; id: string } | undefi
       return { createdUs: BigInt(us), id };
     }
   } catch {}
-  throw new AppError("request.invalid", "page_token is not valid", {
-    metadata: { field: "page.page_token" },
-  });
+  throw invalidPageToken();
 }

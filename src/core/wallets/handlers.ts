@@ -14,6 +14,7 @@ import { formatAmount } from "../../shared/money.js";
 import type { Chain } from "../chain/types.js";
 import { principalOf } from "../kernel/context.js";
 import { type WriteOptions, writeTx } from "../kernel/idempotent-writes.js";
+import { pageSizeOf } from "../kernel/page.js";
 import { exportBackup } from "./backup.js";
 import { createWallet, importWallet, restoreWallets } from "./flows.js";
 import { listWalletRows, type WalletRow, walletOrThrow } from "./repo.js";
@@ -75,7 +76,7 @@ export function createWalletHandlers(
       return { wallet: walletToProto(await mustFind(deps.pool, req.id)) };
     },
     async listWallets(req) {
-      const limit = Math.min(req.page?.pageSize || 50, 500);
+      const limit = pageSizeOf(req.page?.pageSize);
       const after = req.page?.pageToken ?? "";
       const rows = await listWalletRows(
         deps.pool,

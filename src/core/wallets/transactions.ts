@@ -7,9 +7,9 @@ import {
   WalletTransactionKind,
   WalletTransactionSchema,
 } from "../../gen/tronpay/v1/wallet_pb.js";
-import { AppError } from "../../shared/errors.js";
 import { formatAmount } from "../../shared/money.js";
 import { listTransfers, type TransferRow } from "../incoming/repo.js";
+import { invalidPageToken, pageSizeOf } from "../kernel/page.js";
 import { KINDS } from "../operations/kinds.js";
 import { type OperationView, walletOperations } from "../operations/repo.js";
 import type { WalletRow } from "./repo.js";
@@ -86,13 +86,11 @@ export async function walletTransactions(
   q: WalletTxQuery,
 ): Promise<{ transactions: WalletTransaction[]; nextPageToken: string }> {
   if (q.pageToken !== "" && !/^[0-9]{1,15}$/.test(q.pageToken)) {
-    throw new AppError("request.invalid", "page_token is not one this server gave", {
-      metadata: { field: "page.page_token" },
-    });
+    throw invalidPageToken("page_token is not one this server gave");
   }
   const before = q.pageToken === "" ? undefined : Number(q.pageToken);
   const end = before === undefined ? q.endMs : Math.min(before, q.endMs ?? before);
-  const limit = Math.min(q.pageSize || 50, 500);
+  const limit = pageSizeOf(q.pageSize);
   const [transfers, ops] = await Promise.all([
     listTransfers(db, {
       assets: ["TRX", "USDT"],

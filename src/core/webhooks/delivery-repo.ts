@@ -1,6 +1,7 @@
 import { type CommonQueryMethods, type DatabasePool, sql } from "slonik";
 import { z } from "zod";
-import { decodePageToken, type Page } from "./page.js";
+import type { Page } from "../kernel/page.js";
+import { webhookCursor } from "./page.js";
 import { notFound, pageOf } from "./repo.js";
 import { assertDeliveryTransition, redeliverableStatuses } from "./states.js";
 
@@ -136,7 +137,7 @@ export async function listDeliveries(
   db: CommonQueryMethods,
   q: DeliveryQuery,
 ): Promise<Page<DeliveryRow>> {
-  const cursor = decodePageToken(q.pageToken);
+  const cursor = webhookCursor(q.pageToken);
   const created = sql.fragment`date_trunc('milliseconds', created_at)`;
   const where = [sql.fragment`TRUE`];
   if (q.endpointId !== "") where.push(sql.fragment`endpoint_id = ${q.endpointId}`);

@@ -12,6 +12,7 @@ import {
 import { AppError } from "../../shared/errors.js";
 import { principalOf } from "../kernel/context.js";
 import { type WriteOptions, writeTx } from "../kernel/idempotent-writes.js";
+import { pageSizeOf } from "../kernel/page.js";
 import {
   deliveryStatusesOf,
   deliveryToProto,
@@ -26,7 +27,6 @@ import {
   removeEndpoint,
   rotateEndpointSecret,
 } from "./flows.js";
-import { pageSizeOf } from "./page.js";
 import { findEndpoint, listEndpoints, notFound } from "./repo.js";
 import type { SecretBox } from "./secret-box.js";
 import {

@@ -1,7 +1,8 @@
 import { type CommonQueryMethods, sql } from "slonik";
 import { z } from "zod";
 import { AppError } from "../../shared/errors.js";
-import { decodePageToken, encodePageToken, type Page } from "./page.js";
+import type { Page } from "../kernel/page.js";
+import { webhookCursor, webhookPageToken } from "./page.js";
 import { assertEndpointTransition, ENDPOINT_STATES, stateAfterOutcome } from "./states.js";
 
 /** Webhook endpoints in Postgres. Secrets are stored sealed (secret-box.ts), never in clear. */
@@ -126,7 +127,7 @@ export async function listEndpoints(
   db: CommonQueryMethods,
   q: { states: EndpointState[]; pageSize: number; pageToken: string },
 ): Promise<Page<EndpointRow>> {
-  const cursor = decodePageToken(q.pageToken);
+  const cursor = webhookCursor(q.pageToken);
   const conditions = [sql.fragment`TRUE`];
   if (q.states.length > 0)
     conditions.push(sql.fragment`state = ANY(${sql.array(q.states, "text")})`);
@@ -156,7 +157,7 @@ export function pageOf<R extends { created_at: number; id: string }>(
   const items = rows.slice(0, pageSize);
   const last = items.at(-1);
   const more = rows.length > pageSize && last !== undefined;
-  return { items, nextPageToken: more ? encodePageToken(last.created_at, last.id) : "" };
+  return { items, nextPageToken: more ? webhookPageToken(last.created_at, last.id) : "" };
 }
 
 export function notFound(): AppError {
