@@ -22,12 +22,11 @@ import {
 } from "./coverage-merge.js";
 
 /**
- * Percent of src/ lines the whole suite must cover: the first whole-suite measurement (2026-12-07,
- * 91.49% of 8,562 lines, 79 child dumps) less six points: the merge of the structure work moved
- * code between files after that run, and some retry and recovery paths run only when timing
- * decides; raise it once CI's figure is known.
+ * Percent of src/ lines the whole suite must cover: CI's measurement of the merged structure
+ * work (2026-12-08, 91.95% of 8,713 lines, 79 child dumps) less about four points for run-to-run
+ * spread (timing decides some retry and recovery paths); raise it as coverage grows.
  */
-const LINE_FLOOR = 85;
+const LINE_FLOOR = 88;
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const OUT = join(ROOT, "coverage");
